@@ -1,0 +1,52 @@
+"""svcpolicy: bank customer-service regulations as executable policy that cites its articles.
+
+The public surface is what this module exports; everything else is private and may change.
+"""
+
+from svcpolicy.calendar import HolidayCalendar
+from svcpolicy.errors import (
+    CalendarNotCovered,
+    ExpressionError,
+    InputError,
+    LocatedError,
+    PackError,
+    PackErrors,
+    SourceLocation,
+    SvcPolicyError,
+)
+from svcpolicy.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
+from svcpolicy.model import Interaction, json_schema
+from svcpolicy.pack.schema import Severity
+from svcpolicy.policy import Evaluation, ExampleResult, Policy, bundled_pack_path, load_policy
+from svcpolicy.report import Counts, InputFailure, Report
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CalendarNotCovered",
+    "Citation",
+    "Counts",
+    "Evaluation",
+    "ExampleResult",
+    "ExpressionError",
+    "Finding",
+    "HolidayCalendar",
+    "InputError",
+    "InputFailure",
+    "Interaction",
+    "InvalidRecord",
+    "LocatedError",
+    "Outcome",
+    "PackError",
+    "PackErrors",
+    "PackRef",
+    "Policy",
+    "RecordRef",
+    "Report",
+    "Severity",
+    "SourceLocation",
+    "SvcPolicyError",
+    "bundled_pack_path",
+    "json_schema",
+    "load_policy",
+]

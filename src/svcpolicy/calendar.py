@@ -1,0 +1,270 @@
+"""Working days and complaint deadlines on the official PRC holiday calendar.
+
+A period of N calendar days (自然日) ends on ``start + N`` (民法典 art. 201: the start day is not counted);
+if that day is a statutory holiday or a rest day, the deadline moves to the next working day (art. 203).
+Rest days are Saturdays and Sundays, except the 调休 make-up working days a State Council notice declares.
+
+Only years whose official notice is known are answered: python-holidays computes recurring festivals for
+any year, but the 调休 swaps exist only for years whose notice it carries, so a guess for another year
+would silently be wrong. Such dates raise :class:`CalendarNotCovered` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from holidays import country_holidays
+from holidays.countries.china import ChinaStaticHolidays
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from svcpolicy.errors import CalendarNotCovered, LocatedError, SourceLocation
+
+__all__ = ["HolidayCalendar", "YearFile", "YearFileError", "load_year_file", "package_known_years"]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class YearFileError(LocatedError):
+    """A supplementary year file is unreadable, malformed, or inconsistent with the other schedules."""
+
+
+def package_known_years() -> tuple[int, int]:
+    """The years whose State Council notice the installed python-holidays encodes.
+
+    Every notice since 2001 swaps some days (调休), and the package records those swaps in
+    ``ChinaStaticHolidays.special_public_holidays`` keyed by the notice's year; a year without an entry is
+    one the package only extrapolates. Read at runtime, so a newer package extends the range by itself.
+    """
+    years = sorted(ChinaStaticHolidays.special_public_holidays)
+    return years[0], years[-1]
+
+
+def _iso_date(value: object) -> date:
+    """Accept only ``YYYY-MM-DD`` text, so a typo cannot become a plausible date (no timestamps, no ints)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
+    return date.fromisoformat(value)
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+class YearFile(BaseModel):
+    """One year's State Council holiday notice, transcribed so a bank need not wait for a package release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: Annotated[int, Field(strict=True, ge=1950, le=9999)]
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    days_off: tuple[IsoDate, ...]
+    working_days: tuple[IsoDate, ...]
+
+    @field_validator("days_off", "working_days")
+    @classmethod
+    def _dates_belong_to_the_notice(cls, days: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
+        """A notice for year Y settles days of Y, and at most swaps some days of the December before it."""
+        if info.field_name == "days_off" and not days:
+            raise ValueError("a notice gives at least one day off")
+        repeated = sorted({d for d in days if days.count(d) > 1})
+        if repeated:
+            raise ValueError(f"listed more than once: {_dates(repeated)}")
+        year = info.data.get("year")
+        if isinstance(year, int):
+            stray = [d for d in days if not (d.year == year or (d.year == year - 1 and d.month == 12))]
+            if stray:
+                raise ValueError(f"not in {year} (nor December {year - 1}): {_dates(stray)}")
+        return days
+
+    @field_validator("working_days")
+    @classmethod
+    def _working_days_are_swapped_weekend_days(cls, days: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
+        """Weekdays are working days anyway; listing one here is a transcription error."""
+        weekdays = [d for d in days if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"not a Saturday or Sunday: {_dates(weekdays)}")
+        both = sorted(set(days) & set(info.data.get("days_off", ())))
+        if both:
+            raise ValueError(f"also listed in days_off: {_dates(both)}")
+        return days
+
+
+def _dates(days: Iterable[date]) -> str:
+    return ", ".join(d.isoformat() for d in days)
+
+
+class _YearFileLoader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text (validated by :func:`_iso_date`) and rejects repeated keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key_node.value!r} appears twice", key_node.start_mark
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
+_YearFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_year_file(path: Path) -> YearFile:
+    """Read and validate one supplementary year file; every problem is reported against the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise YearFileError(f"cannot read holiday year file: {exc}", SourceLocation(str(path))) from None
+    loader = _YearFileLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = SourceLocation(str(path), mark.line + 1, mark.column + 1) if mark else SourceLocation(str(path))
+        raise YearFileError(f"not valid YAML: {exc.problem or exc.context}", where) from None
+    finally:
+        loader.dispose()
+    try:
+        return YearFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (_line_of(root, err["loc"]), _field_path(err["loc"]), err["msg"].removeprefix("Value error, "))
+            for err in exc.errors()
+        ]
+        if len(problems) == 1:
+            line, field, message = problems[0]
+            raise YearFileError(f"{field}: {message}", SourceLocation(str(path), line)) from None
+        listing = "\n".join(f"  line {line}: {field}: {message}" for line, field, message in problems)
+        raise YearFileError(
+            f"{len(problems)} problems in holiday year file:\n{listing}", SourceLocation(str(path))
+        ) from None
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "file"
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
+    """The 1-based line of the deepest YAML node the error path reaches (0 for an empty file)."""
+    if node is None:
+        return 0
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+@dataclass(frozen=True, slots=True)
+class HolidayCalendar:
+    """Immutable, so one instance can be shared across threads; build it with :meth:`official`.
+
+    python-holidays objects populate lazily and mutate on lookup, so everything is copied into frozensets
+    up front and no python-holidays object is kept.
+    """
+
+    days_off: frozenset[date]
+    working_weekend_days: frozenset[date]
+    known_years: tuple[int, int]
+    provenance: str
+
+    @classmethod
+    def official(cls, extra_years: Iterable[Path] = ()) -> HolidayCalendar:
+        """The package's official schedules, with supplementary year files added or overriding whole years."""
+        package_first, package_last = package_known_years()
+        supplements: dict[int, tuple[Path, YearFile]] = {}
+        for path in extra_years:
+            year_file = load_year_file(path)
+            if year_file.year in supplements:
+                raise YearFileError(
+                    f"year {year_file.year} is also given by {supplements[year_file.year][0]}",
+                    SourceLocation(str(path)),
+                )
+            supplements[year_file.year] = (path, year_file)
+
+        first, last = package_first, package_last
+        while first - 1 in supplements:
+            first -= 1
+        while last + 1 in supplements:
+            last += 1
+        for year, (path, _) in sorted(supplements.items()):
+            if not first <= year <= last:
+                missing = last + 1 if year > last else first - 1
+                raise YearFileError(
+                    f"year {year} does not join the known years {first}–{last}: the schedule for {missing} "
+                    "is needed first",
+                    SourceLocation(str(path)),
+                )
+
+        package = country_holidays("CN", years=range(package_first, package_last + 1))
+        days_off = {d for d in package if d.year not in supplements}
+        working = {d for d in package.weekend_workdays if d.year not in supplements}
+        for _, year_file in supplements.values():
+            days_off.update(year_file.days_off)
+            working.update(year_file.working_days)
+        clash = days_off & working
+        if clash:
+            culprits = [p for p, f in supplements.values() if clash & {*f.days_off, *f.working_days}]
+            raise YearFileError(
+                f"both a day off and a working day once all schedules are combined: {_dates(sorted(clash))}",
+                SourceLocation(str(culprits[0])) if culprits else None,
+            )
+
+        provenance = f"PRC holiday calendar (python-holidays {version('holidays')}): {first}–{last}"
+        if supplements:
+            provenance += "; " + "; ".join(
+                f"{year} from {path.name}" for year, (path, _) in sorted(supplements.items())
+            )
+        return cls(frozenset(days_off), frozenset(working), (first, last), provenance)
+
+    def describe(self) -> str:
+        """Which schedules answer, for reports and logs."""
+        return self.provenance
+
+    def is_working_day(self, day: date) -> bool:
+        """A weekday that is not a day off, or a 调休 weekend day; raises outside the known years."""
+        if isinstance(day, datetime):
+            raise TypeError("pass a date in China local time, not a datetime")
+        if not self.known_years[0] <= day.year <= self.known_years[1]:
+            raise CalendarNotCovered(day.year, self.known_years)
+        if day in self.days_off:
+            return False
+        return day.weekday() < 5 or day in self.working_weekend_days
+
+    def calendar_deadline(self, start: date, days: int) -> date:
+        """Last day of a period of ``days`` calendar days starting on ``start`` (arts. 201 and 203)."""
+        if days < 1:
+            raise ValueError(f"a period has at least one day, got {days}")
+        try:
+            deadline = start + timedelta(days=days)
+        except OverflowError:
+            raise CalendarNotCovered(date.max.year + 1, self.known_years) from None
+        while not self.is_working_day(deadline):
+            deadline += timedelta(days=1)
+        return deadline

@@ -1,0 +1,223 @@
+"""Compiled rules and the per-record judgement: the hot path.
+
+A pack is compiled once into ``RuleProgram`` objects (closures from the condition compiler). Judging a
+record runs each program; compliant results allocate nothing. Only a violation pays for evidence: its
+condition is evaluated again in traced mode to collect the values it read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from svcpolicy.errors import ExpressionError
+from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr.nodes import Node
+from svcpolicy.findings import Citation, Finding, Outcome, PackRef, RecordRef
+from svcpolicy.pack.loader import PackDefinition, Site
+from svcpolicy.pack.schema import Rule
+from svcpolicy.parameters import RECORD_TIME_FIELD, record_date
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule's result on one record or item, before it becomes a finding."""
+
+    outcome: Outcome
+    path: str | None
+    missing: str | None = None
+    reason: str | None = None
+
+
+class RuleProgram:
+    """One rule, compiled: guards, the item loop, the condition and the message templates."""
+
+    def __init__(self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.citations = tuple(_citation(pack, ref) for ref in rule.cite)
+        self.kinds = frozenset(rule.applies_to)
+        self.loop_var: str | None = None
+        self.collection: CompiledExpr | None = None
+        self.collection_path = ""
+        locals_: list[str] = []
+        schema: dict[str, str] = {}
+        self.applies_if = (
+            compiler.compile(rule.applies_if, location=site.expression_at("applies_if")) if rule.applies_if else None
+        )
+        if rule.for_each:
+            var, collection = parse_for_each(rule.for_each, site.expression_at("for_each"))
+            self.loop_var = var
+            self.collection = compiler.compile(collection, location=site.expression_at("for_each"))
+            self.collection_path = collection.strip()
+            locals_.append(var)
+            schema[var] = f"{self.collection_path}[]"
+        self.lets: list[tuple[str, CompiledExpr]] = []
+        let_nodes: dict[str, Node] = {}
+        for name, source in rule.let.items():
+            where = site.expression_at("let", name)
+            if name in locals_:
+                raise ExpressionError(f"let `{name}` hides the loop variable of the same name", where)
+            compiled = compiler.compile(
+                source, location=where, local_names=locals_, local_schema=schema, lets=let_nodes
+            )
+            self.lets.append((name, compiled))
+            let_nodes[name] = compiled.node
+        self.when = compiler.compile(
+            rule.when,
+            location=site.expression_at("when"),
+            local_names=locals_,
+            local_schema=schema,
+            lets=let_nodes,
+        )
+        self.message_zh, self.message_en = (
+            compiler.template(
+                text,
+                location=site.at("message", lang),
+                local_names=locals_,
+                local_schema=schema,
+                lets=let_nodes,
+            )
+            for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
+        )
+
+    def in_force(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool:
+        """Whether the rule applies at the record's time; raises Undetermined when the time is unknown."""
+        if self.rule.effective_from is None and self.rule.effective_until is None:
+            return True
+        day = record_date(record, tz)
+        if day is None:
+            raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
+        if self.rule.effective_from and day < self.rule.effective_from:
+            return False
+        return not (self.rule.effective_until and day > self.rule.effective_until)
+
+    def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
+        """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable."""
+        if record.get("kind", "interaction") not in self.kinds:
+            return None
+        try:
+            if not self.in_force(record, tz):
+                return None
+            if self.applies_if is not None and self.applies_if(env) is not True:
+                return None
+            if self.collection is None:
+                verdict = self._check(env, None)
+                return None if verdict is None else [verdict]
+            items = self.collection(env)
+        except Undetermined as exc:
+            return [Verdict(Outcome.UNDETERMINED, None, exc.field, exc.reason)]
+        if items is None:
+            return None
+        if not isinstance(items, list | tuple):
+            reason = f"for_each: {self.collection_path} is not a list"
+            return [Verdict(Outcome.UNDETERMINED, None, self.collection_path, reason)]
+        verdicts: list[Verdict] | None = None
+        var = self.loop_var
+        assert var is not None  # noqa: S101 - set together with self.collection
+        for i, item in enumerate(items):
+            path = f"{self.collection_path}[{i}]"
+            env.bind(var, item, path)
+            verdict = self._check(env, path)
+            if verdict is not None:
+                if verdicts is None:
+                    verdicts = []
+                verdicts.append(verdict)
+        return verdicts
+
+    def _check(self, env: Env, path: str | None) -> Verdict | None:
+        try:
+            result = self.when(env)
+        except Undetermined as exc:
+            return Verdict(Outcome.UNDETERMINED, path, exc.field, exc.reason)
+        if result is False:
+            return None
+        if result is True:
+            return Verdict(Outcome.VIOLATION, path)
+        return Verdict(Outcome.UNDETERMINED, path, None, f"condition gave {type(result).__name__}, not true/false")
+
+    def evidence(self, env: Env) -> dict[str, Any]:
+        """The values the condition read for a violation (re-evaluated in traced mode)."""
+        trace: dict[str, Any] = {}
+        env.trace = trace
+        try:
+            self.when.traced(env)
+            for name, expr in self.lets:
+                try:
+                    trace[name] = expr(env)
+                except Undetermined as exc:
+                    trace[name] = f"undetermined: {exc.reason}"
+        finally:
+            env.trace = None
+        return {key: _jsonable(value) for key, value in trace.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return f"{value.total_seconds() / 86400:g} days"
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _citation(pack: PackDefinition, ref: str) -> Citation:
+    source_id, _, provision_id = ref.partition("/")
+    source = pack.sources[source_id]
+    provision = source.provisions[provision_id]
+    return Citation(
+        source=source_id,
+        provision=provision_id,
+        title=source.title,
+        label=provision.label,
+        chapter=provision.chapter,
+        text=provision.text,
+        kind=source.kind,
+        reference=source.reference,
+        confidence=provision.confidence,
+    )
+
+
+def make_finding(
+    program: RuleProgram, verdict: Verdict, env: Env, record: Mapping[str, Any], ref: RecordRef, pack: PackRef
+) -> Finding:
+    """Turn a verdict into a finding; for violations, re-binds the item and collects evidence and messages."""
+    located = RecordRef(ref.id, ref.source, ref.line, verdict.path)
+    if verdict.outcome is Outcome.VIOLATION:
+        if verdict.path is not None and program.loop_var is not None:
+            index = int(verdict.path[len(program.collection_path) + 1 : -1])
+            env.bind(program.loop_var, record_items(program, env)[index], verdict.path)
+        evidence = program.evidence(env)
+        zh, en = program.message_zh.render(env), program.message_en.render(env)
+    else:
+        evidence = {}
+        what = verdict.reason or "undetermined"
+        zh = f"无法判定：{what}"
+        en = f"Cannot decide: {what}"
+    return Finding(
+        rule=program.id,
+        title=program.rule.title,
+        severity=program.rule.severity,
+        outcome=verdict.outcome,
+        citations=program.citations,
+        record=located,
+        message_zh=zh,
+        message_en=en,
+        pack=pack,
+        evidence=evidence,
+        missing=verdict.missing,
+        reason=verdict.reason,
+    )
+
+
+def record_items(program: RuleProgram, env: Env) -> list[Any]:
+    assert program.collection is not None  # noqa: S101 - only called for for_each rules
+    items: list[Any] = program.collection(env)
+    return items

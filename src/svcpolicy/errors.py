@@ -1,0 +1,63 @@
+"""The exceptions svcpolicy raises, as one hierarchy so callers can catch broadly or narrowly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where something was written: a file, a 1-based line and column (0 when unknown)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line and self.column:
+            return f"{self.file}:{self.line}:{self.column}"
+        if self.line:
+            return f"{self.file}:{self.line}"
+        return self.file
+
+
+class SvcPolicyError(Exception):
+    """Base class of every error svcpolicy raises on purpose."""
+
+
+class LocatedError(SvcPolicyError):
+    """An error tied to a place in a file; ``str()`` reads ``file:line:col: message``."""
+
+    def __init__(self, message: str, location: SourceLocation | None = None) -> None:
+        self.message = message
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class PackError(LocatedError):
+    """A rule pack is malformed: bad YAML, schema violation, unknown citation, unsafe expression."""
+
+
+class PackErrors(SvcPolicyError):
+    """Several pack errors found in one load, reported together so an author fixes them in one pass."""
+
+    def __init__(self, errors: list[PackError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class ExpressionError(PackError):
+    """An expression in a pack is not in the language or breaks one of its limits."""
+
+
+class InputError(LocatedError):
+    """An input file cannot be read at all (missing, unreadable encoding, unknown format)."""
+
+
+class CalendarNotCovered(SvcPolicyError):
+    """A date falls in a year for which no official holiday schedule is known."""
+
+    def __init__(self, year: int, known: tuple[int, int]) -> None:
+        self.year = year
+        self.known = known
+        super().__init__(f"the PRC holiday schedule for {year} is not known (known years: {known[0]}–{known[1]})")

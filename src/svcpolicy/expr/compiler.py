@@ -1,0 +1,706 @@
+"""Nodes to Python closures: the fast evaluator the engine runs once per rule and record.
+
+Each node becomes a closure ``fn(env) -> value`` that raises ``Undetermined`` when the record cannot decide
+it. The fast path does no string formatting and allocates nothing per field read: a field's concrete path
+(``operations[2].authorization.at``) is built by a separate path closure, called only when raising. A
+second, traced tree (built on first use, for violations only) records every field path it reads.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from svcpolicy.errors import ExpressionError, SourceLocation
+from svcpolicy.expr import nodes as n
+from svcpolicy.expr.env import Env
+from svcpolicy.expr.functions import FUNCTIONS, type_name
+from svcpolicy.expr.lets import expand_lets
+from svcpolicy.expr.parser import RESERVED_NAMES, parse, suggestion
+from svcpolicy.expr.template import Template
+from svcpolicy.expr.undetermined import Undetermined
+
+Fn = Callable[[Env], Any]
+PathFn = Callable[[Env], str]
+
+_MISSING: Any = object()  # Any: compared by identity against arbitrary record values
+_ARITH_TYPES = frozenset({int, float, Decimal, date, datetime, timedelta})
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Local:
+    """A name in scope: its schema path (for absent defaults) and, for quantifier variables, the
+    concrete path of the collection it walks (its own path is that plus ``[position]``)."""
+
+    schema: str | None
+    collection: PathFn | None = None
+
+
+class CompiledExpr:
+    """A compiled expression: call it for the value, ``traced`` to also record the field values read."""
+
+    __slots__ = ("_builder", "_fn", "_traced", "node", "reads", "source")
+
+    def __init__(self, source: str, node: n.Node, fn: Fn, reads: frozenset[str], builder: _Builder) -> None:
+        self.source = source
+        self.reads = reads
+        self.node = node
+        self._fn = fn
+        self._builder = builder
+        self._traced: Fn | None = None
+
+    def __call__(self, env: Env) -> Any:
+        return self._fn(env)
+
+    def traced(self, env: Env) -> Any:
+        """Evaluate, recording each field path read (source spelling) and its value into ``env.trace``.
+
+        Inside a quantifier the last item evaluated wins, which is the witness for ``any`` and the
+        counter-example for ``all``.
+        """
+        if self._traced is None:
+            self._traced = self._builder.traced().build(self.node)
+        if env.trace is None:
+            env.trace = {}
+        return self._traced(env)
+
+    def __repr__(self) -> str:
+        return f"CompiledExpr({self.source!r})"
+
+
+class Compiler:
+    """Compiles pack expressions against the pack's declared parameters and the record model's defaults.
+
+    ``absent_defaults`` maps schema paths (``operations``, ``offers[].statements``; ``[]`` is any item of a
+    list) to the value an absent field means; any other absent field makes the rule undetermined.
+    """
+
+    def __init__(self, *, params: Collection[str], absent_defaults: Mapping[str, Any]) -> None:
+        self._params = frozenset(params)
+        self._defaults = dict(absent_defaults)
+
+    def compile(
+        self,
+        source: str,
+        *,
+        location: SourceLocation | None,
+        local_names: Sequence[str] = (),
+        local_schema: Mapping[str, str] = {},
+        lets: Mapping[str, n.Node] = {},
+    ) -> CompiledExpr:
+        """Parse, check and compile one expression; raises ExpressionError with its location.
+
+        ``lets`` maps let names to their parsed (and already expanded) definitions; they are substituted
+        into the tree before compiling (see ``svcpolicy.expr.lets``).
+        """
+        node = expand_lets(parse(source, location), lets)
+        scope: dict[str, _Local] = {}
+        for name in local_names:
+            if name in RESERVED_NAMES:
+                raise ExpressionError(f"`{name}` is reserved and cannot be a variable name", location)
+            scope[name] = _Local(local_schema.get(name))
+        builder = _Builder(self._params, self._defaults, scope, traced=False)
+        fn = builder.build(node)
+        return CompiledExpr(source, node, fn, frozenset(builder.reads), builder)
+
+    def template(
+        self,
+        text: str,
+        *,
+        location: SourceLocation | None,
+        local_names: Sequence[str] = (),
+        local_schema: Mapping[str, str] = {},
+        lets: Mapping[str, n.Node] = {},
+    ) -> Template:
+        """Compile a message template: ``{expr}`` placeholders, ``{{``/``}}`` for literal braces."""
+
+        def placeholder(source: str, where: SourceLocation | None) -> CompiledExpr:
+            return self.compile(source, location=where, local_names=local_names, local_schema=local_schema, lets=lets)
+
+        return Template.parse(text, location, placeholder)
+
+
+class _Builder:
+    """The visitor turning nodes into closures; one per compiled expression and mode (fast or traced)."""
+
+    def __init__(
+        self, params: frozenset[str], defaults: Mapping[str, Any], scope: dict[str, _Local], *, traced: bool
+    ) -> None:
+        self.params = params
+        self.defaults = defaults
+        self.scope = scope
+        self.is_traced = traced
+        self.reads: set[str] = set()
+
+    def traced(self) -> _Builder:
+        return _Builder(self.params, self.defaults, dict(self.scope), traced=True)
+
+    def build(self, node: n.Node) -> Fn:
+        if isinstance(node, n.PATH_NODES):
+            fn, _, _ = self._path(node, use_defaults=True)
+            key = self._note_read(node)
+            if key is None:  # a field of a computed value, e.g. coalesce(a, b).at: nothing to name
+                return fn
+            return _trace(fn, key) if self.is_traced else fn
+        method: Callable[[_Builder, Any], Fn] = getattr(_Builder, f"_build_{type(node).__name__}")
+        return method(self, node)
+
+    def _note_read(self, node: n.Node) -> str | None:
+        """Add a field path to ``reads`` (parameters and ``as_of`` are not record fields); return its key."""
+        key = n.spelling(node)
+        if key is not None and not _root_is_param(node):
+            self.reads.add(key)
+        return key
+
+    # -- field paths ---------------------------------------------------------------------------------
+
+    def _path(self, node: n.Node, *, use_defaults: bool) -> tuple[Fn, PathFn, str | None]:
+        """Closures for a value and its concrete path, plus its schema path when it is a record field."""
+        if isinstance(node, n.Name):
+            return self._name(node, use_defaults=use_defaults)
+        if isinstance(node, n.Param):
+            return self._param(node)
+        if isinstance(node, n.AsOf):
+            return _as_of, _constant_path("as_of"), None
+        if isinstance(node, n.Field):
+            return self._field(node, use_defaults=use_defaults)
+        if isinstance(node, n.Item):
+            return self._item(node, use_defaults=use_defaults)
+        text = node.text
+        return self.build(node), _constant_path(text), None
+
+    def _name(self, node: n.Name, *, use_defaults: bool) -> tuple[Fn, PathFn, str | None]:
+        name = node.id
+        local = self.scope.get(name)
+        if local is None:
+            default = self.defaults.get(name, _MISSING) if use_defaults else _MISSING
+            return _record_field(name, default), _constant_path(name), name
+
+        def variable(env: Env) -> Any:
+            return env.locals[name]
+
+        collection = local.collection
+        if collection is None:
+
+            def bound_path(env: Env) -> str:
+                return env.paths[name]
+
+            return variable, bound_path, local.schema
+
+        def item_path(env: Env) -> str:
+            return f"{collection(env)}[{env.positions[name]}]"
+
+        return variable, item_path, local.schema
+
+    def _param(self, node: n.Param) -> tuple[Fn, PathFn, str | None]:
+        name = node.name
+        if name not in self.params:
+            hint = suggestion(name, sorted(self.params))
+            raise ExpressionError(f"unknown parameter `params.{name}`{hint}", node.loc)
+
+        def param(env: Env) -> Any:
+            return env.params[name]
+
+        return param, _constant_path(f"params.{name}"), None
+
+    def _field(self, node: n.Field, *, use_defaults: bool) -> tuple[Fn, PathFn, str | None]:
+        base, base_path, base_schema = self._path(node.base, use_defaults=use_defaults)
+        name = node.name
+        schema = f"{base_schema}.{name}" if base_schema is not None else None
+        default = self.defaults.get(schema, _MISSING) if use_defaults and schema is not None else _MISSING
+        suffix = n.field_suffix(name)
+
+        def path(env: Env) -> str:
+            return base_path(env) + suffix
+
+        if isinstance(node.base, n.Name) and node.base.id in self.scope:
+            root = node.base.id
+
+            def local_field(env: Env) -> Any:  # the loop variable's fields: the hottest reads, one call less
+                value = env.locals[root]
+                if type(value) is dict or isinstance(value, Mapping):
+                    result = value.get(name, _MISSING)
+                    if result is _MISSING:
+                        if default is _MISSING:
+                            where = path(env)
+                            raise Undetermined(f"field {where} is absent", where)
+                        return default
+                    return result
+                raise _no_field(base_path(env), value, name)
+
+            return local_field, path, schema
+
+        def field(env: Env) -> Any:
+            value = base(env)
+            if type(value) is dict or isinstance(value, Mapping):
+                result = value.get(name, _MISSING)
+                if result is _MISSING:
+                    if default is _MISSING:
+                        where = path(env)
+                        raise Undetermined(f"field {where} is absent", where)
+                    return default
+                return result
+            raise _no_field(base_path(env), value, name)
+
+        return field, path, schema
+
+    def _item(self, node: n.Item, *, use_defaults: bool) -> tuple[Fn, PathFn, str | None]:
+        base, base_path, base_schema = self._path(node.base, use_defaults=use_defaults)
+        index = node.index
+        schema = f"{base_schema}[]" if base_schema is not None else None
+
+        def path(env: Env) -> str:
+            return f"{base_path(env)}[{index}]"
+
+        def item(env: Env) -> Any:
+            value = base(env)
+            if type(value) is list or isinstance(value, list | tuple):
+                try:
+                    return value[index]
+                except IndexError:
+                    where = path(env)
+                    raise Undetermined(f"{where} is absent: the list has {len(value)} items", where) from None
+            raise Undetermined(f"{base_path(env)} is {_a(value)}, not a list, so it has no item {index}")
+
+        return item, path, schema
+
+    # -- everything else -----------------------------------------------------------------------------
+
+    def _build_Const(self, node: n.Const) -> Fn:
+        value = node.value
+        return lambda env: value
+
+    def _build_ListLit(self, node: n.ListLit) -> Fn:
+        if all(isinstance(item, n.Const) for item in node.items):
+            constant = [item.value for item in node.items if isinstance(item, n.Const)]
+            return lambda env: constant
+        items = [self.build(item) for item in node.items]
+        return lambda env: [item(env) for item in items]
+
+    def _build_Compare(self, node: n.Compare) -> Fn:
+        operands = [self.build(node.left), *(self.build(operand) for operand in node.operands)]
+        tests = [_pair_test(op, node.text) for op in node.ops]
+        if len(tests) == 1:
+            return _single_compare(node.ops[0], operands[0], operands[1], tests[0])
+
+        def chain(env: Env) -> bool:
+            # Kleene: a chain is a conjunction of its pairs; a false pair decides even if another is unknown.
+            pending: Undetermined | None = None
+            known = True
+            try:
+                left = operands[0](env)
+            except Undetermined as exc:
+                pending, known, left = exc, False, None
+            for test, operand in zip(tests, operands[1:], strict=True):
+                try:
+                    right = operand(env)
+                except Undetermined as exc:
+                    pending = pending or exc
+                    known = False
+                    continue
+                if known and not test(left, right):
+                    return False
+                left, known = right, True
+            if pending is not None:
+                raise pending
+            return True
+
+        return chain
+
+    def _build_BoolOp(self, node: n.BoolOp) -> Fn:
+        operands = [self.build(operand) for operand in node.operands]
+        if node.op == "and":
+            return _all_of(operands)
+        return _any_of(operands)
+
+    def _build_Not(self, node: n.Not) -> Fn:
+        operand = self.build(node.operand)
+        return lambda env: not operand(env)
+
+    def _build_Arith(self, node: n.Arith) -> Fn:
+        left, right = self.build(node.left), self.build(node.right)
+        apply = _ARITH[node.op]
+        symbol, text = node.op, node.text
+
+        def arith(env: Env) -> Any:
+            a = left(env)
+            b = right(env)
+            if type(a) in _ARITH_TYPES and type(b) in _ARITH_TYPES:
+                try:
+                    return apply(a, b)
+                except (TypeError, ArithmeticError, ValueError):
+                    pass
+            return _arith_slow(apply, a, b, symbol, text)
+
+        return arith
+
+    def _build_Negate(self, node: n.Negate) -> Fn:
+        operand = self.build(node.operand)
+        text = node.text
+
+        def negate(env: Env) -> Any:
+            value = operand(env)
+            if isinstance(value, int | float | Decimal | timedelta) and not isinstance(value, bool):
+                try:
+                    return -value
+                except OverflowError:
+                    raise Undetermined(f"`{text}` is out of range") from None
+            raise Undetermined(f"cannot negate {_a(value)} in `{text}`")
+
+        return negate
+
+    def _build_Conditional(self, node: n.Conditional) -> Fn:
+        test, then, otherwise = self.build(node.test), self.build(node.then), self.build(node.otherwise)
+        return lambda env: then(env) if test(env) else otherwise(env)
+
+    def _build_Call(self, node: n.Call) -> Fn:
+        impl = FUNCTIONS[node.function].impl
+        args = [self.build(arg) for arg in node.args]
+        if len(args) == 1:
+            (only,) = args
+            return lambda env: impl(env, only(env))
+        first, second = args  # every function takes one or two arguments
+        return lambda env: impl(env, first(env), second(env))
+
+    def _build_Has(self, node: n.Has) -> Fn:
+        fn, _, _ = self._path(node.path, use_defaults=False)  # has() asks about the record, not defaults
+        self._note_read(node.path)
+
+        def has(env: Env) -> bool:
+            try:
+                fn(env)
+            except Undetermined:
+                return False
+            return True
+
+        return has
+
+    def _build_Coalesce(self, node: n.Coalesce) -> Fn:
+        args = [self.build(arg) for arg in node.args]
+
+        def coalesce(env: Env) -> Any:
+            absent: Undetermined | None = None
+            for arg in args:
+                try:
+                    value = arg(env)
+                except Undetermined as exc:
+                    if exc.field is None:
+                        raise
+                    absent = absent or exc
+                    continue
+                if value is not None:
+                    return value
+            if absent is not None:  # an absent argument might have held a value: do not guess None
+                raise absent
+            return None
+
+        return coalesce
+
+    def _build_Quantifier(self, node: n.Quantifier) -> Fn:
+        var = node.var
+        if var in self.scope:
+            raise ExpressionError(f"`{var}` is already in use here; pick another loop variable", node.loc)
+        collection, collection_path, collection_schema = self._path(node.iterable, use_defaults=True)
+        self._note_read(node.iterable)  # not traced: the items' fields are the evidence, not the whole list
+        item_schema = f"{collection_schema}[]" if collection_schema is not None else None
+        self.scope[var] = _Local(item_schema, collection_path)
+        try:
+            element = self.build(node.element) if node.element is not None else None
+            condition = self.build(node.condition) if node.condition is not None else None
+        finally:
+            del self.scope[var]
+        truth = _item_truth(node.kind, element, condition)
+        kind, text = node.kind, node.text
+
+        def quantifier(env: Env) -> Any:
+            items = collection(env)
+            if type(items) is not list and not isinstance(items, list | tuple):
+                raise Undetermined(f"{collection_path(env)} is {_a(items)}, not a list, in `{text}`")
+            values, positions = env.locals, env.positions
+            pending: Undetermined | None = None
+            count = 0
+            for position, item in enumerate(items):
+                values[var] = item
+                positions[var] = position
+                try:
+                    holds = truth(env)
+                except Undetermined as exc:
+                    if kind == "count":
+                        raise
+                    pending = pending or exc
+                    continue
+                if holds:
+                    if kind == "any":
+                        return True
+                    count += 1
+                elif kind == "all":
+                    return False
+            if kind == "count":
+                return count
+            if pending is not None:
+                raise pending
+            return kind == "all"
+
+        return quantifier
+
+
+def _root_is_param(node: n.Node) -> bool:
+    while isinstance(node, n.Field | n.Item):
+        node = node.base
+    return isinstance(node, n.Param | n.AsOf)
+
+
+def _constant_path(path: str) -> PathFn:
+    return lambda env: path
+
+
+def _trace(fn: Fn, key: str) -> Fn:
+    def traced(env: Env) -> Any:
+        value = fn(env)
+        if env.trace is not None:
+            env.trace[key] = value
+        return value
+
+    return traced
+
+
+def _a(value: object) -> str:
+    """``a string "x"`` / ``null``: how a wrong value is described in a reason."""
+    if value is None:
+        return "null"
+    kind = type_name(value)
+    article = "an" if kind[0] in "aeiou" else "a"
+    shown = repr(value)
+    return f"{article} {kind} ({shown[:40]}…)" if len(shown) > 40 else f"{article} {kind} ({shown})"
+
+
+def _no_field(base_path: str, value: object, name: str) -> Undetermined:
+    return Undetermined(f"{base_path} is {_a(value)}, not a mapping, so it has no field {name}")
+
+
+def _as_of(env: Env) -> Any:
+    if env.as_of is None:
+        raise Undetermined("no as_of given")
+    return env.as_of
+
+
+def _record_field(name: str, default: Any) -> Fn:
+    def record_field(env: Env) -> Any:
+        value = env.record.get(name, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise Undetermined(f"field {name} is absent", name)
+            return default
+        return value
+
+    return record_field
+
+
+def _all_of(operands: list[Fn]) -> Fn:
+    """``and`` in Kleene logic: false if any operand is false, even when another is undetermined."""
+    if len(operands) == 2:
+        a, b = operands
+
+        def both(env: Env) -> bool:
+            try:
+                if not a(env):
+                    return False
+            except Undetermined as first:
+                try:
+                    if not b(env):
+                        return False
+                except Undetermined:
+                    pass
+                raise first from None
+            return True if b(env) else False  # noqa: SIM210 - avoids a call to bool() on the hot path
+
+        return both
+
+    def every(env: Env) -> bool:
+        pending: Undetermined | None = None
+        for operand in operands:
+            try:
+                if not operand(env):
+                    return False
+            except Undetermined as exc:
+                pending = pending or exc
+        if pending is not None:
+            raise pending
+        return True
+
+    return every
+
+
+def _any_of(operands: list[Fn]) -> Fn:
+    """``or`` in Kleene logic: true if any operand is true, even when another is undetermined."""
+    if len(operands) == 2:
+        a, b = operands
+
+        def either(env: Env) -> bool:
+            try:
+                if a(env):
+                    return True
+            except Undetermined as first:
+                try:
+                    if b(env):
+                        return True
+                except Undetermined:
+                    pass
+                raise first from None
+            return True if b(env) else False  # noqa: SIM210 - avoids a call to bool() on the hot path
+
+        return either
+
+    def some(env: Env) -> bool:
+        pending: Undetermined | None = None
+        for operand in operands:
+            try:
+                if operand(env):
+                    return True
+            except Undetermined as exc:
+                pending = pending or exc
+        if pending is not None:
+            raise pending
+        return False
+
+    return some
+
+
+def _item_truth(kind: n.QuantifierKind, element: Fn | None, condition: Fn | None) -> Fn:
+    """One item's truth in a quantifier: ``condition and element`` for any/count, and
+    ``not condition or element`` for all, so an item the filter excludes never undetermines ``all``."""
+    if condition is None:
+        if element is None:
+            return lambda env: True
+        return element
+    if element is None:
+        return condition
+    if kind == "all":
+        return _any_of([lambda env: not condition(env), element])
+    return _all_of([condition, element])
+
+
+def _kind(value: object) -> str:
+    """Equality is only meaningful within one kind; across kinds it is a type error, not ``False``."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, datetime):
+        return "datetime"
+    return type_name(value)
+
+
+def _equal(a: Any, b: Any, text: str) -> bool:
+    if type(a) is type(b) or a is None or b is None:
+        return bool(a == b)
+    kind = _kind(a)
+    if kind != _kind(b):
+        raise Undetermined(f"cannot compare {_a(a)} with {_a(b)} in `{text}`")
+    if kind == "list":
+        return list(a) == list(b)
+    return bool(a == b)
+
+
+def _pair_test(op: n.CompareOp, text: str) -> Callable[[Any, Any], bool]:
+    """The test for one link of a comparison, raising Undetermined on a type mismatch."""
+    if op == "is":
+        return lambda a, b: a is None
+    if op == "is not":
+        return lambda a, b: a is not None
+    if op == "==":
+        return lambda a, b: _equal(a, b, text)
+    if op == "!=":
+        return lambda a, b: not _equal(a, b, text)
+    if op in ("in", "not in"):
+        negate = op == "not in"
+
+        def member(a: Any, b: Any) -> bool:
+            if isinstance(b, str) and not isinstance(a, str):
+                raise Undetermined(f"cannot look for {_a(a)} in a string in `{text}`")
+            try:
+                return (a not in b) if negate else (a in b)
+            except TypeError:
+                raise Undetermined(f"cannot look for {_a(a)} in {_a(b)} in `{text}`") from None
+
+        return member
+    order = _ORDER[op]
+
+    def ordered(a: Any, b: Any) -> bool:
+        try:
+            return order(a, b)
+        except TypeError:
+            raise Undetermined(f"cannot compare {_a(a)} with {_a(b)} in `{text}`") from None
+
+    return ordered
+
+
+def _single_compare(op: n.CompareOp, left: Fn, right: Fn, test: Callable[[Any, Any], bool]) -> Fn:
+    """An unchained comparison, with the common operators inlined to keep the hot path short."""
+    if op == "is":
+        return lambda env: left(env) is None
+    if op == "is not":
+        return lambda env: left(env) is not None
+    if op in _ORDER:
+        order = _ORDER[op]
+
+        def ordered(env: Env) -> bool:
+            a = left(env)
+            b = right(env)
+            try:
+                return order(a, b)
+            except TypeError:
+                return test(a, b)  # re-raises as Undetermined with the reason
+
+        return ordered
+    if op in ("==", "!="):
+        equal = op == "=="
+
+        def equality(env: Env) -> bool:
+            a = left(env)
+            b = right(env)
+            if type(a) is type(b):
+                return (a == b) is equal
+            return test(a, b)
+
+        return equality
+    return lambda env: test(left(env), right(env))
+
+
+def _arith_operand(value: object) -> bool:
+    return isinstance(value, int | float | Decimal | date | timedelta) and not isinstance(value, bool)
+
+
+def _arith_slow(apply: Callable[[Any, Any], Any], a: Any, b: Any, symbol: str, text: str) -> Any:
+    """The rare arithmetic cases: mixed Decimal and float, subclasses, and every error, with a reason."""
+    if not (_arith_operand(a) and _arith_operand(b)):
+        raise Undetermined(f"cannot apply {symbol} to {_a(a)} and {_a(b)} in `{text}`")
+    if isinstance(a, float) and isinstance(b, Decimal):
+        a = Decimal(repr(a))
+    elif isinstance(a, Decimal) and isinstance(b, float):
+        b = Decimal(repr(b))
+    try:
+        return apply(a, b)
+    except ZeroDivisionError:
+        raise Undetermined(f"division by zero in `{text}`") from None
+    except (OverflowError, ArithmeticError, ValueError):
+        raise Undetermined(f"`{text}` is out of range") from None
+    except TypeError:
+        raise Undetermined(f"cannot apply {symbol} to {_a(a)} and {_a(b)} in `{text}`") from None

@@ -1,0 +1,55 @@
+"""What an expression sees while it runs: one record, its parameters, the clock and the calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, tzinfo
+from typing import Any, Protocol
+
+
+class CalendarLike(Protocol):
+    """The working-day calendar the calendar functions consult (``svcpolicy.calendar.HolidayCalendar``)."""
+
+    def calendar_deadline(self, start: date, days: int) -> date:
+        """Last day of a period of ``days`` calendar days from ``start``; may raise CalendarNotCovered."""
+        ...
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether ``day`` is a working day; may raise CalendarNotCovered."""
+        ...
+
+
+class Env:
+    """The evaluation environment of one record; created per record, so it is kept to plain slots.
+
+    ``locals`` holds loop variables, ``let`` values and quantifier variables; ``paths`` the concrete path of
+    each bound name (``op`` -> ``operations[2]``) and ``positions`` the current index of each quantifier
+    variable. Paths are only turned into strings when an ``Undetermined`` is raised.
+    """
+
+    __slots__ = ("as_of", "calendar", "locals", "params", "paths", "positions", "record", "trace", "tz")
+
+    def __init__(
+        self,
+        record: Mapping[str, Any],
+        *,
+        params: Mapping[str, Any],
+        as_of: datetime | None,
+        tz: tzinfo,
+        calendar: CalendarLike,
+        trace: dict[str, Any] | None = None,
+    ) -> None:
+        self.record = record
+        self.params = params
+        self.as_of = as_of
+        self.tz = tz
+        self.calendar = calendar
+        self.trace = trace
+        self.locals: dict[str, Any] = {}
+        self.paths: dict[str, str] = {}
+        self.positions: dict[str, int] = {}
+
+    def bind(self, name: str, value: Any, path: str) -> None:
+        """Bind a loop variable or ``let`` value; ``path`` names it in undetermined findings."""
+        self.locals[name] = value
+        self.paths[name] = path

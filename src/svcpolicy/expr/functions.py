@@ -1,0 +1,166 @@
+"""The functions an expression may call. Nothing outside this table is reachable from a pack.
+
+Each function checks its argument types itself and raises ``Undetermined`` with a reason on a mismatch, so a
+bad value in one record makes that rule undetermined instead of crashing the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeGuard
+
+from svcpolicy.errors import CalendarNotCovered
+from svcpolicy.expr.env import Env
+from svcpolicy.expr.undetermined import Undetermined
+
+# A deadline beyond ten years is not a service rule; the bound keeps a hostile parameter from making the
+# calendar walk millions of days.
+MAX_CALENDAR_DAYS = 3660
+
+
+def type_name(value: object) -> str:
+    """The name a pack author knows a value's type by."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, datetime):
+        return "datetime" if value.tzinfo is not None else "datetime without offset"
+    if isinstance(value, date):
+        return "date"
+    if isinstance(value, timedelta):
+        return "duration"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _wrong(function: str, expected: str, value: object) -> Undetermined:
+    return Undetermined(f"{function}() expects {expected}, got {type_name(value)} {value!r}")
+
+
+def _is_number(value: object) -> TypeGuard[int | float | Decimal]:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _aware(function: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise _wrong(function, "a datetime with an offset", value)
+    return value
+
+
+def _day(function: str, env: Env, value: object) -> date:
+    """A date as is, or the calendar date of an aware datetime in the pack's time zone."""
+    if isinstance(value, datetime):
+        return _aware(function, value).astimezone(env.tz).date()
+    if isinstance(value, date):
+        return value
+    raise _wrong(function, "a date or a datetime with an offset", value)
+
+
+def _len(env: Env, value: object) -> int:
+    if isinstance(value, str | list | tuple | dict):
+        return len(value)
+    raise _wrong("len", "a list or a string", value)
+
+
+def _lower(env: Env, value: object) -> str:
+    if isinstance(value, str):
+        return value.lower()
+    raise _wrong("lower", "a string", value)
+
+
+def _upper(env: Env, value: object) -> str:
+    if isinstance(value, str):
+        return value.upper()
+    raise _wrong("upper", "a string", value)
+
+
+def _date(env: Env, value: object) -> date:
+    return _day("date", env, value)
+
+
+def _duration(function: str, seconds: int) -> Callable[[Env, object], timedelta]:
+    def duration(env: Env, amount: object) -> timedelta:
+        if not _is_number(amount):
+            raise _wrong(function, "a number", amount)
+        try:
+            return timedelta(seconds=float(amount) * seconds)
+        except (OverflowError, ValueError):
+            raise Undetermined(f"{function}({amount}) is out of range") from None
+
+    return duration
+
+
+def _minutes_between(env: Env, start: object, end: object) -> float:
+    return (_aware("minutes_between", end) - _aware("minutes_between", start)).total_seconds() / 60
+
+
+def _calendar_days(function: str, days: object) -> int:
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= MAX_CALENDAR_DAYS:
+        raise _wrong(function, f"a whole number of days from 0 to {MAX_CALENDAR_DAYS}", days)
+    return days
+
+
+def _calendar_deadline(env: Env, start: object, days: object) -> date:
+    day = _day("calendar_deadline", env, start)
+    count = _calendar_days("calendar_deadline", days)
+    try:
+        return env.calendar.calendar_deadline(day, count)
+    except CalendarNotCovered as exc:
+        raise Undetermined(str(exc)) from None
+
+
+def _is_working_day(env: Env, value: object) -> bool:
+    day = _day("is_working_day", env, value)
+    try:
+        return env.calendar.is_working_day(day)
+    except CalendarNotCovered as exc:
+        raise Undetermined(str(exc)) from None
+
+
+def _contains_any(env: Env, haystack: object, phrases: object) -> bool:
+    if isinstance(phrases, str):
+        phrases = [phrases]
+    if not isinstance(phrases, list | tuple) or not all(isinstance(p, str) for p in phrases):
+        raise _wrong("contains_any", "a phrase or a list of phrases as its second argument", phrases)
+    if isinstance(haystack, str):
+        texts: list[str] | tuple[str, ...] = [haystack]
+    elif isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
+        texts = haystack
+    else:
+        raise _wrong("contains_any", "a string or a list of strings as its first argument", haystack)
+    return any(phrase in text for text in texts for phrase in phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A callable the language exposes; ``impl`` receives the environment then the evaluated arguments."""
+
+    arity: int
+    impl: Callable[..., Any]
+    signature: str
+
+
+FUNCTIONS: dict[str, Function] = {
+    "len": Function(1, _len, "len(x)"),
+    "lower": Function(1, _lower, "lower(s)"),
+    "upper": Function(1, _upper, "upper(s)"),
+    "date": Function(1, _date, "date(t)"),
+    "days": Function(1, _duration("days", 86400), "days(n)"),
+    "hours": Function(1, _duration("hours", 3600), "hours(n)"),
+    "minutes": Function(1, _duration("minutes", 60), "minutes(n)"),
+    "minutes_between": Function(2, _minutes_between, "minutes_between(a, b)"),
+    "calendar_deadline": Function(2, _calendar_deadline, "calendar_deadline(start, n)"),
+    "is_working_day": Function(1, _is_working_day, "is_working_day(d)"),
+    "contains_any": Function(2, _contains_any, "contains_any(text_or_list, phrases)"),
+}

@@ -1,0 +1,136 @@
+"""Message templates: text with ``{expr}`` placeholders, rendered for a violation.
+
+A placeholder is an ordinary expression, compiled with the rule's names in scope. Rendering never fails:
+a value the record does not supply (or null) shows as ``?``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from svcpolicy.errors import ExpressionError, SourceLocation
+from svcpolicy.expr.undetermined import Undetermined
+
+if TYPE_CHECKING:
+    from svcpolicy.expr.compiler import CompiledExpr
+    from svcpolicy.expr.env import Env
+
+MISSING_TEXT = "?"
+
+
+class Template:
+    """A compiled template: literal text and compiled placeholders, in order."""
+
+    __slots__ = ("parts", "text")
+
+    def __init__(self, text: str, parts: tuple[str | CompiledExpr, ...]) -> None:
+        self.text = text
+        self.parts = parts
+
+    @classmethod
+    def parse(
+        cls,
+        text: str,
+        location: SourceLocation | None,
+        compile_placeholder: Callable[[str, SourceLocation | None], CompiledExpr],
+    ) -> Template:
+        """Split ``text`` into literals and placeholders; an unbalanced brace is an ExpressionError."""
+        parts: list[str | CompiledExpr] = []
+        literal: list[str] = []
+        i = 0
+        while i < len(text):
+            char = text[i]
+            if char in "{}" and text.startswith(char * 2, i):
+                literal.append(char)
+                i += 2
+            elif char == "}":
+                message = "single `}` in a message; write `}}` for a brace"
+                raise ExpressionError(message, _at(location, text, i))
+            elif char == "{":
+                end = _placeholder_end(text, i + 1)
+                if end < 0:
+                    raise ExpressionError("`{` without a closing `}` in a message", _at(location, text, i))
+                if literal:
+                    parts.append("".join(literal))
+                    literal = []
+                parts.append(compile_placeholder(text[i + 1 : end], _at(location, text, i + 1)))
+                i = end + 1
+            else:
+                literal.append(char)
+                i += 1
+        if literal:
+            parts.append("".join(literal))
+        return cls(text, tuple(parts))
+
+    def render(self, env: Env) -> str:
+        """The message for this record; placeholders that cannot be evaluated show as ``?``."""
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            try:
+                value = part(env)
+            except Undetermined:
+                value = None
+            out.append(format_value(value))
+        return "".join(out)
+
+    def __repr__(self) -> str:
+        return f"Template({self.text!r})"
+
+
+def format_value(value: Any) -> str:
+    """How a value reads in a message: ISO dates, short numbers, lists joined by commas."""
+    if value is None:
+        return MISSING_TEXT
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(item) for item in value)
+    if isinstance(value, Mapping):
+        return "(" + ", ".join(f"{key}: {format_value(item)}" for key, item in value.items()) + ")"
+    return str(value)
+
+
+def _placeholder_end(text: str, start: int) -> int:
+    """Index of the ``}`` closing a placeholder, skipping braces inside string literals; -1 if none."""
+    quote = ""
+    i = start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "}":
+            return i
+        i += 1
+    return -1
+
+
+def _at(location: SourceLocation | None, text: str, offset: int) -> SourceLocation | None:
+    """Where ``text[offset]`` is, given where the template's first character is."""
+    if location is None:
+        return None
+    before = text[:offset]
+    newlines = before.count("\n")
+    if newlines == 0:
+        column = location.column + offset if location.column else 0
+        return SourceLocation(location.file, location.line, column)
+    line = location.line + newlines if location.line else 0
+    return SourceLocation(location.file, line, offset - before.rfind("\n"))

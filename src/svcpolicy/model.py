@@ -1,0 +1,290 @@
+"""The service-interaction record: TypedDicts validated by one pydantic ``TypeAdapter``.
+
+TypedDicts rather than ``BaseModel`` because validation is most of the engine's time budget: a
+TypeAdapter over TypedDicts is the fastest pydantic path from JSON bytes, and its output (plain dicts and
+lists in which an absent key stays absent) is exactly what rules need to tell "the export does not say"
+from "there is none".
+
+Every optional field accepts ``null`` ("there is none"); lists do not (an empty list says that). What absence
+means, where it means anything, is declared on the field with ``AbsentMeans`` so the model stays the single
+source of truth for :data:`ABSENT_DEFAULTS`.
+
+No ``from __future__ import annotations`` here: TypedDict computes ``__required_keys__`` from evaluated
+annotations, and callers may rely on it.
+"""
+
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from pydantic import AwareDatetime, ConfigDict, Field, GetJsonSchemaHandler, TypeAdapter, with_config
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+# typing_extensions: pydantic needs its TypedDict before Python 3.12, and Required is 3.11+ in typing.
+from typing_extensions import Required, TypedDict, is_typeddict  # noqa: UP035
+
+__all__ = [
+    "ABSENT_DEFAULTS",
+    "INTERACTION_ADAPTER",
+    "AbsentMeans",
+    "Interaction",
+    "field_paths",
+    "json_schema",
+]
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class AbsentMeans:
+    """``Annotated`` marker: an absent field reads as ``value`` (and the JSON Schema shows it as ``default``).
+
+    Pydantic ignores the marker when validating, so absent keys stay absent in validated records; the rule
+    engine applies the meaning, via :data:`ABSENT_DEFAULTS`, only where a rule reads the field.
+    """
+
+    value: Any
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["default"] = self.value
+        return schema
+
+
+# Numbers are accepted where text is expected because exports (and YAML) often write ids as numbers;
+# inputs are kept out of error messages because they may carry customer data.
+_CONFIG = ConfigDict(extra="ignore", coerce_numbers_to_str=True, hide_input_in_errors=True)
+
+Timestamp = Annotated[AwareDatetime | None, Field(description="Date-time with a UTC offset.")]
+RiskLevel = Annotated[int | None, Field(ge=1, le=5, description="Risk level, 1 (lowest) to 5 (highest).")]
+
+
+@with_config(_CONFIG)
+class Employee(TypedDict, total=False):
+    """The employee who served the customer."""
+
+    id: str | None
+    role: Annotated[str | None, Field(description="e.g. teller, account_manager, lobby_manager.")]
+
+
+@with_config(_CONFIG)
+class Customer(TypedDict, total=False):
+    """The customer served, as known at the time of the interaction."""
+
+    id: str | None
+    risk_tolerance: Annotated[RiskLevel, Field(description="Assessed, 1–5; null: never assessed.")]
+    risk_assessed_at: Annotated[Timestamp, Field(description="When the risk tolerance was last assessed.")]
+    age: Annotated[int | None, Field(ge=0, le=150)]
+    identity_verified: Annotated[bool | None, Field(description="Identity verified in this interaction.")]
+
+
+@with_config(_CONFIG)
+class Step(TypedDict, total=False):
+    """A process step performed; steps are listed in the order performed."""
+
+    name: Annotated[str | None, Field(description="Step name as the pack's process definitions spell it.")]
+    at: Timestamp
+
+
+@with_config(_CONFIG)
+class Authorization(TypedDict, total=False):
+    """The customer's authorisation of an operation."""
+
+    by: Annotated[str | None, Field(description="Who authorised: the customer's id if it was them.")]
+    method: Annotated[str | None, Field(description="e.g. signature, password, biometric, recorded_call.")]
+    scope: Annotated[str | None, Field(description="The operation kind the authorisation covers.")]
+    at: Timestamp
+
+
+@with_config(_CONFIG)
+class Operation(TypedDict, total=False):
+    """An operation on the customer's accounts or data."""
+
+    id: str | None
+    kind: Annotated[str | None, Field(description="e.g. change_contact_phone, close_account, transfer.")]
+    affects_customer_rights: bool | None
+    at: Timestamp
+    authorization: Annotated[Authorization | None, Field(description="null: there was none.")]
+
+
+@with_config(_CONFIG)
+class Offer(TypedDict, total=False):
+    """A product offered to the customer, sold or not."""
+
+    product_id: str | None
+    product_risk_level: RiskLevel
+    related_to_stated_need: bool | None
+    customer_declined: bool | None
+    declined_at: Timestamp
+    sold: bool | None
+    sold_at: Timestamp
+    risk_disclosed_at: Annotated[Timestamp, Field(description="When risk was disclosed; null: never.")]
+    # No absence default: an export that omits what was said cannot show that no promise was made.
+    statements: Annotated[list[str], Field(description="What the seller said about the product, verbatim.")]
+    recorded: Annotated[bool | None, Field(description="Whether the sale was audio/video recorded.")]
+
+
+@with_config(_CONFIG)
+class Disclosure(TypedDict, total=False):
+    """Customer information given to someone outside the service interaction."""
+
+    fields: Annotated[list[str], Field(description="Which customer data items were disclosed.")]
+    recipient: str | None
+    third_party: bool | None
+    consent_ref: Annotated[str | None, Field(description="Reference of the customer's consent; null: none.")]
+    legal_basis: Annotated[str | None, Field(description="Legal basis for disclosing; null: none.")]
+    at: Timestamp
+
+
+@with_config(_CONFIG)
+class Fee(TypedDict, total=False):
+    """A fee charged to the customer."""
+
+    code: Annotated[str | None, Field(description="Fee code as in the bank's published fee schedule.")]
+    amount: Annotated[Decimal | None, Field(description="Amount as a decimal string (exact) or a JSON number.")]
+    currency: Annotated[str | None, Field(description="ISO 4217 code, e.g. CNY.")]
+
+
+@with_config(_CONFIG)
+class Extension(TypedDict, total=False):
+    """An extension of a complaint's decision deadline."""
+
+    to_days: Annotated[Literal[30, 60] | None, Field(description="The extended deadline in calendar days.")]
+    notified_at: Annotated[Timestamp, Field(description="When the complainant was told; null: never.")]
+    approved_by: str | None
+    approver_level: Annotated[str | None, Field(description="e.g. branch_head, head_office.")]
+    at: Timestamp
+
+
+@with_config(_CONFIG)
+class ProgressUpdate(TypedDict, total=False):
+    """A progress report given to the complainant."""
+
+    at: Timestamp
+    channel: Annotated[str | None, Field(description="How it was given: phone, sms, letter, …")]
+
+
+@with_config(_CONFIG)
+class Complaint(TypedDict, total=False):
+    """A complaint received in this interaction and its handling."""
+
+    id: str | None
+    received_at: Timestamp
+    logged_ref: Annotated[str | None, Field(description="Complaint register ticket; null: not logged.")]
+    complexity: Literal["simple", "complex"] | None
+    extensions: Annotated[list[Extension], AbsentMeans([])]
+    progress_updates: Annotated[list[ProgressUpdate], AbsentMeans([])]
+    decided_at: Annotated[Timestamp, Field(description="When the decision was given; null: not yet.")]
+    withdrawn_at: Annotated[Timestamp, Field(description="When it was withdrawn; null: it was not.")]
+
+
+@with_config(_CONFIG)
+class SuspiciousActivity(TypedDict, total=False):
+    """Illegal or irregular customer behaviour observed by staff."""
+
+    observed: bool | None
+    reported_at: Annotated[Timestamp, Field(description="When it was reported to a supervisor; null: never.")]
+    reported_to: str | None
+
+
+@with_config(_CONFIG)
+class Satisfaction(TypedDict, total=False):
+    """The satisfaction survey after the service."""
+
+    asked: bool | None
+    score: Annotated[
+        float | None, Field(ge=0, allow_inf_nan=False, description="On the bank's scale; null: not answered.")
+    ]
+
+
+@with_config(_CONFIG)
+class Interaction(TypedDict, total=False):
+    """One bank customer-service interaction.
+
+    An absent field means the export does not say; null means there is none. Unknown fields are ignored.
+    """
+
+    id: Required[Annotated[str, Field(min_length=1, description="Unique within an export.")]]
+    kind: Annotated[Literal["interaction"], AbsentMeans("interaction")]
+    channel: Annotated[str | None, Field(description="counter, phone, mobile, online, atm, …")]
+    branch_id: str | None
+    employee: Employee | None
+    customer: Customer | None
+    business_type: Annotated[str | None, Field(description="e.g. wealth_product_sale, account_opening, complaint.")]
+    stated_need: Annotated[str | None, Field(description="What the customer asked for, in their words.")]
+    started_at: Timestamp
+    ended_at: Timestamp
+    wait_minutes: Annotated[
+        float | None, Field(ge=0, allow_inf_nan=False, description="Queue time before service, minutes.")
+    ]
+    steps: Annotated[list[Step], AbsentMeans([])]
+    operations: Annotated[list[Operation], AbsentMeans([])]
+    offers: Annotated[list[Offer], AbsentMeans([])]
+    disclosures: Annotated[list[Disclosure], AbsentMeans([])]
+    fees: Annotated[list[Fee], AbsentMeans([])]
+    complaint: Annotated[Complaint | None, AbsentMeans(None)]
+    suspicious_activity: Annotated[SuspiciousActivity | None, AbsentMeans(None)]
+    satisfaction: Satisfaction | None
+    extra: Annotated[dict[str, Any], Field(description="Bank-specific attributes, free-form, read by branch packs.")]
+
+
+INTERACTION_ADAPTER: TypeAdapter[Interaction] = TypeAdapter(Interaction)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a record, for systems that produce records."""
+    return {"$schema": JSON_SCHEMA_DIALECT, **INTERACTION_ADAPTER.json_schema(mode="validation")}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
+    """Strip Required/Annotated/None from an annotation: (inner type, Annotated metadata, is a list)."""
+    metadata: list[Any] = []
+    while True:
+        origin = get_origin(annotation)
+        if origin is Required:
+            annotation = get_args(annotation)[0]
+        elif origin is Annotated:
+            annotation, *extra = get_args(annotation)
+            metadata.extend(extra)
+        elif origin in (Union, types.UnionType):
+            non_null = [arg for arg in get_args(annotation) if arg is not type(None)]
+            if len(non_null) != 1:
+                break
+            annotation = non_null[0]
+        elif origin is list:
+            inner, inner_meta, _ = _unwrap(get_args(annotation)[0])
+            return inner, (*metadata, *inner_meta), True
+        else:
+            break
+    return annotation, tuple(metadata), False
+
+
+def _walk(typed_dict: Any, prefix: str = "") -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """(schema path, Annotated metadata) of every field, nested TypedDicts included."""
+    for name, annotation in get_type_hints(typed_dict, include_extras=True).items():
+        path = f"{prefix}{name}"
+        inner, metadata, is_list = _unwrap(annotation)
+        yield path, metadata
+        if is_typeddict(inner):
+            yield from _walk(inner, f"{path}[]." if is_list else f"{path}.")
+
+
+_FIELDS = tuple(_walk(Interaction))
+
+ABSENT_DEFAULTS: Mapping[str, Any] = types.MappingProxyType(
+    {path: m.value for path, metadata in _FIELDS for m in metadata if isinstance(m, AbsentMeans)}
+)
+"""What absence means, by schema path (``offers[].statements``); fields not listed have no default.
+
+The list values are shared: copy before mutating.
+"""
+
+_FIELD_PATHS = frozenset(path for path, _ in _FIELDS)
+
+
+def field_paths() -> frozenset[str]:
+    """Every path the model defines (``operations[].authorization.at``); anything under ``extra.`` is free."""
+    return _FIELD_PATHS

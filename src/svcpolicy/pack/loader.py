@@ -1,0 +1,178 @@
+"""Read a pack directory (or single file) into validated, merged definitions with positions.
+
+Nothing is compiled here: this step only guarantees the pack is well formed and that every citation
+resolves, reporting every problem it finds as ``file:line:col: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from svcpolicy.errors import PackError, PackErrors, SourceLocation
+from svcpolicy.pack.schema import PackManifest, PackPart, Parameter, Rule, Source
+from svcpolicy.pack.yaml_source import Loc, YamlDocument, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+MANIFEST = "pack.yaml"
+MAX_INCLUDED_FILES = 500
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a definition was written: its document and path inside it."""
+
+    doc: YamlDocument
+    loc: Loc
+
+    def at(self, *sub: str | int) -> SourceLocation:
+        return self.doc.location((*self.loc, *sub))
+
+    def expression_at(self, *sub: str | int) -> SourceLocation:
+        return self.doc.expression_location((*self.loc, *sub))
+
+
+@dataclass
+class PackDefinition:
+    """A validated pack: metadata, and every source, parameter and rule with where it was written."""
+
+    manifest: PackManifest
+    root: Path
+    sources: dict[str, Source] = field(default_factory=dict)
+    source_sites: dict[str, Site] = field(default_factory=dict)
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    parameter_sites: dict[str, Site] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    rule_sites: list[Site] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def _validate(model: type[M], doc: YamlDocument, errors: list[PackError]) -> M | None:
+    try:
+        return model.model_validate(doc.value)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc) or "document"
+            errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
+        return None
+
+
+def _resolve_pack_file(path: Path) -> tuple[Path, Path]:
+    if path.is_dir():
+        manifest = path / MANIFEST
+        if not manifest.is_file():
+            raise PackError(f"no {MANIFEST} in pack directory", SourceLocation(str(path)))
+        return path, manifest
+    if path.is_file():
+        return path.parent, path
+    raise PackError("no such pack (a directory with pack.yaml, or a YAML file)", SourceLocation(str(path)))
+
+
+def _included_files(root: Path, manifest_path: Path, patterns: list[str], doc: YamlDocument) -> list[Path]:
+    files: list[Path] = []
+    resolved_root = root.resolve()
+    for i, pattern in enumerate(patterns):
+        where = doc.location(("include", i))
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise PackError(f"include {pattern!r} must stay inside the pack directory", where)
+        matches = sorted(p for p in root.glob(pattern) if p.is_file() and p != manifest_path)
+        if not matches:
+            raise PackError(f"include {pattern!r} matches no file", where)
+        for match in matches:
+            if not match.resolve().is_relative_to(resolved_root):
+                raise PackError(f"included file {match} lies outside the pack (symlink?)", where)
+            if match not in files:
+                files.append(match)
+    if len(files) > MAX_INCLUDED_FILES:
+        raise PackError(f"a pack includes at most {MAX_INCLUDED_FILES} files", doc.location(("include",)))
+    return files
+
+
+def _merge(
+    name: str,
+    target: dict[str, Any],
+    sites: dict[str, Site],
+    items: dict[str, Any],
+    doc: YamlDocument,
+    section: str,
+    errors: list[PackError],
+) -> None:
+    for key, value in items.items():
+        site = Site(doc, (section, key))
+        if key in target:
+            first = sites[key].at()
+            errors.append(PackError(f"{name} {key!r} is defined twice (first at {first})", site.at()))
+            continue
+        target[key] = value
+        sites[key] = site
+
+
+def _check_reference(ref: str, sources: dict[str, Source], where: SourceLocation, errors: list[PackError]) -> None:
+    source_id, _, provision_id = ref.partition("/")
+    source = sources.get(source_id)
+    if source is None:
+        hint = difflib.get_close_matches(source_id, list(sources), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        errors.append(PackError(f"citation {ref!r}: no source {source_id!r}{extra}", where))
+    elif provision_id not in source.provisions:
+        hint = difflib.get_close_matches(provision_id, list(source.provisions), n=1)
+        extra = f" (did you mean {source_id}/{hint[0]}?)" if hint else ""
+        errors.append(PackError(f"citation {ref!r}: {source_id} has no provision {provision_id!r}{extra}", where))
+
+
+def read_pack(path: str | Path) -> PackDefinition:
+    """Load and validate a pack; raise PackErrors listing every problem found."""
+    root, manifest_path = _resolve_pack_file(Path(path))
+    errors: list[PackError] = []
+    manifest_doc = load_yaml(manifest_path)
+    manifest = _validate(PackManifest, manifest_doc, errors)
+    if manifest is None:
+        raise PackErrors(errors)
+    pack = PackDefinition(manifest=manifest, root=root, files=[manifest_path])
+    parts: list[tuple[YamlDocument, PackManifest | PackPart]] = [(manifest_doc, manifest)]
+    for file in _included_files(root, manifest_path, manifest.include, manifest_doc):
+        try:
+            doc = load_yaml(file)
+        except PackError as exc:
+            errors.append(exc)
+            continue
+        included = _validate(PackPart, doc, errors)
+        pack.files.append(file)
+        if included is not None:
+            parts.append((doc, included))
+
+    rule_ids: dict[str, Site] = {}
+    for doc, part in parts:
+        _merge("source", pack.sources, pack.source_sites, part.sources, doc, "sources", errors)
+        _merge("parameter", pack.parameters, pack.parameter_sites, part.parameters, doc, "parameters", errors)
+        for i, rule in enumerate(part.rules):
+            site = Site(doc, ("rules", i))
+            if rule.id in rule_ids:
+                errors.append(
+                    PackError(f"rule {rule.id!r} is defined twice (first at {rule_ids[rule.id].at()})", site.at())
+                )
+                continue
+            rule_ids[rule.id] = site
+            pack.rules.append(rule)
+            pack.rule_sites.append(site)
+
+    for source_id, source in pack.sources.items():
+        for provision_id, provision in source.provisions.items():
+            for j, ref in enumerate(provision.restates):
+                where = pack.source_sites[source_id].at("provisions", provision_id, "restates", j)
+                _check_reference(ref, pack.sources, where, errors)
+    for name, parameter in pack.parameters.items():
+        for j, ref in enumerate(parameter.cite):
+            _check_reference(ref, pack.sources, pack.parameter_sites[name].at("cite", j), errors)
+    for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
+        for j, ref in enumerate(rule.cite):
+            _check_reference(ref, pack.sources, site.at("cite", j), errors)
+    if errors:
+        raise PackErrors(errors)
+    return pack

@@ -1,0 +1,182 @@
+"""The pack format as pydantic models: a pack is validated against these before anything runs.
+
+See docs/pack-format.md for the format as authors read it. Models are strict about unknown keys so a
+misspelt key (``severty:``) is an error at its line, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Za-z0-9]+)+$"
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[^/\s]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Severity(StrEnum):
+    """How serious a violation is; ``--fail-on`` compares against this order."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+
+class ProvisionClass(StrEnum):
+    """How a provision can be checked: per record, over groups, over event sequences, or not from data."""
+
+    RECORD = "record"
+    AGGREGATE = "aggregate"
+    EVENT = "event"
+    NOT_CHECKABLE = "not-checkable"
+
+
+class Provision(_Strict):
+    label: str | None = Field(description="Article label as written, e.g. 第十六条; null when unconfirmed")
+    chapter: str | None = None
+    text: Annotated[str, Field(min_length=1)]
+    class_: ProvisionClass = Field(alias="class")
+    reason: str | None = None
+    restates: list[Annotated[str, Field(pattern=REF_PATTERN)]] = []
+    confidence: Literal["confirmed", "secondary-source", "unconfirmed"] = "confirmed"
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_not_checkable(self) -> Provision:
+        if self.class_ is ProvisionClass.NOT_CHECKABLE and not self.reason:
+            raise ValueError("a not-checkable provision needs a one-line `reason`")
+        if self.label is None and self.confidence == "confirmed":
+            raise ValueError("a provision without a label must say `confidence: secondary-source` or `unconfirmed`")
+        return self
+
+
+class Source(_Strict):
+    title: str
+    kind: Literal["seed", "national", "bank"] = "seed"
+    reference: str | None = None
+    effective_from: dt.date | None = None
+    note: str | None = None
+    provisions: dict[str, Provision]
+
+
+class Parameter(_Strict):
+    description: str | None = None
+    unit: str | None = None
+    value: Any = None
+    values: dict[dt.date, Any] | None = Field(default=None, description="effective-from date -> value")
+    cite: list[Annotated[str, Field(pattern=REF_PATTERN)]] = []
+    bank_set: bool = False
+
+    @model_validator(mode="after")
+    def _one_of_value_or_values(self) -> Parameter:
+        if (self.value is None) == (self.values is None):
+            raise ValueError("give exactly one of `value` or `values`")
+        if self.values is not None and not self.values:
+            raise ValueError("`values` needs at least one dated value")
+        if not self.cite and not self.bank_set:
+            raise ValueError("a parameter cites its source, or says `bank_set: true`")
+        return self
+
+
+class Message(_Strict):
+    zh: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+
+class Example(_Strict):
+    name: str | None = None
+    violates: dict[str, Any] | None = None
+    complies: dict[str, Any] | None = None
+    undetermined: dict[str, Any] | None = None
+    missing: str | None = None
+    as_of: dt.datetime | None = None
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> Example:
+        given = [k for k in ("violates", "complies", "undetermined") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("an example has exactly one of `violates`, `complies`, `undetermined`")
+        if self.missing is not None and self.undetermined is None:
+            raise ValueError("`missing` goes with an `undetermined` example")
+        return self
+
+    @property
+    def expected(self) -> str:
+        return (
+            "violation" if self.violates is not None else "compliant" if self.complies is not None else "undetermined"
+        )
+
+    @property
+    def fragment(self) -> dict[str, Any]:
+        fragment = self.violates if self.violates is not None else self.complies
+        return fragment if fragment is not None else (self.undetermined or {})
+
+
+class Rule(_Strict):
+    id: Annotated[str, Field(pattern=RULE_ID_PATTERN)]
+    title: str
+    description: str | None = None
+    cite: Annotated[list[Annotated[str, Field(pattern=REF_PATTERN)]], Field(min_length=1)]
+    severity: Severity
+    applies_to: list[Literal["interaction"]] = ["interaction"]
+    applies_if: str | None = None
+    for_each: str | None = None
+    let: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], str] = {}
+    when: str
+    message: Message
+    effective_from: dt.date | None = None
+    effective_until: dt.date | None = None
+    waivable: bool = True
+    examples: list[Example] = []
+
+    @field_validator("cite")
+    @classmethod
+    def _unique_citations(cls, cite: list[str]) -> list[str]:
+        if len(set(cite)) != len(cite):
+            raise ValueError("a provision is cited twice")
+        return cite
+
+
+class PackManifest(_Strict):
+    """``pack.yaml``: metadata plus optional sources, parameters and rules of its own."""
+
+    pack: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    title: str
+    version: str
+    description: str | None = None
+    effective_from: dt.date | None = None
+    effective_until: dt.date | None = None
+    timezone: Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")] = "+08:00"
+    include: list[str] = []
+    sources: dict[Annotated[str, Field(pattern=ID_PATTERN)], Source] = {}
+    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
+    rules: list[Rule] = []
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+
+class PackPart(_Strict):
+    """An included file: sources, parameters and rules only."""
+
+    sources: dict[Annotated[str, Field(pattern=ID_PATTERN)], Source] = {}
+    parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
+    rules: list[Rule] = []

@@ -1,0 +1,136 @@
+"""Safe YAML loading that remembers where every value was written.
+
+Pack authors need ``file:line:col`` for every error, including schema errors that pydantic reports as a
+path such as ``rules.3.when``. We compose the YAML node graph with PyYAML's safe loader and build plain
+Python values ourselves, recording the position of each path. Building values ourselves also bounds the work:
+an alias bomb ("billion laughs") expands node by node and stops at a limit instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from svcpolicy.errors import PackError, SourceLocation
+
+MAX_NODES = 200_000
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+Loc = tuple[str | int, ...]
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML file: its value and the position of every path inside it."""
+
+    file: str
+    value: Any
+    positions: dict[Loc, SourceLocation] = field(default_factory=dict)
+    quoted: set[Loc] = field(default_factory=set)
+
+    def location(self, loc: Loc) -> SourceLocation:
+        """Position of ``loc``, or of its nearest written ancestor."""
+        for end in range(len(loc), -1, -1):
+            found = self.positions.get(loc[:end])
+            if found is not None:
+                return found
+        return SourceLocation(self.file)
+
+    def expression_location(self, loc: Loc) -> SourceLocation:
+        """Position of the first character of a scalar's text (inside its quotes, if quoted)."""
+        where = self.location(loc)
+        if loc in self.quoted:
+            return SourceLocation(where.file, where.line, where.column + 1)
+        return where
+
+
+class _Builder:
+    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+        self.file = file
+        self.loader = loader
+        self.doc = YamlDocument(file, None)
+        self.count = 0
+
+    def _at(self, node: yaml.Node) -> SourceLocation:
+        mark = node.start_mark
+        return SourceLocation(self.file, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node, loc: Loc, key_node: yaml.Node | None = None) -> Any:
+        """Build a value; a collection under a key is located at its key, where an author looks for it."""
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise PackError(f"document expands to more than {MAX_NODES:,} values (alias bomb?)", self._at(node))
+        collection = isinstance(node, yaml.MappingNode | yaml.SequenceNode)
+        self.doc.positions.setdefault(loc, self._at(key_node if collection and key_node else node))
+        if collection and node.tag not in _PLAIN_COLLECTION_TAGS:
+            raise PackError(f"YAML tag {node.tag!r} is not allowed in packs", self._at(node))
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise PackError("mapping keys must be plain scalars", self._at(key_node))
+                raw_key = self.loader.construct_object(key_node)
+                key = raw_key if isinstance(raw_key, str) else str(raw_key)
+                if key in result:
+                    raise PackError(f"duplicate key {key!r}", self._at(key_node))
+                if key == "<<":
+                    raise PackError("merge keys (<<) are not supported in packs", self._at(key_node))
+                result[key] = self.build(value_node, (*loc, key), key_node)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # noqa: S101 - composer yields only three node kinds
+        if node.style in ("'", '"'):
+            self.doc.quoted.add(loc)
+        return self.loader.construct_object(node)
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Load one YAML file safely with positions; every failure is a PackError with file:line:col."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
+    if size > MAX_FILE_BYTES:
+        raise PackError(f"pack file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PackError(f"pack files must be UTF-8: {exc.reason} at byte {exc.start}", SourceLocation(name)) from exc
+    return load_yaml_text(text, name)
+
+
+def load_yaml_text(text: str, name: str) -> YamlDocument:
+    """Load YAML text safely with positions (one document; an empty one is an empty mapping)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        builder = _Builder(name, loader)
+        builder.doc.value = {} if node is None else builder.build(node, ())
+        return builder.doc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = SourceLocation(name, mark.line + 1, mark.column + 1) if mark else SourceLocation(name)
+        raise PackError(f"YAML syntax: {exc.problem or exc.context}", where) from exc
+    except yaml.YAMLError as exc:
+        raise PackError(f"YAML: {exc}", SourceLocation(name)) from exc
+    finally:
+        loader.dispose()
+
+
+def walk_strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every string inside a value, with its path (used to scan example fragments)."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk_strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk_strings(item, (*loc, i))

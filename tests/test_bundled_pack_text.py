@@ -1,0 +1,159 @@
+"""The bundled cn-bank-service pack transcribes its regulation faithfully and is internally complete.
+
+These tests read the pack's YAML directly (PyYAML only), so they hold whatever the engine does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+PACK = Path(__file__).resolve().parents[1] / "rules" / "cn-bank-service"
+SEED_NAME = "000_cd703e736dc0dd10.txt"
+SEED_COPY = PACK / "seed" / SEED_NAME
+SHARED_SEED = Path("/work/shared/seeds") / SEED_NAME
+CLASSES = {"record", "aggregate", "event", "not-checkable"}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path} is not a mapping"
+    return data
+
+
+def _pack_files() -> list[Path]:
+    manifest = _load(PACK / "pack.yaml")
+    files = [PACK / "pack.yaml"]
+    for pattern in manifest["include"]:
+        files.extend(sorted(PACK.glob(pattern)))
+    return files
+
+
+def _merged() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    sources: dict[str, Any] = {}
+    parameters: dict[str, Any] = {}
+    rules: list[dict[str, Any]] = []
+    for path in _pack_files():
+        part = _load(path)
+        sources.update(part.get("sources") or {})
+        parameters.update(part.get("parameters") or {})
+        rules.extend(part.get("rules") or [])
+    return sources, parameters, rules
+
+
+SOURCES, PARAMETERS, RULES = _merged()
+SEED_TEXT = SEED_COPY.read_text(encoding="utf-8")
+PROVISIONS = [
+    (source_id, provision_id, provision)
+    for source_id, source in SOURCES.items()
+    for provision_id, provision in source["provisions"].items()
+]
+SEED_PROVISIONS = [p for p in PROVISIONS if SOURCES[p[0]].get("kind", "seed") == "seed"]
+
+
+def _ids(items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    return [f"{s}/{p}" for s, p, _ in items]
+
+
+def test_the_shipped_seed_copy_is_byte_identical_to_the_shared_seed() -> None:
+    if not SHARED_SEED.is_file():
+        pytest.skip("the shared seed is not on this machine")
+    assert SEED_COPY.read_bytes() == SHARED_SEED.read_bytes()
+
+
+def test_the_pack_transcribes_every_seed_document() -> None:
+    expected = {
+        "svc-rules", "overview-a", "accounts-1994", "model-rules", "intro", "post-rules",
+        "overview-b", "plan-2024", "psbc-2023", "overview-c", "svc-system",
+    }  # fmt: skip
+    seed_sources = {sid for sid, s in SOURCES.items() if s.get("kind", "seed") == "seed"}
+    assert seed_sources == expected
+    assert {str(n) for n in range(1, 22)} <= set(SOURCES["svc-rules"]["provisions"])
+    assert {"11.1", "11.2", "11.3", "11.4"} <= set(SOURCES["model-rules"]["provisions"])
+
+
+@pytest.mark.parametrize(("source_id", "provision_id", "provision"), SEED_PROVISIONS, ids=_ids(SEED_PROVISIONS))
+def test_every_seed_provision_text_occurs_verbatim_in_the_seed(
+    source_id: str, provision_id: str, provision: dict[str, Any]
+) -> None:
+    text = provision["text"]
+    assert isinstance(text, str) and text.strip(), f"{source_id}/{provision_id} has no text"
+    assert text in SEED_TEXT, f"{source_id}/{provision_id} is not verbatim from the seed"
+
+
+@pytest.mark.parametrize(("source_id", "provision_id", "provision"), PROVISIONS, ids=_ids(PROVISIONS))
+def test_every_provision_has_exactly_one_class_and_not_checkable_ones_say_why(
+    source_id: str, provision_id: str, provision: dict[str, Any]
+) -> None:
+    assert provision.get("class") in CLASSES, f"{source_id}/{provision_id}: class {provision.get('class')!r}"
+    if provision["class"] == "not-checkable":
+        assert str(provision.get("reason") or "").strip(), f"{source_id}/{provision_id} needs a reason"
+
+
+@pytest.mark.parametrize(("source_id", "provision_id", "provision"), PROVISIONS, ids=_ids(PROVISIONS))
+def test_a_provision_without_an_article_number_says_how_sure_it_is(
+    source_id: str, provision_id: str, provision: dict[str, Any]
+) -> None:
+    if provision.get("label") is None:
+        assert provision.get("confidence") in {"secondary-source", "unconfirmed"}
+
+
+def _resolves(ref: str) -> bool:
+    source_id, _, provision_id = ref.partition("/")
+    return source_id in SOURCES and provision_id in SOURCES[source_id]["provisions"]
+
+
+def test_every_restatement_points_to_an_existing_provision() -> None:
+    broken = [
+        f"{s}/{p} -> {ref}" for s, p, prov in PROVISIONS for ref in prov.get("restates") or [] if not _resolves(ref)
+    ]
+    assert broken == []
+
+
+def test_every_citation_of_rules_and_parameters_resolves() -> None:
+    cited = [(r["id"], ref) for r in RULES for ref in r["cite"]]
+    cited += [(name, ref) for name, p in PARAMETERS.items() for ref in p.get("cite") or []]
+    assert [f"{owner}: {ref}" for owner, ref in cited if not _resolves(ref)] == []
+
+
+def test_a_rule_citing_a_provision_also_cites_its_checkable_restatements() -> None:
+    missing = [
+        f"{rule['id']} cites {ref} but not {s}/{p}"
+        for rule in RULES
+        for ref in rule["cite"]
+        for s, p, prov in PROVISIONS
+        if ref in (prov.get("restates") or []) and prov["class"] != "not-checkable" and f"{s}/{p}" not in rule["cite"]
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["id"] for r in RULES])
+def test_every_rule_has_at_least_two_violating_and_two_complying_examples(rule: dict[str, Any]) -> None:
+    examples = rule.get("examples") or []
+    assert sum("violates" in e for e in examples) >= 2
+    assert sum("complies" in e for e in examples) >= 2
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r["id"] for r in RULES])
+def test_every_rule_cites_the_seed_and_has_both_languages(rule: dict[str, Any]) -> None:
+    assert any(SOURCES[ref.partition("/")[0]].get("kind", "seed") == "seed" for ref in rule["cite"])
+    assert rule["message"]["zh"].strip() and rule["message"]["en"].strip()
+
+
+def test_rule_ids_are_unique() -> None:
+    ids = [r["id"] for r in RULES]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_parameter_a_rule_reads_is_defined() -> None:
+    used: set[str] = set()
+    for rule in RULES:
+        texts = [rule["when"], rule.get("applies_if") or "", *(rule.get("let") or {}).values()]
+        texts += [rule["message"]["zh"], rule["message"]["en"]]
+        for text in texts:
+            used.update(re.findall(r"params\.([a-z_][a-z0-9_]*)", text))
+    assert used - set(PARAMETERS) == set()

@@ -1,0 +1,30 @@
+"""Every embedded example of every bundled rule, run as its own test (rule tests live with the rules)."""
+
+from __future__ import annotations
+
+import pytest
+
+import svcpolicy
+
+POLICY = svcpolicy.load_policy()
+RESULTS = POLICY.run_examples()
+
+
+@pytest.mark.parametrize("result", RESULTS, ids=[r.test_id for r in RESULTS])
+def test_each_embedded_example_gives_the_outcome_it_states(result: svcpolicy.ExampleResult) -> None:
+    assert result.actual == result.expected, result.detail
+    if result.missing_expected is not None:
+        assert result.missing_actual == result.missing_expected, result.detail
+
+
+@pytest.mark.parametrize("program", POLICY.programs, ids=[p.id for p in POLICY.programs])
+def test_each_bundled_rule_ships_two_violating_and_two_compliant_examples(program: object) -> None:
+    rule = program.rule  # type: ignore[attr-defined]
+    expected = [e.expected for e in rule.examples]
+    assert expected.count("violation") >= 2 and expected.count("compliant") >= 2
+
+
+def test_the_bundled_pack_has_the_required_rule_families() -> None:
+    cited = {ref for program in POLICY.programs for ref in program.rule.cite}
+    assert {"svc-rules/16", "svc-rules/11", "svc-rules/18"} <= cited
+    assert any("complaint" in p.id.lower() for p in POLICY.programs)
