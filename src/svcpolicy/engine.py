@@ -39,53 +39,34 @@ class RuleProgram:
         self.id = rule.id
         self.citations = tuple(_citation(pack, ref) for ref in rule.cite)
         self.kinds = frozenset(rule.applies_to)
-        self.loop_var: str | None = None
-        self.collection: CompiledExpr | None = None
-        self.collection_path = ""
-        locals_: list[str] = []
-        schema: dict[str, str] = {}
+        self.dated = rule.effective_from is not None or rule.effective_until is not None
         self.applies_if = (
             compiler.compile(rule.applies_if, location=site.expression_at("applies_if")) if rule.applies_if else None
         )
+        self.loop: tuple[str, str] | None = None
+        self.collection: CompiledExpr | None = None
         if rule.for_each:
-            var, collection = parse_for_each(rule.for_each, site.expression_at("for_each"))
-            self.loop_var = var
-            self.collection = compiler.compile(collection, location=site.expression_at("for_each"))
-            self.collection_path = collection.strip()
-            locals_.append(var)
-            schema[var] = f"{self.collection_path}[]"
+            self.loop = parse_for_each(rule.for_each, site.expression_at("for_each"))
+            self.collection = compiler.compile(self.loop[1], location=site.expression_at("for_each"))
+        self.collection_path = self.collection.source.strip() if self.collection else ""
         self.lets: list[tuple[str, CompiledExpr]] = []
         let_nodes: dict[str, Node] = {}
         for name, source in rule.let.items():
             where = site.expression_at("let", name)
-            if name in locals_:
+            if self.loop and name == self.loop[0]:
                 raise ExpressionError(f"let `{name}` hides the loop variable of the same name", where)
-            compiled = compiler.compile(
-                source, location=where, local_names=locals_, local_schema=schema, lets=let_nodes
-            )
+            compiled = compiler.compile(source, location=where, lets=let_nodes, loop=self.loop)
             self.lets.append((name, compiled))
             let_nodes[name] = compiled.node
-        self.when = compiler.compile(
-            rule.when,
-            location=site.expression_at("when"),
-            local_names=locals_,
-            local_schema=schema,
-            lets=let_nodes,
-        )
+        self.when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=self.loop)
         self.message_zh, self.message_en = (
-            compiler.template(
-                text,
-                location=site.at("message", lang),
-                local_names=locals_,
-                local_schema=schema,
-                lets=let_nodes,
-            )
+            compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
 
     def in_force(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool:
         """Whether the rule applies at the record's time; raises Undetermined when the time is unknown."""
-        if self.rule.effective_from is None and self.rule.effective_until is None:
+        if not self.dated:
             return True
         day = record_date(record, tz)
         if day is None:
@@ -95,48 +76,65 @@ class RuleProgram:
         return not (self.rule.effective_until and day > self.rule.effective_until)
 
     def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
-        """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable."""
-        if record.get("kind", "interaction") not in self.kinds:
-            return None
+        """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable.
+
+        This is the hot path: compliant items return None without allocating anything.
+        """
         try:
-            if not self.in_force(record, tz):
+            if self.dated and not self.in_force(record, tz):
                 return None
-            if self.applies_if is not None and self.applies_if(env) is not True:
+            if self.applies_if is not None and self.applies_if.fn(env) is not True:
                 return None
             if self.collection is None:
                 verdict = self._check(env, None)
                 return None if verdict is None else [verdict]
-            items = self.collection(env)
+            items = self.collection.fn(env)
         except Undetermined as exc:
             return [Verdict(Outcome.UNDETERMINED, None, exc.field, exc.reason)]
-        if items is None:
-            return None
-        if not isinstance(items, list | tuple):
+        if not items:
+            return None  # null or empty: nothing to judge
+        if type(items) is not list and not isinstance(items, list | tuple):
             reason = f"for_each: {self.collection_path} is not a list"
             return [Verdict(Outcome.UNDETERMINED, None, self.collection_path, reason)]
         verdicts: list[Verdict] | None = None
-        var = self.loop_var
-        assert var is not None  # noqa: S101 - set together with self.collection
+        var = self.loop[0] if self.loop else ""
+        when = self.when.fn
+        values, positions = env.locals, env.positions
         for i, item in enumerate(items):
-            path = f"{self.collection_path}[{i}]"
-            env.bind(var, item, path)
-            verdict = self._check(env, path)
-            if verdict is not None:
-                if verdicts is None:
-                    verdicts = []
-                verdicts.append(verdict)
+            values[var] = item
+            positions[var] = i
+            try:
+                result = when(env)
+                if result is False:
+                    continue
+                verdict = self._verdict(result, f"{self.collection_path}[{i}]")
+            except Undetermined as exc:
+                verdict = Verdict(Outcome.UNDETERMINED, f"{self.collection_path}[{i}]", exc.field, exc.reason)
+            if verdicts is None:
+                verdicts = []
+            verdicts.append(verdict)
         return verdicts
 
     def _check(self, env: Env, path: str | None) -> Verdict | None:
         try:
-            result = self.when(env)
+            result = self.when.fn(env)
         except Undetermined as exc:
             return Verdict(Outcome.UNDETERMINED, path, exc.field, exc.reason)
-        if result is False:
-            return None
+        return None if result is False else self._verdict(result, path)
+
+    @staticmethod
+    def _verdict(result: object, path: str | None) -> Verdict:
         if result is True:
             return Verdict(Outcome.VIOLATION, path)
         return Verdict(Outcome.UNDETERMINED, path, None, f"condition gave {type(result).__name__}, not true/false")
+
+    def focus(self, env: Env, path: str | None) -> None:
+        """Point the loop variable at the item a verdict is about, to explain and message it."""
+        if path is None or self.loop is None or self.collection is None:
+            return
+        index = int(path[len(self.collection_path) + 1 : -1])
+        env.locals[self.loop[0]] = self.collection.fn(env)[index]
+        env.positions[self.loop[0]] = index
 
     def evidence(self, env: Env) -> dict[str, Any]:
         """The values the condition read for a violation (re-evaluated in traced mode)."""
@@ -146,7 +144,7 @@ class RuleProgram:
             self.when.traced(env)
             for name, expr in self.lets:
                 try:
-                    trace[name] = expr(env)
+                    trace[name] = expr.fn(env)
                 except Undetermined as exc:
                     trace[name] = f"undetermined: {exc.reason}"
         finally:
@@ -185,15 +183,11 @@ def _citation(pack: PackDefinition, ref: str) -> Citation:
     )
 
 
-def make_finding(
-    program: RuleProgram, verdict: Verdict, env: Env, record: Mapping[str, Any], ref: RecordRef, pack: PackRef
-) -> Finding:
-    """Turn a verdict into a finding; for violations, re-binds the item and collects evidence and messages."""
+def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRef, pack: PackRef) -> Finding:
+    """Turn a verdict into a finding; a violation also gets its evidence and rendered messages."""
     located = RecordRef(ref.id, ref.source, ref.line, verdict.path)
     if verdict.outcome is Outcome.VIOLATION:
-        if verdict.path is not None and program.loop_var is not None:
-            index = int(verdict.path[len(program.collection_path) + 1 : -1])
-            env.bind(program.loop_var, record_items(program, env)[index], verdict.path)
+        program.focus(env, verdict.path)
         evidence = program.evidence(env)
         zh, en = program.message_zh.render(env), program.message_en.render(env)
     else:
@@ -215,9 +209,3 @@ def make_finding(
         missing=verdict.missing,
         reason=verdict.reason,
     )
-
-
-def record_items(program: RuleProgram, env: Env) -> list[Any]:
-    assert program.collection is not None  # noqa: S101 - only called for for_each rules
-    items: list[Any] = program.collection(env)
-    return items

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.resources
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,9 @@ class Policy:
         self.tz = _timezone(pack.manifest.timezone)
         self.calendar = calendar
         self.parameters = ParameterTable(pack.parameters, self.tz)
-        compiler = Compiler(params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS)
+        compiler = Compiler(
+            params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
+        )
         programs: list[RuleProgram] = []
         errors: list[PackError] = []
         for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
@@ -107,6 +109,8 @@ class Policy:
         if errors:
             raise PackErrors(errors)
         self.programs: tuple[RuleProgram, ...] = tuple(programs)
+        kinds = {kind for program in programs for kind in program.kinds}
+        self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
 
     @property
     def rules(self) -> list[Rule]:
@@ -155,20 +159,35 @@ class Policy:
         )
 
     def judge(
-        self, record: Mapping[str, Any], ref: RecordRef, as_of: dt.datetime | None, only: str | None = None
+        self,
+        record: Mapping[str, Any],
+        locator: Locator | None,
+        as_of: dt.datetime | None,
+        programs: Sequence[RuleProgram] | None = None,
+        env: Env | None = None,
     ) -> tuple[Outcome, list[Finding]]:
-        """Judge one validated record: its overall outcome and the findings that need attention."""
-        env = Env(record, params=self.parameters.for_record(record), as_of=as_of, tz=self.tz, calendar=self.calendar)
+        """Judge one validated record: its overall outcome and the findings that need attention.
+
+        ``env`` lets a stream reuse one environment (with this ``as_of``) for all its records.
+        """
+        if programs is None:
+            programs = self._by_kind.get(record.get("kind", "interaction"), ())
+        params = self.parameters.for_record(record)
+        if env is None:
+            env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
+        else:
+            env.reset(record, params)
         findings: list[Finding] = []
         outcome = Outcome.COMPLIANT
-        for program in self.programs:
-            if only is not None and program.id != only:
-                continue
+        ref: RecordRef | None = None
+        for program in programs:
             verdicts = program.judge(env, record, self.tz)
             if verdicts is None:
                 continue
+            if ref is None:
+                ref = RecordRef(record.get("id"), *(locator if locator else (None, None)))
             for verdict in verdicts:
-                findings.append(make_finding(program, verdict, env, record, ref, self.ref))
+                findings.append(make_finding(program, verdict, env, ref, self.ref))
                 if verdict.outcome is Outcome.VIOLATION:
                     outcome = Outcome.VIOLATION
                 elif outcome is Outcome.COMPLIANT:
@@ -194,7 +213,7 @@ class Policy:
         if record is None:
             actual, missing, detail = "invalid", None, error
         else:
-            outcome, findings = self.judge(record, RecordRef(fragment["id"]), example.as_of, only=program.id)
+            outcome, findings = self.judge(record, None, example.as_of, programs=[program])
             actual = str(outcome)
             missing = next((f.missing for f in findings if f.outcome is Outcome.UNDETERMINED), None)
             detail = "; ".join(f.reason or f.message_en for f in findings) or None
@@ -261,6 +280,7 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
     def _run(self, inputs: Inputs) -> Iterator[Finding | InvalidRecord]:
         policy, counts, as_of = self.policy, self.counts, self.as_of
         every, progress = self._progress_every, self._progress
+        env = Env({}, params={}, as_of=as_of, tz=policy.tz, calendar=policy.calendar)
         for raw in self._raw_records(inputs):
             record, error, record_id = validate(raw)
             if record is None:
@@ -269,8 +289,7 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                     RecordRef(record_id, raw.locator.source, raw.locator.line), error or "invalid record"
                 )
             else:
-                ref = RecordRef(record.get("id"), raw.locator.source, raw.locator.line)
-                outcome, findings = policy.judge(record, ref, as_of)
+                outcome, findings = policy.judge(record, raw.locator, as_of, env=env)
                 counts.add_record(outcome)
                 for finding in findings:
                     if finding.outcome is Outcome.VIOLATION:

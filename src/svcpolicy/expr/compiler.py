@@ -56,18 +56,18 @@ class _Local:
 class CompiledExpr:
     """A compiled expression: call it for the value, ``traced`` to also record the field values read."""
 
-    __slots__ = ("_builder", "_fn", "_traced", "node", "reads", "source")
+    __slots__ = ("_builder", "_traced", "fn", "node", "reads", "source")
 
     def __init__(self, source: str, node: n.Node, fn: Fn, reads: frozenset[str], builder: _Builder) -> None:
         self.source = source
         self.reads = reads
         self.node = node
-        self._fn = fn
+        self.fn = fn
         self._builder = builder
         self._traced: Fn | None = None
 
     def __call__(self, env: Env) -> Any:
-        return self._fn(env)
+        return self.fn(env)
 
     def traced(self, env: Env) -> Any:
         """Evaluate, recording each field path read (source spelling) and its value into ``env.trace``.
@@ -92,9 +92,14 @@ class Compiler:
     list) to the value an absent field means; any other absent field makes the rule undetermined.
     """
 
-    def __init__(self, *, params: Collection[str], absent_defaults: Mapping[str, Any]) -> None:
+    def __init__(
+        self, *, params: Collection[str], absent_defaults: Mapping[str, Any], constants: Mapping[str, Any] = {}
+    ) -> None:
+        """``constants`` are parameters with one value for every record (no dated values): they are folded
+        into the closures, so ``params.x`` costs nothing and functions can check constant arguments once."""
         self._params = frozenset(params)
         self._defaults = dict(absent_defaults)
+        self._constants = dict(constants)
 
     def compile(
         self,
@@ -104,19 +109,27 @@ class Compiler:
         local_names: Sequence[str] = (),
         local_schema: Mapping[str, str] = {},
         lets: Mapping[str, n.Node] = {},
+        loop: tuple[str, str] | None = None,
     ) -> CompiledExpr:
         """Parse, check and compile one expression; raises ExpressionError with its location.
 
         ``lets`` maps let names to their parsed (and already expanded) definitions; they are substituted
-        into the tree before compiling (see ``svcpolicy.expr.lets``).
+        into the tree before compiling (see ``svcpolicy.expr.lets``). ``loop`` is a rule's ``for_each``
+        variable and the collection it walks: the engine sets ``env.locals[var]`` and
+        ``env.positions[var]`` per item, and the item's path (``operations[2]``) is built only on demand.
         """
         node = expand_lets(parse(source, location), lets)
         scope: dict[str, _Local] = {}
-        for name in local_names:
+        for name in [*local_names, *(loop[:1] if loop else ())]:
             if name in RESERVED_NAMES:
                 raise ExpressionError(f"`{name}` is reserved and cannot be a variable name", location)
             scope[name] = _Local(local_schema.get(name))
-        builder = _Builder(self._params, self._defaults, scope, traced=False)
+        if loop is not None:
+            var, collection = loop
+            collection_schema = n.spelling(parse(collection, location))
+            item_schema = f"{collection_schema}[]" if collection_schema is not None else None
+            scope[var] = _Local(item_schema, _constant_path(collection_schema or collection.strip()))
+        builder = _Builder(self._params, self._defaults, self._constants, scope, traced=False)
         fn = builder.build(node)
         return CompiledExpr(source, node, fn, frozenset(builder.reads), builder)
 
@@ -128,11 +141,14 @@ class Compiler:
         local_names: Sequence[str] = (),
         local_schema: Mapping[str, str] = {},
         lets: Mapping[str, n.Node] = {},
+        loop: tuple[str, str] | None = None,
     ) -> Template:
         """Compile a message template: ``{expr}`` placeholders, ``{{``/``}}`` for literal braces."""
 
         def placeholder(source: str, where: SourceLocation | None) -> CompiledExpr:
-            return self.compile(source, location=where, local_names=local_names, local_schema=local_schema, lets=lets)
+            return self.compile(
+                source, location=where, local_names=local_names, local_schema=local_schema, lets=lets, loop=loop
+            )
 
         return Template.parse(text, location, placeholder)
 
@@ -141,16 +157,23 @@ class _Builder:
     """The visitor turning nodes into closures; one per compiled expression and mode (fast or traced)."""
 
     def __init__(
-        self, params: frozenset[str], defaults: Mapping[str, Any], scope: dict[str, _Local], *, traced: bool
+        self,
+        params: frozenset[str],
+        defaults: Mapping[str, Any],
+        constants: Mapping[str, Any],
+        scope: dict[str, _Local],
+        *,
+        traced: bool,
     ) -> None:
         self.params = params
         self.defaults = defaults
+        self.constants = constants
         self.scope = scope
         self.is_traced = traced
         self.reads: set[str] = set()
 
     def traced(self) -> _Builder:
-        return _Builder(self.params, self.defaults, dict(self.scope), traced=True)
+        return _Builder(self.params, self.defaults, self.constants, dict(self.scope), traced=True)
 
     def build(self, node: n.Node) -> Fn:
         if isinstance(node, n.PATH_NODES):
@@ -214,6 +237,9 @@ class _Builder:
         if name not in self.params:
             hint = suggestion(name, sorted(self.params))
             raise ExpressionError(f"unknown parameter `params.{name}`{hint}", node.loc)
+        if name in self.constants:
+            value = self.constants[name]
+            return (lambda env: value), _constant_path(f"params.{name}"), None
 
         def param(env: Env) -> Any:
             return env.params[name]
@@ -370,8 +396,28 @@ class _Builder:
         test, then, otherwise = self.build(node.test), self.build(node.then), self.build(node.otherwise)
         return lambda env: then(env) if test(env) else otherwise(env)
 
+    def _static(self, node: n.Node) -> tuple[bool, Any]:
+        """Whether a node's value is known when compiling (a literal or a constant parameter), and the value."""
+        if isinstance(node, n.Const):
+            return True, node.value
+        if isinstance(node, n.Param) and node.name in self.constants:
+            return True, self.constants[node.name]
+        if isinstance(node, n.ListLit) and all(isinstance(item, n.Const) for item in node.items):
+            return True, [item.value for item in node.items if isinstance(item, n.Const)]
+        return False, None
+
     def _build_Call(self, node: n.Call) -> Fn:
-        impl = FUNCTIONS[node.function].impl
+        function = FUNCTIONS[node.function]
+        if function.specialize is not None and len(node.args) == 2 and not self.is_traced:
+            known, value = self._static(node.args[1])
+            if known:
+                try:
+                    fast = function.specialize(value)
+                except Undetermined as exc:
+                    raise ExpressionError(f"{function.signature}: {exc.reason}", node.loc) from None
+                first = self.build(node.args[0])
+                return lambda env: fast(first(env))
+        impl = function.impl
         args = [self.build(arg) for arg in node.args]
         if len(args) == 1:
             (only,) = args

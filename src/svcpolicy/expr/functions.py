@@ -128,18 +128,30 @@ def _is_working_day(env: Env, value: object) -> bool:
         raise Undetermined(str(exc)) from None
 
 
-def _contains_any(env: Env, haystack: object, phrases: object) -> bool:
+def _phrases(phrases: object) -> tuple[str, ...]:
     if isinstance(phrases, str):
-        phrases = [phrases]
+        return (phrases,)
     if not isinstance(phrases, list | tuple) or not all(isinstance(p, str) for p in phrases):
         raise _wrong("contains_any", "a phrase or a list of phrases as its second argument", phrases)
-    if isinstance(haystack, str):
-        texts: list[str] | tuple[str, ...] = [haystack]
-    elif isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
-        texts = haystack
-    else:
+    return tuple(phrases)
+
+
+def _contains_any_of(phrases: object) -> Callable[[object], bool]:
+    """contains_any with its phrases fixed (checked once): the common case, phrases from a parameter."""
+    fixed = _phrases(phrases)
+
+    def contains(haystack: object) -> bool:
+        if type(haystack) is str:
+            return any(phrase in haystack for phrase in fixed)
+        if isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
+            return any(phrase in text for text in haystack for phrase in fixed)
         raise _wrong("contains_any", "a string or a list of strings as its first argument", haystack)
-    return any(phrase in text for text in texts for phrase in phrases)
+
+    return contains
+
+
+def _contains_any(env: Env, haystack: object, phrases: object) -> bool:
+    return _contains_any_of(phrases)(haystack)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +161,8 @@ class Function:
     arity: int
     impl: Callable[..., Any]
     signature: str
+    specialize: Callable[[Any], Callable[[Any], Any]] | None = None
+    """For two-argument functions: build a one-argument version once the second argument is a constant."""
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -162,5 +176,5 @@ FUNCTIONS: dict[str, Function] = {
     "minutes_between": Function(2, _minutes_between, "minutes_between(a, b)"),
     "calendar_deadline": Function(2, _calendar_deadline, "calendar_deadline(start, n)"),
     "is_working_day": Function(1, _is_working_day, "is_working_day(d)"),
-    "contains_any": Function(2, _contains_any, "contains_any(text_or_list, phrases)"),
+    "contains_any": Function(2, _contains_any, "contains_any(text_or_list, phrases)", _contains_any_of),
 }
