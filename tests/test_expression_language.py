@@ -14,7 +14,7 @@ from svcpolicy.expr import Compiler, Env, Undetermined, parse_for_each
 
 CST = dt.timezone(dt.timedelta(hours=8))
 T0 = dt.datetime(2026, 1, 5, 10, 0, tzinfo=CST)
-DEFAULTS = {"operations": [], "complaint": None, "complaint.extensions": [], "offers[].statements": []}
+DEFAULTS: dict[str, Any] = {"operations": [], "complaint": None, "complaint.extensions": [], "offers[].statements": []}
 WHERE = SourceLocation("rules/ops.yaml", 12, 11)
 
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import types
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any
 
-import annotated_types
 import orjson
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from pydantic import AwareDatetime, ValidationError
-from pydantic.fields import FieldInfo
-from typing_extensions import Required, is_typeddict  # noqa: UP035 - the model's own Required
+from pydantic import ValidationError
 
+from strategies import strategy
 from svcpolicy.model import ABSENT_DEFAULTS, INTERACTION_ADAPTER, Interaction, field_paths, json_schema
 
 # The design's record example (shared/design/record-example.json), inlined so the tests stand alone.
@@ -225,61 +221,6 @@ def test_the_json_schema_is_valid_under_its_metaschema_when_jsonschema_is_instal
 
 
 # -- generated records ---------------------------------------------------------------------------------
-
-OFFSETS = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
-    lambda minutes: dt.timezone(dt.timedelta(minutes=minutes))
-)
-INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what orjson writes
-SCALARS: dict[Any, st.SearchStrategy[Any]] = {
-    str: st.text(max_size=8),
-    bool: st.booleans(),
-    Decimal: st.decimals(allow_nan=False, allow_infinity=False, places=2),
-    AwareDatetime: st.datetimes(
-        min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=OFFSETS
-    ),
-}
-
-
-def strategy(annotation: Any, bounds: dict[str, Any] | None = None) -> st.SearchStrategy[Any]:
-    """Values of a model annotation, honouring its Field constraints: records built from the model alone."""
-    bounds = dict(bounds or {})
-    origin = get_origin(annotation)
-    if origin is Required:
-        return strategy(get_args(annotation)[0], bounds)
-    if origin is Annotated:
-        inner, *metadata = get_args(annotation)
-        for item in metadata:
-            for constraint in item.metadata if isinstance(item, FieldInfo) else [item]:
-                if isinstance(constraint, annotated_types.Ge):
-                    bounds["ge"] = constraint.ge
-                elif isinstance(constraint, annotated_types.Le):
-                    bounds["le"] = constraint.le
-                elif isinstance(constraint, annotated_types.MinLen):
-                    bounds["min_length"] = constraint.min_length
-        return strategy(inner, bounds)
-    if origin in (Union, types.UnionType):
-        return st.one_of(*(strategy(arg, bounds) for arg in get_args(annotation)))
-    if annotation is type(None):
-        return st.none()
-    if origin is Literal:
-        return st.sampled_from(get_args(annotation))
-    if origin is list:
-        return st.lists(strategy(get_args(annotation)[0]), max_size=2)
-    if origin is dict:
-        return st.dictionaries(st.text(max_size=5), INT64 | st.text(max_size=5), max_size=2)
-    if is_typeddict(annotation):
-        hints = get_type_hints(annotation, include_extras=True)
-        fields = {name: strategy(hint) for name, hint in hints.items()}
-        required = {name: fields.pop(name) for name in annotation.__required_keys__}
-        return st.fixed_dictionaries(required, optional=fields)
-    low, high = bounds.get("ge"), bounds.get("le")
-    if annotation is int:
-        return st.integers(min_value=low, max_value=high)
-    if annotation is float:
-        return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
-    if annotation is str and "min_length" in bounds:
-        return st.text(min_size=bounds["min_length"], max_size=8)
-    return SCALARS[annotation]
 
 
 def _json_default(value: object) -> str:
