@@ -223,3 +223,8 @@ def test_punctuation_soup_only_ever_fails_with_an_expression_error(text: str) ->
             COMPILER.compile(text, location=None)
     except ExpressionError:
         pass
+
+
+def test_carriage_returns_count_as_line_breaks_when_locating_text() -> None:
+    assert parse("\r0").text == "0"
+    assert parse("(1 +\r2)").text == "1 +\n2"

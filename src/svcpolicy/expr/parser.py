@@ -100,7 +100,8 @@ class _Parser:
     """One expression's parse; holds the source lines to turn ``ast`` offsets into pack locations."""
 
     def __init__(self, source: str, location: SourceLocation | None) -> None:
-        stripped = source.lstrip(" \t")
+        # Python counts a lone \r as a line break too: normalise so ast line numbers match ours
+        stripped = source.replace("\r\n", "\n").replace("\r", "\n").lstrip(" \t")
         self.shift = len(source) - len(stripped)  # Python rejects leading blanks; YAML may leave some
         self.source = stripped
         self.base = location or SourceLocation("<expression>", 1, 1)
