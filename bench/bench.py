@@ -45,7 +45,7 @@ def synthetic_record(i: int, rng: random.Random, violating: bool) -> dict[str, A
         "kind": "interaction",
         "channel": rng.choice(["counter", "phone", "mobile"]),
         "branch_id": rng.choice(BRANCHES),
-        "employee": {"id": f"E{rng.randint(1000, 1999)}", "role": "teller"},
+        "employee": {"id": "E2048", "role": "wealth_manager"},  # qualified for wealth sales in the bundled register
         "customer": {
             "id": customer,
             "risk_tolerance": tolerance,
@@ -59,6 +59,7 @@ def synthetic_record(i: int, rng: random.Random, violating: bool) -> dict[str, A
         "wait_minutes": rng.randint(0, 25),
         "steps": [
             {"name": "identity_verification", "at": _at(base, 2)},
+            {"name": "risk_assessment", "at": _at(base, 6)},
             {"name": "risk_disclosure", "at": _at(base, 10)},
             {"name": "customer_signature", "at": _at(base, 20)},
         ],
@@ -82,6 +83,7 @@ def synthetic_record(i: int, rng: random.Random, violating: bool) -> dict[str, A
                 "product_risk_level": rng.randint(1, tolerance),
                 "related_to_stated_need": True,
                 "customer_declined": False,
+                "tied_to_service": False,
                 "sold": True,
                 "sold_at": _at(base, 21),
                 "risk_disclosed_at": _at(base, 10),

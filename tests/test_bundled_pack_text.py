@@ -152,8 +152,42 @@ def test_rule_ids_are_unique() -> None:
 def test_every_parameter_a_rule_reads_is_defined() -> None:
     used: set[str] = set()
     for rule in RULES:
-        texts = [rule["when"], rule.get("applies_if") or "", *(rule.get("let") or {}).values()]
-        texts += [rule["message"]["zh"], rule["message"]["en"]]
+        texts = [rule["when"], rule.get("applies_if") or "", rule.get("for_each") or "", rule.get("where") or ""]
+        texts += [*(rule.get("let") or {}).values(), *(rule.get("group_by") or {}).values()]
+        texts += [*(rule.get("aggregate") or {}).values(), rule["message"]["zh"], rule["message"]["en"]]
         for text in texts:
             used.update(re.findall(r"params\.([a-z_][a-z0-9_]*)", text))
     assert used - set(PARAMETERS) == set()
+
+
+def test_the_step_order_table_is_derived_from_required_steps() -> None:
+    """required_step_precedence (read by the order rule) lists, per business type, every pair of required steps in
+    the order required_steps gives them, leaving out identity verification (judged by INTRO-21)."""
+    required = PARAMETERS["required_steps"]["value"]
+    derived = {
+        business_type: [
+            [earlier, later]
+            for i, earlier in enumerate(steps)
+            for later in steps[i + 1 :]
+            if earlier != "identity_verification"
+        ]
+        for business_type, steps in required.items()
+    }
+    assert PARAMETERS["required_step_precedence"]["value"] == derived
+    assert set(PARAMETERS["identity_verification_required_for"]["value"]) == {
+        business_type for business_type, steps in required.items() if steps[:1] == ["identity_verification"]
+    }
+
+
+def test_the_reference_tables_have_the_columns_the_rules_read() -> None:
+    for day, schedule in PARAMETERS["published_fee_schedule"]["values"].items():
+        codes = [entry["code"] for entry in schedule]
+        assert len(codes) == len(set(codes)), f"fee schedule of {day} lists a code twice"
+        for entry in schedule:
+            assert set(entry) == {"code", "name", "amount_fen", "currency"}, entry
+            assert isinstance(entry["amount_fen"], int) and entry["amount_fen"] >= 0, entry
+    for day, register in PARAMETERS["qualified_staff"]["values"].items():
+        assert isinstance(register, dict), f"training register of {day} is not a mapping"
+        for employee, business_types in register.items():
+            assert isinstance(employee, str) and business_types, f"{day}: {employee}"
+            assert all(isinstance(b, str) for b in business_types), f"{day}: {employee}"

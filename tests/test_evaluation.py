@@ -202,3 +202,15 @@ def test_a_violation_shows_the_let_values_as_evidence(let_policy: svcpolicy.Poli
     (finding,) = report.findings
     assert finding.evidence["late"] is True
     assert finding.evidence["op.authorization.at"] == "2026-01-05T10:30:00+08:00"
+
+
+def test_one_policy_serves_many_threads_with_the_same_answers(bundled: svcpolicy.Policy) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import REPO
+
+    examples = REPO / "examples" / "records.jsonl"
+    expected = [f.to_dict() for f in bundled.evaluate(examples, as_of=AS_OF).findings]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: bundled.evaluate(examples, as_of=AS_OF), range(16)))
+    assert all([f.to_dict() for f in r.findings] == expected for r in results)

@@ -419,3 +419,16 @@ def test_template_errors_point_at_the_bad_brace_or_placeholder(text: str, column
     with pytest.raises(ExpressionError) as caught:
         compiler.template(text, location=WHERE)
     assert caught.value.location == SourceLocation("rules/ops.yaml", 12, column)
+
+
+def test_month_gives_the_calendar_month_in_the_packs_time_zone() -> None:
+    late_utc = dt.datetime(2026, 10, 31, 20, 0, tzinfo=dt.UTC)  # already 1 November in Beijing
+    assert evaluate("month(t)", {"t": late_utc}) == "2026-11"
+
+
+def test_lookup_reads_a_parameter_table_by_a_record_value_and_gives_null_for_unknown_keys() -> None:
+    table = {"account_opening": ["identity_verification", "customer_signature"]}
+    record = {"table": table, "business_type": "account_opening", "other": "deposit"}
+    assert evaluate("lookup(table, business_type)", record) == table["account_opening"]
+    assert evaluate("lookup(table, other) is None", record) is True
+    assert "expects a mapping" in undetermined("lookup(business_type, other)", record).reason

@@ -172,6 +172,7 @@ def test_absence_meanings_come_from_the_model() -> None:
         "complaint.extensions": [],
         "complaint.progress_updates": [],
         "suspicious_activity": None,
+        "standards_missed": [],
     }
     assert set(ABSENT_DEFAULTS) <= field_paths()
     assert "offers[].statements" not in ABSENT_DEFAULTS  # omitted statements cannot show no promise was made
@@ -181,6 +182,7 @@ def test_field_paths_name_nested_fields_through_list_items() -> None:
     paths = field_paths()
     assert {"id", "operations", "operations[].authorization", "operations[].authorization.at"} <= paths
     assert {"complaint.extensions[].to_days", "offers[].statements", "extra"} <= paths
+    assert {"service_recovery.apologized_at", "operations[].account_type", "disclosures[].purpose"} <= paths
     assert "operations.authorization" not in paths
 
 

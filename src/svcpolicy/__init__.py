@@ -14,10 +14,13 @@ from svcpolicy.errors import (
     SourceLocation,
     SvcPolicyError,
 )
+from svcpolicy.extras import MissingDependency
 from svcpolicy.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
 from svcpolicy.model import Interaction, json_schema
-from svcpolicy.pack.schema import Severity
-from svcpolicy.policy import Evaluation, ExampleResult, Policy, bundled_pack_path, load_policy
+from svcpolicy.notebook import evaluate_frame  # pandas is imported only when it is called
+from svcpolicy.pack.bundled import bundled_pack_path
+from svcpolicy.pack.schema import Rule, Severity
+from svcpolicy.policy import Evaluation, ExampleResult, Policy, load_policy
 from svcpolicy.report import Counts, InputFailure, Report
 
 __version__ = "0.1.0"
@@ -36,6 +39,7 @@ __all__ = [
     "Interaction",
     "InvalidRecord",
     "LocatedError",
+    "MissingDependency",
     "Outcome",
     "PackError",
     "PackErrors",
@@ -43,10 +47,12 @@ __all__ = [
     "Policy",
     "RecordRef",
     "Report",
+    "Rule",
     "Severity",
     "SourceLocation",
     "SvcPolicyError",
     "bundled_pack_path",
+    "evaluate_frame",
     "json_schema",
     "load_policy",
 ]

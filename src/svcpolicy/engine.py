@@ -29,6 +29,7 @@ class Verdict:
     path: str | None
     missing: str | None = None
     reason: str | None = None
+    index: int | None = None
 
 
 class RuleProgram:
@@ -37,9 +38,11 @@ class RuleProgram:
     def __init__(self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler) -> None:
         self.rule = rule
         self.id = rule.id
-        self.citations = tuple(_citation(pack, ref) for ref in rule.cite)
+        self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
         self.kinds = frozenset(rule.applies_to)
-        self.dated = rule.effective_from is not None or rule.effective_until is not None
+        self.window = rule_window(rule, pack)
+        self.window_text = window_text(self.window)
+        self.dated = self.window != (None, None)
         self.applies_if = (
             compiler.compile(rule.applies_if, location=site.expression_at("applies_if")) if rule.applies_if else None
         )
@@ -49,6 +52,8 @@ class RuleProgram:
             self.loop = parse_for_each(rule.for_each, site.expression_at("for_each"))
             self.collection = compiler.compile(self.loop[1], location=site.expression_at("for_each"))
         self.collection_path = self.collection.source.strip() if self.collection else ""
+        # items of a record collection are located (operations[2]); items of a parameter table are not
+        self.items_in_record = self.collection is not None and self.collection.node_is_record_path
         self.lets: list[tuple[str, CompiledExpr]] = []
         let_nodes: dict[str, Node] = {}
         for name, source in rule.let.items():
@@ -71,9 +76,8 @@ class RuleProgram:
         day = record_date(record, tz)
         if day is None:
             raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
-        if self.rule.effective_from and day < self.rule.effective_from:
-            return False
-        return not (self.rule.effective_until and day > self.rule.effective_until)
+        start, end = self.window
+        return (start is None or day >= start) and (end is None or day <= end)
 
     def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
         """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable.
@@ -107,9 +111,9 @@ class RuleProgram:
                 result = when(env)
                 if result is False:
                     continue
-                verdict = self._verdict(result, f"{self.collection_path}[{i}]")
+                verdict = self._verdict(result, self._item_path(i), i)
             except Undetermined as exc:
-                verdict = Verdict(Outcome.UNDETERMINED, f"{self.collection_path}[{i}]", exc.field, exc.reason)
+                verdict = Verdict(Outcome.UNDETERMINED, self._item_path(i), exc.field, exc.reason, i)
             if verdicts is None:
                 verdicts = []
             verdicts.append(verdict)
@@ -122,17 +126,20 @@ class RuleProgram:
             return Verdict(Outcome.UNDETERMINED, path, exc.field, exc.reason)
         return None if result is False else self._verdict(result, path)
 
-    @staticmethod
-    def _verdict(result: object, path: str | None) -> Verdict:
-        if result is True:
-            return Verdict(Outcome.VIOLATION, path)
-        return Verdict(Outcome.UNDETERMINED, path, None, f"condition gave {type(result).__name__}, not true/false")
+    def _item_path(self, index: int) -> str | None:
+        return f"{self.collection_path}[{index}]" if self.items_in_record else None
 
-    def focus(self, env: Env, path: str | None) -> None:
+    @staticmethod
+    def _verdict(result: object, path: str | None, index: int | None = None) -> Verdict:
+        if result is True:
+            return Verdict(Outcome.VIOLATION, path, index=index)
+        reason = f"condition gave {type(result).__name__}, not true/false"
+        return Verdict(Outcome.UNDETERMINED, path, None, reason, index)
+
+    def focus(self, env: Env, index: int | None) -> None:
         """Point the loop variable at the item a verdict is about, to explain and message it."""
-        if path is None or self.loop is None or self.collection is None:
+        if index is None or self.loop is None or self.collection is None:
             return
-        index = int(path[len(self.collection_path) + 1 : -1])
         env.locals[self.loop[0]] = self.collection.fn(env)[index]
         env.positions[self.loop[0]] = index
 
@@ -149,24 +156,37 @@ class RuleProgram:
                     trace[name] = f"undetermined: {exc.reason}"
         finally:
             env.trace = None
-        return {key: _jsonable(value) for key, value in trace.items()}
+        return {key: jsonable(value) for key, value in trace.items()}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return f"{value.total_seconds() / 86400:g} days"
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
 
 
-def _citation(pack: PackDefinition, ref: str) -> Citation:
+def rule_window(rule: Rule, pack: PackDefinition) -> tuple[dt.date | None, dt.date | None]:
+    """The days a rule is in force: its own dates within its pack's (either may be open-ended)."""
+    starts = [d for d in (rule.effective_from, pack.manifest.effective_from) if d is not None]
+    ends = [d for d in (rule.effective_until, pack.manifest.effective_until) if d is not None]
+    return (max(starts) if starts else None, min(ends) if ends else None)
+
+
+def window_text(window: tuple[dt.date | None, dt.date | None]) -> tuple[str | None, str | None] | None:
+    if window == (None, None):
+        return None
+    return (window[0].isoformat() if window[0] else None, window[1].isoformat() if window[1] else None)
+
+
+def citation_for(pack: PackDefinition, ref: str) -> Citation:
     source_id, _, provision_id = ref.partition("/")
     source = pack.sources[source_id]
     provision = source.provisions[provision_id]
@@ -187,7 +207,7 @@ def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRe
     """Turn a verdict into a finding; a violation also gets its evidence and rendered messages."""
     located = RecordRef(ref.id, ref.source, ref.line, verdict.path)
     if verdict.outcome is Outcome.VIOLATION:
-        program.focus(env, verdict.path)
+        program.focus(env, verdict.index)
         evidence = program.evidence(env)
         zh, en = program.message_zh.render(env), program.message_en.render(env)
     else:
@@ -208,4 +228,5 @@ def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRe
         evidence=evidence,
         missing=verdict.missing,
         reason=verdict.reason,
+        effective=program.window_text,
     )

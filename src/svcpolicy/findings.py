@@ -108,11 +108,21 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     missing: str | None = None
     reason: str | None = None
+    group: dict[str, Any] | None = None
+    members: tuple[RecordRef, ...] = ()
+    members_total: int = 0
+    left_out: int = 0
+    effective: tuple[str | None, str | None] | None = None
 
     @property
     def fingerprint(self) -> str:
-        """Stable across runs and file moves: pack, rule, record id and item path only."""
-        key = "\x1f".join((self.pack.id, self.rule, self.record.id or "", self.record.path or ""))
+        """Stable across runs and file moves: pack, rule, and the record id and item path (or the group)."""
+        where = (
+            (self.record.id or "", self.record.path or "")
+            if self.group is None
+            else tuple(f"{k}={v}" for k, v in self.group.items())
+        )
+        key = "\x1f".join((self.pack.id, self.rule, *where))
         return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
     def message(self, lang: str = "zh") -> str:
@@ -132,6 +142,11 @@ class Finding:
             "reason": self.reason,
             "pack": self.pack.to_dict(),
             "fingerprint": self.fingerprint,
+            "group": self.group,
+            "members": [m.to_dict() for m in self.members],
+            "members_total": self.members_total,
+            "left_out": self.left_out,
+            "effective": None if self.effective is None else {"from": self.effective[0], "until": self.effective[1]},
         }
 
 

@@ -80,6 +80,10 @@ class Customer(TypedDict, total=False):
     risk_assessed_at: Annotated[Timestamp, Field(description="When the risk tolerance was last assessed.")]
     age: Annotated[int | None, Field(ge=0, le=150)]
     identity_verified: Annotated[bool | None, Field(description="Identity verified in this interaction.")]
+    kind: Annotated[
+        Literal["individual", "unit"] | None,
+        Field(description="individual: a natural person; unit: an organisation (单位存款人)."),
+    ]
 
 
 @with_config(_CONFIG)
@@ -108,6 +112,12 @@ class Operation(TypedDict, total=False):
     kind: Annotated[str | None, Field(description="e.g. change_contact_phone, close_account, transfer.")]
     affects_customer_rights: bool | None
     at: Timestamp
+    amount: Annotated[Decimal | None, Field(description="Amount moved, for transfers and withdrawals (CNY).")]
+    account_id: Annotated[str | None, Field(description="The account the operation opens or acts on.")]
+    account_type: Annotated[
+        str | None,
+        Field(description="Type of that account: basic, general, special or temporary, or the bank's own code."),
+    ]
     authorization: Annotated[Authorization | None, Field(description="null: there was none.")]
 
 
@@ -126,6 +136,10 @@ class Offer(TypedDict, total=False):
     # No absence default: an export that omits what was said cannot show that no promise was made.
     statements: Annotated[list[str], Field(description="What the seller said about the product, verbatim.")]
     recorded: Annotated[bool | None, Field(description="Whether the sale was audio/video recorded.")]
+    tied_to_service: Annotated[
+        bool | None,
+        Field(description="The service the customer asked for was made conditional on buying this product (搭售)."),
+    ]
 
 
 @with_config(_CONFIG)
@@ -137,6 +151,9 @@ class Disclosure(TypedDict, total=False):
     third_party: bool | None
     consent_ref: Annotated[str | None, Field(description="Reference of the customer's consent; null: none.")]
     legal_basis: Annotated[str | None, Field(description="Legal basis for disclosing; null: none.")]
+    purpose: Annotated[
+        str | None, Field(description="What the data was given or used for: service, legal_request, marketing, …")
+    ]
     at: Timestamp
 
 
@@ -202,6 +219,18 @@ class Satisfaction(TypedDict, total=False):
 
 
 @with_config(_CONFIG)
+class ServiceRecovery(TypedDict, total=False):
+    """What the bank did for the customer after missing a published service standard (道歉和补偿)."""
+
+    apologized_at: Annotated[Timestamp, Field(description="When the customer was apologised to; null: never.")]
+    compensation: Annotated[
+        str | None, Field(description="What was given: fee_waiver, gift, cash, points, …; null: nothing.")
+    ]
+    compensation_amount: Annotated[Decimal | None, Field(description="Its value in CNY, when it has one.")]
+    compensated_at: Timestamp
+
+
+@with_config(_CONFIG)
 class Interaction(TypedDict, total=False):
     """One bank customer-service interaction.
 
@@ -229,6 +258,14 @@ class Interaction(TypedDict, total=False):
     complaint: Annotated[Complaint | None, AbsentMeans(None)]
     suspicious_activity: Annotated[SuspiciousActivity | None, AbsentMeans(None)]
     satisfaction: Satisfaction | None
+    standards_missed: Annotated[
+        list[str],
+        AbsentMeans([]),
+        Field(description="Codes of the bank's published service standards this interaction did not meet."),
+    ]
+    service_recovery: Annotated[
+        ServiceRecovery | None, Field(description="Apology and compensation for a missed standard; null: none.")
+    ]
     extra: Annotated[dict[str, Any], Field(description="Bank-specific attributes, free-form, read by branch packs.")]
 
 

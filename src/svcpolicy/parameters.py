@@ -17,7 +17,10 @@ def record_date(record: Mapping[str, Any], tz: dt.tzinfo) -> dt.date | None:
     """The calendar day of the interaction in the pack's zone, or None when the record does not say."""
     started = record.get(RECORD_TIME_FIELD)
     if isinstance(started, dt.datetime) and started.tzinfo is not None:
-        return started.astimezone(tz).date()
+        try:
+            return started.astimezone(tz).date()
+        except OverflowError:  # within hours of year 1 or 9999
+            return None
     return None
 
 

@@ -7,42 +7,33 @@ own state in an ``Evaluation`` iterator, which streams findings in input order w
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from svcpolicy.aggregate import AggregateProgram, AggregateRun
+from svcpolicy.analysis import group_paths, record_context
 from svcpolicy.calendar import HolidayCalendar
+from svcpolicy.durable_engine import DurableJudge, DurableStats
 from svcpolicy.engine import RuleProgram, make_finding
 from svcpolicy.errors import InputError, PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
 from svcpolicy.findings import Finding, InvalidRecord, Outcome, PackRef, RecordRef
 from svcpolicy.model import ABSENT_DEFAULTS
+from svcpolicy.pack.bundled import resolve_pack
 from svcpolicy.pack.loader import PackDefinition, read_pack
 from svcpolicy.pack.schema import Example, Rule
 from svcpolicy.parameters import ParameterTable
 from svcpolicy.readers import Locator, RawRecord, read_records, validate
 from svcpolicy.report import Counts, InputFailure, Report
 
-DEFAULT_PACK = "cn-bank-service"
-
+Engine = Literal["native", "durable"]
 RecordInput = Mapping[str, Any] | BaseModel | str | Path
 Inputs = RecordInput | Iterable[RecordInput]
 Progress = Callable[[Counts], None]
-
-
-def bundled_pack_path(name: str = DEFAULT_PACK) -> Path:
-    """Where a bundled pack lives: inside the installed wheel, or in the source checkout's rules/."""
-    packaged = importlib.resources.files("svcpolicy") / "_bundled_packs" / name
-    if packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "rules" / name
-    if checkout.is_dir():
-        return checkout
-    raise PackError(f"no bundled pack named {name!r}")
 
 
 def _timezone(offset: str) -> dt.timezone:
@@ -53,11 +44,7 @@ def _timezone(offset: str) -> dt.timezone:
 
 def load_policy(pack: str | Path | None = None, *, calendar: HolidayCalendar | None = None) -> Policy:
     """Load and compile a pack: a path, the name of a bundled pack, or None for the default bundled pack."""
-    if pack is None or (isinstance(pack, str) and not Path(pack).exists() and "/" not in pack):
-        path = bundled_pack_path(pack or DEFAULT_PACK)
-    else:
-        path = Path(pack)
-    return Policy(read_pack(path), calendar=calendar or HolidayCalendar.official())
+    return Policy(read_pack(resolve_pack(pack)), calendar=calendar or HolidayCalendar.official())
 
 
 @dataclass(frozen=True)
@@ -100,24 +87,30 @@ class Policy:
             params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
         )
         programs: list[RuleProgram] = []
+        aggregates: list[AggregateProgram] = []
         errors: list[PackError] = []
         for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
             try:
-                programs.append(RuleProgram(rule, site, pack, compiler))
+                if rule.kind == "aggregate":
+                    aggregates.append(AggregateProgram(rule, site, pack, compiler, self.tz))
+                else:
+                    programs.append(RuleProgram(rule, site, pack, compiler))
             except PackError as exc:
                 errors.append(exc)
         if errors:
             raise PackErrors(errors)
         self.programs: tuple[RuleProgram, ...] = tuple(programs)
+        self.aggregates: tuple[AggregateProgram, ...] = tuple(aggregates)
         kinds = {kind for program in programs for kind in program.kinds}
         self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
 
     @property
     def rules(self) -> list[Rule]:
-        return [p.rule for p in self.programs]
+        """Every rule of the pack, record and aggregate, in pack order."""
+        return list(self.definition.rules)
 
     def __repr__(self) -> str:
-        return f"<Policy {self.id} {self.version}: {len(self.programs)} rules>"
+        return f"<Policy {self.id} {self.version}: {len(self.programs)} record rules, {len(self.aggregates)} aggregate>"
 
     # -- evaluation ---------------------------------------------------------------------------------
 
@@ -128,9 +121,20 @@ class Policy:
         as_of: dt.datetime | None = None,
         encoding: str = "utf-8",
         progress: Progress | None = None,
+        engine: Engine = "native",
+        keep_context: bool = False,
     ) -> Evaluation:
-        """Stream findings and invalid records in input order, in constant memory."""
-        return Evaluation(self, inputs, as_of=as_of, encoding=encoding, progress=progress)
+        """Stream findings and invalid records in input order, in constant memory.
+
+        ``keep_context=True`` also keeps the scalar fields of each record that has findings in
+        ``Evaluation.records`` (for a report's ``by("branch_id")`` and its HTML): memory then grows with findings.
+
+        ``engine="durable"`` judges record rules with durable-rules (see svcpolicy.durable_engine); rules it
+        cannot express run on the closure engine, and the findings are the same.
+        """
+        return Evaluation(
+            self, inputs, as_of=as_of, encoding=encoding, progress=progress, engine=engine, keep_context=keep_context
+        )
 
     def evaluate(
         self,
@@ -139,9 +143,12 @@ class Policy:
         as_of: dt.datetime | None = None,
         encoding: str = "utf-8",
         progress: Progress | None = None,
+        engine: Engine = "native",
     ) -> Report:
         """Evaluate records (a file path, a dict, a pydantic model, or an iterable of these) into a Report."""
-        run = self.iter_findings(inputs, as_of=as_of, encoding=encoding, progress=progress)
+        run = self.iter_findings(
+            inputs, as_of=as_of, encoding=encoding, progress=progress, engine=engine, keep_context=True
+        )
         findings: list[Finding] = []
         invalid: list[InvalidRecord] = []
         for item in run:
@@ -156,6 +163,8 @@ class Policy:
             invalid=invalid,
             input_failures=run.input_failures,
             counts=run.counts,
+            records=run.records,
+            group_paths=group_paths(self.aggregates),
         )
 
     def judge(
@@ -197,36 +206,71 @@ class Policy:
     # -- embedded examples --------------------------------------------------------------------------
 
     def run_examples(self, rule_id: str | None = None) -> list[ExampleResult]:
-        """Run every embedded example (of one rule, or all) against its own rule."""
+        """Run every embedded example (of one rule, or all) against its own rule, in pack order."""
         results: list[ExampleResult] = []
-        for program in self.programs:
-            if rule_id is not None and program.id != rule_id:
+        programs: dict[str, RuleProgram | AggregateProgram] = {p.id: p for p in self.programs}
+        programs.update((p.id, p) for p in self.aggregates)
+        for rule in self.definition.rules:
+            if rule_id is not None and rule.id != rule_id:
                 continue
-            for i, example in enumerate(program.rule.examples):
-                results.append(self._run_example(program, i, example))
+            for i, example in enumerate(rule.examples):
+                results.append(self._run_example(programs[rule.id], i, example))
         return results
 
-    def _run_example(self, program: RuleProgram, index: int, example: Example) -> ExampleResult:
-        fragment = dict(example.fragment)
-        fragment.setdefault("id", f"{program.id}-example-{index}")
-        record, error, _ = validate(RawRecord(Locator("<example>", index), fragment))
-        if record is None:
-            actual, missing, detail = "invalid", None, error
+    def _run_example(self, program: RuleProgram | AggregateProgram, index: int, example: Example) -> ExampleResult:
+        records: list[Mapping[str, Any]] = []
+        for n, fragment in enumerate(example.fragments):
+            record, error, _ = validate(
+                RawRecord(Locator("<example>", index), {"id": f"{program.id}-example-{index}-{n}", **fragment})
+            )
+            if record is None:
+                return ExampleResult(
+                    program.id, index, example.name, example.expected, "invalid", example.missing, None, error
+                )
+            records.append(record)
+        if isinstance(program, AggregateProgram):
+            findings = list(self._aggregate_findings([program], records, example.as_of))
+            outcome = _worst(f.outcome for f in findings)
         else:
-            outcome, findings = self.judge(record, None, example.as_of, programs=[program])
-            actual = str(outcome)
-            missing = next((f.missing for f in findings if f.outcome is Outcome.UNDETERMINED), None)
-            detail = "; ".join(f.reason or f.message_en for f in findings) or None
+            outcome, findings = self.judge(records[0], None, example.as_of, programs=[program])
+        missing = next((f.missing for f in findings if f.outcome is Outcome.UNDETERMINED), None)
+        detail = "; ".join(f.reason or f.message_en for f in findings) or None
         return ExampleResult(
             rule=program.id,
             index=index,
             name=example.name,
             expected=example.expected,
-            actual=actual,
+            actual=str(outcome),
             missing_expected=example.missing,
             missing_actual=missing,
             detail=detail,
         )
+
+    def _aggregate_findings(
+        self, programs: Sequence[AggregateProgram], records: Iterable[Mapping[str, Any]], as_of: dt.datetime | None
+    ) -> Iterator[Finding]:
+        runs = [AggregateRun(p) for p in programs]
+        env = Env({}, params={}, as_of=as_of, tz=self.tz, calendar=self.calendar)
+        for record in records:
+            env.reset(record, self.parameters.for_record(record))
+            ref = RecordRef(record.get("id"))
+            for run in runs:
+                run.feed(env, record, ref)
+        yield from self.group_findings(runs, as_of)
+
+    def group_findings(self, runs: Sequence[AggregateRun], as_of: dt.datetime | None) -> Iterator[Finding]:
+        """Judge the groups of finished aggregate runs."""
+        env = Env({}, params=self.parameters.for_record({}), as_of=as_of, tz=self.tz, calendar=self.calendar)
+        for run in runs:
+            yield from run.findings(env, self.ref)
+
+
+def _worst(outcomes: Iterable[Outcome]) -> Outcome:
+    seen = set(outcomes)
+    for outcome in (Outcome.VIOLATION, Outcome.UNDETERMINED):
+        if outcome in seen:
+            return outcome
+    return Outcome.COMPLIANT
 
 
 class Evaluation(Iterator[Finding | InvalidRecord]):
@@ -241,14 +285,22 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         encoding: str,
         progress: Progress | None,
         progress_every: int = 1000,
+        engine: Engine = "native",
+        keep_context: bool = False,
     ) -> None:
         if as_of is not None and as_of.tzinfo is None:
             raise ValueError("as_of must carry a time zone offset")
+        if engine not in ("native", "durable"):
+            raise ValueError(f"engine is 'native' or 'durable', not {engine!r}")
+        self.engine = engine
+        self.engine_stats: DurableStats | None = None  # filled by the durable engine
         self.policy = policy
         self.as_of = as_of if as_of is not None else dt.datetime.now(policy.tz).replace(microsecond=0)
         self.encoding = encoding
         self.counts = Counts()
         self.input_failures: list[InputFailure] = []
+        self.keep_context = keep_context
+        self.records: dict[tuple[str, int], dict[str, Any]] = {}  # scalar fields of records with findings
         self._progress = progress
         self._progress_every = progress_every
         self._items = self._run(inputs)
@@ -281,16 +333,27 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         policy, counts, as_of = self.policy, self.counts, self.as_of
         every, progress = self._progress_every, self._progress
         env = Env({}, params={}, as_of=as_of, tz=policy.tz, calendar=policy.calendar)
-        for raw in self._raw_records(inputs):
-            record, error, record_id = validate(raw)
+        aggregate_runs = [AggregateRun(program) for program in policy.aggregates]
+        judge, check, raws = policy.judge, validate, self._raw_records(inputs)
+        if self.engine == "durable":
+            durable = DurableJudge(policy, as_of)
+            judge, check, raws, self.engine_stats = durable.judge, durable.validate, durable.prefetch(raws), durable.stats
+        for raw in raws:
+            record, error, record_id = check(raw)
             if record is None:
                 counts.add_record(Outcome.INVALID)
                 yield InvalidRecord(
                     RecordRef(record_id, raw.locator.source, raw.locator.line), error or "invalid record"
                 )
             else:
-                outcome, findings = policy.judge(record, raw.locator, as_of, env=env)
+                outcome, findings = judge(record, raw.locator, as_of, env=env)
+                if aggregate_runs:
+                    ref = RecordRef(record.get("id"), raw.locator.source, raw.locator.line)
+                    for aggregate in aggregate_runs:
+                        aggregate.feed(env, record, ref)
                 counts.add_record(outcome)
+                if findings and self.keep_context:
+                    self.records[raw.locator] = record_context(record)
                 for finding in findings:
                     if finding.outcome is Outcome.VIOLATION:
                         counts.violations += 1
@@ -299,5 +362,11 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                     yield finding
             if progress is not None and counts.records % every == 0:
                 progress(counts)
+        for finding in policy.group_findings(aggregate_runs, as_of):
+            if finding.outcome is Outcome.VIOLATION:
+                counts.group_violations += 1
+            else:
+                counts.group_undetermined += 1
+            yield finding
         if progress is not None:
             progress(counts)

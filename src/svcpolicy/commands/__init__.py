@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from svcpolicy.commands import check, schema
+from svcpolicy.commands import check, coverage, explain, init_pack, lint, schema, test
 
-COMMANDS: tuple[ModuleType, ...] = (check, schema)
+COMMANDS: tuple[ModuleType, ...] = (check, schema, coverage, explain, lint, test, init_pack)

@@ -69,6 +69,14 @@ class CompiledExpr:
     def __call__(self, env: Env) -> Any:
         return self.fn(env)
 
+    @property
+    def node_is_record_path(self) -> bool:
+        """Whether this expression is a plain path into the record (``operations``, ``complaint.extensions``)."""
+        node = self.node
+        while isinstance(node, n.Field | n.Item):
+            node = node.base
+        return isinstance(node, n.Name) and n.spelling(self.node) is not None
+
     def traced(self, env: Env) -> Any:
         """Evaluate, recording each field path read (source spelling) and its value into ``env.trace``.
 

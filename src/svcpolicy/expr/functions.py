@@ -61,7 +61,10 @@ def _aware(function: str, value: object) -> datetime:
 def _day(function: str, env: Env, value: object) -> date:
     """A date as is, or the calendar date of an aware datetime in the pack's time zone."""
     if isinstance(value, datetime):
-        return _aware(function, value).astimezone(env.tz).date()
+        try:
+            return _aware(function, value).astimezone(env.tz).date()
+        except OverflowError:  # within hours of year 1 or 9999: no calendar day in the pack's zone
+            raise Undetermined(f"{function}(): {value.isoformat()} is out of the calendar's range") from None
     if isinstance(value, date):
         return value
     raise _wrong(function, "a date or a datetime with an offset", value)
@@ -87,6 +90,20 @@ def _upper(env: Env, value: object) -> str:
 
 def _date(env: Env, value: object) -> date:
     return _day("date", env, value)
+
+
+def _month(env: Env, value: object) -> str:
+    """The calendar month ("2026-11") of a date, or of an aware datetime in the pack's time zone."""
+    return _day("month", env, value).strftime("%Y-%m")
+
+
+def _lookup(env: Env, mapping: object, key: object) -> Any:
+    """A value from a mapping (a parameter table) by key; null when the key is not in it."""
+    if not isinstance(mapping, dict):
+        raise _wrong("lookup", "a mapping as its first argument", mapping)
+    if not isinstance(key, str | int) or isinstance(key, bool):
+        raise _wrong("lookup", "a string or a whole number as its key", key)
+    return mapping.get(key)
 
 
 def _duration(function: str, seconds: int) -> Callable[[Env, object], timedelta]:
@@ -170,6 +187,8 @@ FUNCTIONS: dict[str, Function] = {
     "lower": Function(1, _lower, "lower(s)"),
     "upper": Function(1, _upper, "upper(s)"),
     "date": Function(1, _date, "date(t)"),
+    "month": Function(1, _month, "month(t)"),
+    "lookup": Function(2, _lookup, "lookup(mapping, key)"),
     "days": Function(1, _duration("days", 86400), "days(n)"),
     "hours": Function(1, _duration("hours", 3600), "hours(n)"),
     "minutes": Function(1, _duration("minutes", 60), "minutes(n)"),

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
+from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.schema import PackManifest, PackPart, Parameter, Rule, Source
 from svcpolicy.pack.yaml_source import Loc, YamlDocument, load_yaml
 
@@ -50,6 +51,7 @@ class PackDefinition:
     rules: list[Rule] = field(default_factory=list)
     rule_sites: list[Site] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    base: PackDefinition | None = None
 
 
 def _validate(model: type[M], doc: YamlDocument, errors: list[PackError]) -> M | None:
@@ -102,15 +104,24 @@ def _merge(
     doc: YamlDocument,
     section: str,
     errors: list[PackError],
+    base: PackDefinition | None,
 ) -> None:
     for key, value in items.items():
         site = Site(doc, (section, key))
         if key in target:
-            first = sites[key].at()
-            errors.append(PackError(f"{name} {key!r} is defined twice (first at {first})", site.at()))
+            errors.append(PackError(_twice(name, key, sites[key], base), site.at()))
             continue
         target[key] = value
         sites[key] = site
+
+
+def _twice(name: str, key: str, first: Site, base: PackDefinition | None) -> str:
+    if base is not None and first.doc.file in {str(f) for f in base.files}:
+        return (
+            f"{name} {key!r} is already defined by base pack {base.manifest.pack} at {first.at()}; an overlay may "
+            f"add {name}s and tighten parameters, never redefine, loosen or drop what its base defines"
+        )
+    return f"{name} {key!r} is defined twice (first at {first.at()})"
 
 
 def _check_reference(ref: str, sources: dict[str, Source], where: SourceLocation, errors: list[PackError]) -> None:
@@ -126,15 +137,31 @@ def _check_reference(ref: str, sources: dict[str, Source], where: SourceLocation
         errors.append(PackError(f"citation {ref!r}: {source_id} has no provision {provision_id!r}{extra}", where))
 
 
-def read_pack(path: str | Path) -> PackDefinition:
-    """Load and validate a pack; raise PackErrors listing every problem found."""
+def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition:
+    """Load and validate a pack (and the base it extends); raise PackErrors listing every problem found."""
     root, manifest_path = _resolve_pack_file(Path(path))
+    if manifest_path.resolve() in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, manifest_path.resolve()))
+        raise PackError(f"packs extend each other in a cycle: {cycle}", SourceLocation(str(manifest_path)))
     errors: list[PackError] = []
     manifest_doc = load_yaml(manifest_path)
     manifest = _validate(PackManifest, manifest_doc, errors)
     if manifest is None:
         raise PackErrors(errors)
-    pack = PackDefinition(manifest=manifest, root=root, files=[manifest_path])
+    base = _read_base(manifest, manifest_doc, root, (*_chain, manifest_path.resolve()))
+    pack = PackDefinition(manifest=manifest, root=root, files=[manifest_path], base=base)
+    if base is not None:
+        if base.manifest.timezone != manifest.timezone:
+            errors.append(
+                PackError(
+                    f"timezone {manifest.timezone} differs from base pack's {base.manifest.timezone}",
+                    manifest_doc.location(("timezone",)),
+                )
+            )
+        pack.sources, pack.source_sites = dict(base.sources), dict(base.source_sites)
+        pack.parameters, pack.parameter_sites = dict(base.parameters), dict(base.parameter_sites)
+        pack.rules, pack.rule_sites = list(base.rules), list(base.rule_sites)
+        pack.files = [*base.files, manifest_path]
     parts: list[tuple[YamlDocument, PackManifest | PackPart]] = [(manifest_doc, manifest)]
     for file in _included_files(root, manifest_path, manifest.include, manifest_doc):
         try:
@@ -147,21 +174,96 @@ def read_pack(path: str | Path) -> PackDefinition:
         if included is not None:
             parts.append((doc, included))
 
-    rule_ids: dict[str, Site] = {}
+    rule_ids: dict[str, Site] = {rule.id: site for rule, site in zip(pack.rules, pack.rule_sites, strict=True)}
     for doc, part in parts:
-        _merge("source", pack.sources, pack.source_sites, part.sources, doc, "sources", errors)
-        _merge("parameter", pack.parameters, pack.parameter_sites, part.parameters, doc, "parameters", errors)
+        _merge("source", pack.sources, pack.source_sites, part.sources, doc, "sources", errors, base)
+        _merge("parameter", pack.parameters, pack.parameter_sites, part.parameters, doc, "parameters", errors, base)
         for i, rule in enumerate(part.rules):
             site = Site(doc, ("rules", i))
             if rule.id in rule_ids:
-                errors.append(
-                    PackError(f"rule {rule.id!r} is defined twice (first at {rule_ids[rule.id].at()})", site.at())
-                )
+                errors.append(PackError(_twice("rule", rule.id, rule_ids[rule.id], base), site.at()))
                 continue
             rule_ids[rule.id] = site
             pack.rules.append(rule)
             pack.rule_sites.append(site)
+    _apply_tightening(pack, manifest_doc, errors)
+    _check_references(pack, errors)
+    if errors:
+        raise PackErrors(errors)
+    return pack
 
+
+def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tuple[Path, ...]) -> PackDefinition | None:
+    if manifest.extends is None:
+        if manifest.tighten:
+            raise PackError("`tighten` needs a base pack to tighten: add `extends:`", doc.location(("tighten",)))
+        return None
+    relative = root / manifest.extends
+    if relative.exists():
+        target = relative
+    else:
+        try:
+            target = bundled_pack_path(manifest.extends)
+        except PackError:
+            raise PackError(
+                f"extends {manifest.extends!r}: no such pack (a path relative to this pack, or a bundled pack's name)",
+                doc.location(("extends",)),
+            ) from None
+    return read_pack(target, chain)
+
+
+def _apply_tightening(pack: PackDefinition, doc: YamlDocument, errors: list[PackError]) -> None:
+    """Replace base parameters with the overlay's stricter values; a looser one is an error naming both places."""
+    for name, value in pack.manifest.tighten.items():
+        where = doc.location(("tighten", name))
+        parameter = pack.parameters.get(name)
+        if parameter is None or pack.base is None or name not in pack.base.parameters:
+            errors.append(PackError(f"tighten {name!r}: the base pack has no parameter of that name", where))
+            continue
+        base_at = pack.parameter_sites[name].at()
+        if parameter.tighter is None or parameter.values is not None:
+            errors.append(
+                PackError(
+                    f"tighten {name!r}: the base pack does not say which way is stricter (`tighter:` at {base_at})",
+                    where,
+                )
+            )
+            continue
+        problem = looser(parameter.tighter, parameter.value, value)
+        if problem:
+            errors.append(PackError(f"tighten {name!r} {problem}; base value {parameter.value!r} at {base_at}", where))
+            continue
+        pack.parameters[name] = parameter.model_copy(update={"value": value})
+
+
+def looser(direction: str, base: Any, value: Any) -> str | None:
+    """Why ``value`` is not at least as strict as ``base`` in ``direction``, or None when it is."""
+    if direction in ("lower", "higher"):
+        numbers = (int, float)
+        if not isinstance(value, numbers) or isinstance(value, bool) or not isinstance(base, numbers):
+            return f"must be a number like its base, not {value!r}"
+        if (value > base) if direction == "lower" else (value < base):
+            return f"would loosen it: {value!r} is {'above' if direction == 'lower' else 'below'} the base"
+        return None
+    if isinstance(base, list):
+        if not isinstance(value, list):
+            return "must be a list like its base"
+        dropped = [item for item in base if item not in value]
+        return f"would drop {dropped!r} from the base list" if dropped else None
+    if isinstance(base, dict):
+        if not isinstance(value, dict):
+            return "must be a mapping like its base"
+        for key, item in base.items():
+            if key not in value:
+                return f"would drop the base entry {key!r}"
+            problem = looser("superset", item, value[key]) if isinstance(item, list | dict) else None
+            if problem or (not isinstance(item, list | dict) and value[key] != item):
+                return f"entry {key!r}: {problem or 'would change a base value'}"
+        return None
+    return "cannot be tightened as a superset: the base value is not a list or mapping"
+
+
+def _check_references(pack: PackDefinition, errors: list[PackError]) -> None:
     for source_id, source in pack.sources.items():
         for provision_id, provision in source.provisions.items():
             for j, ref in enumerate(provision.restates):
@@ -173,6 +275,3 @@ def read_pack(path: str | Path) -> PackDefinition:
     for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
         for j, ref in enumerate(rule.cite):
             _check_reference(ref, pack.sources, site.at("cite", j), errors)
-    if errors:
-        raise PackErrors(errors)
-    return pack

@@ -82,6 +82,9 @@ class Parameter(_Strict):
     values: dict[dt.date, Any] | None = Field(default=None, description="effective-from date -> value")
     cite: list[Annotated[str, Field(pattern=REF_PATTERN)]] = []
     bank_set: bool = False
+    tighter: Literal["lower", "higher", "superset"] | None = Field(
+        default=None, description="which way a branch overlay may move the value: the stricter direction"
+    )
 
     @model_validator(mode="after")
     def _one_of_value_or_values(self) -> Parameter:
@@ -99,11 +102,16 @@ class Message(_Strict):
     en: Annotated[str, Field(min_length=1)]
 
 
+Fragment = dict[str, Any]
+
+
 class Example(_Strict):
+    """A record fragment (a list of them for aggregate rules) and the outcome the rule must give it."""
+
     name: str | None = None
-    violates: dict[str, Any] | None = None
-    complies: dict[str, Any] | None = None
-    undetermined: dict[str, Any] | None = None
+    violates: Fragment | list[Fragment] | None = None
+    complies: Fragment | list[Fragment] | None = None
+    undetermined: Fragment | list[Fragment] | None = None
     missing: str | None = None
     as_of: dt.datetime | None = None
 
@@ -123,13 +131,20 @@ class Example(_Strict):
         )
 
     @property
-    def fragment(self) -> dict[str, Any]:
-        fragment = self.violates if self.violates is not None else self.complies
-        return fragment if fragment is not None else (self.undetermined or {})
+    def fragments(self) -> list[Fragment]:
+        given = next(v for v in (self.violates, self.complies, self.undetermined) if v is not None)
+        return given if isinstance(given, list) else [given]
+
+
+NAME = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "distinct", "share")
 
 
 class Rule(_Strict):
+    """A rule: ``kind: record`` judges each record (or item); ``kind: aggregate`` judges groups of them."""
+
     id: Annotated[str, Field(pattern=RULE_ID_PATTERN)]
+    kind: Literal["record", "aggregate"] = "record"
     title: str
     description: str | None = None
     cite: Annotated[list[Annotated[str, Field(pattern=REF_PATTERN)]], Field(min_length=1)]
@@ -137,7 +152,10 @@ class Rule(_Strict):
     applies_to: list[Literal["interaction"]] = ["interaction"]
     applies_if: str | None = None
     for_each: str | None = None
-    let: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], str] = {}
+    let: dict[NAME, str] = {}
+    where: str | None = None
+    group_by: dict[NAME, str] = {}
+    aggregate: dict[NAME, str] = {}
     when: str
     message: Message
     effective_from: dt.date | None = None
@@ -152,6 +170,26 @@ class Rule(_Strict):
             raise ValueError("a provision is cited twice")
         return cite
 
+    @model_validator(mode="after")
+    def _kind_fits_fields(self) -> Rule:
+        aggregate_only = [k for k in ("where", "group_by", "aggregate") if getattr(self, k)]
+        if self.kind == "record":
+            if aggregate_only:
+                raise ValueError(f"{', '.join(aggregate_only)}: only aggregate rules (kind: aggregate) have these")
+            if any(isinstance(e.violates or e.complies or e.undetermined, list) for e in self.examples):
+                raise ValueError("a record rule's example is one record fragment, not a list")
+        else:
+            if not self.group_by or not self.aggregate:
+                raise ValueError("an aggregate rule needs `group_by` and `aggregate`")
+            if self.applies_if:
+                raise ValueError("aggregate rules filter members with `where`, not `applies_if`")
+            clash = set(self.group_by) & set(self.aggregate)
+            if clash:
+                raise ValueError(f"{', '.join(sorted(clash))}: a name is both a group key and an aggregate")
+        if self.effective_from and self.effective_until and self.effective_until < self.effective_from:
+            raise ValueError("effective_until is before effective_from")
+        return self
+
 
 class PackManifest(_Strict):
     """``pack.yaml``: metadata plus optional sources, parameters and rules of its own."""
@@ -163,6 +201,8 @@ class PackManifest(_Strict):
     effective_from: dt.date | None = None
     effective_until: dt.date | None = None
     timezone: Annotated[str, Field(pattern=r"^[+-]\d{2}:\d{2}$")] = "+08:00"
+    extends: str | None = Field(default=None, description="a base pack: a bundled pack's name or a relative path")
+    tighten: dict[NAME, Any] = Field(default={}, description="base parameters given stricter values")
     include: list[str] = []
     sources: dict[Annotated[str, Field(pattern=ID_PATTERN)], Source] = {}
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}

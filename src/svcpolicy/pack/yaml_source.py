@@ -87,7 +87,10 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)  # noqa: S101 - composer yields only three node kinds
         if node.style in ("'", '"'):
             self.doc.quoted.add(loc)
-        return self.loader.construct_object(node)
+        try:
+            return self.loader.construct_object(node)
+        except ValueError as exc:  # a scalar that looks like a date but is none: 2026-13-01
+            raise PackError(f"{node.value!r} is not a valid value: {exc}", self._at(node)) from exc
 
 
 def load_yaml(path: Path) -> YamlDocument:
