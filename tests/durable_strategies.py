@@ -253,4 +253,6 @@ EXPECTED_UNSUPPORTED = (
     "moves a value by more than",
     "not a true/false test",
     "orders text",
+    "evaluates by field order",
+    "matching stack",
 )

@@ -27,3 +27,13 @@ def test_the_bundled_pack_has_the_required_rule_families() -> None:
     cited = {ref for rule in POLICY.rules for ref in rule.cite}
     assert {"svc-rules/16", "svc-rules/11", "svc-rules/18"} <= cited
     assert any("complaint" in r.id.lower() or r.id.startswith("CMP") for r in POLICY.rules)
+
+
+def test_the_example_records_breach_every_bundled_rule_at_least_once() -> None:
+    from conftest import AS_OF, REPO
+
+    report = POLICY.evaluate(REPO / "examples" / "records.jsonl", as_of=AS_OF)
+    breached = report.violations_by_rule()
+    assert [rule.id for rule in POLICY.rules if rule.id not in breached] == []
+    counts = report.counts
+    assert counts.compliant and counts.undetermined and counts.invalid and counts.reconciled

@@ -44,7 +44,8 @@ def test_text_output_groups_findings_under_the_article_shown_once(mini_pack: Pat
     code, out = run("check", records, "--pack", mini_pack, "--as-of", AS_OF)
     assert code == 1
     assert out.count("本行员工应遵守客户申请和授权原则,不得擅自进行涉及客户权益的操作。") == 1
-    assert out.count("SVC-016-unauthorized-operation") == 2
+    assert out.count("] SVC-016-unauthorized-operation: ") == 2
+    assert "Violations by rule:\n       2  SVC-016-unauthorized-operation\n" in out
     assert "第十六条" in out
     assert out.strip().endswith("2 records: 1 compliant, 1 with violations (2 violations), 0 undetermined, 0 invalid")
 

@@ -17,6 +17,7 @@ from svcpolicy.errors import (
 from svcpolicy.extras import MissingDependency
 from svcpolicy.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
 from svcpolicy.model import Interaction, json_schema
+from svcpolicy.monitor import Monitor
 from svcpolicy.notebook import evaluate_frame  # pandas is imported only when it is called
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.schema import Rule, Severity
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidRecord",
     "LocatedError",
     "MissingDependency",
+    "Monitor",
     "Outcome",
     "PackError",
     "PackErrors",

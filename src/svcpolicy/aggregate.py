@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,10 @@ class AggregateProgram:
         self.key_names = tuple(rule.group_by)
         self.keys = tuple(member(source, "group_by", name) for name, source in rule.group_by.items())
         self.specs = tuple(self._spec(name, text, site, member) for name, text in rule.aggregate.items())
+        # the hot path: key closures, and per aggregate that reads a value its position, updater and closure
+        self.key_fns = tuple(k.fn for k in self.keys)
+        self.updaters = tuple((i, _UPDATERS[s.function]) for i, s in enumerate(self.specs) if s.argument is not None)
+        self.value_fns = tuple(s.argument.fn for s in self.specs if s.argument is not None)
         self.when = compiler.compile(rule.when, location=site.expression_at("when"))
         self.message_zh, self.message_en = (
             compiler.template(text, location=site.at("message", lang))
@@ -98,6 +102,45 @@ class AggregateProgram:
         return (start is None or day >= start) and (end is None or day <= end)
 
 
+def _add_sum(acc: list[Any], i: int, value: Any) -> None:
+    if value is not None:
+        total = acc[i]
+        total[0] += value
+        total[1] += 1
+
+
+def _add_share(acc: list[Any], i: int, value: Any) -> None:
+    share = acc[i]
+    share[0] += value is True
+    share[1] += 1
+
+
+def _add_distinct(acc: list[Any], i: int, value: Any) -> None:
+    if value is not None and len(acc[i]) < MAX_DISTINCT:
+        acc[i].add(value)
+
+
+def _add_min(acc: list[Any], i: int, value: Any) -> None:
+    if value is not None and (acc[i] is None or value < acc[i]):
+        acc[i] = value
+
+
+def _add_max(acc: list[Any], i: int, value: Any) -> None:
+    if value is not None and (acc[i] is None or value > acc[i]):
+        acc[i] = value
+
+
+Updater = Callable[[list[Any], int, Any], None]
+_UPDATERS: dict[str, Updater] = {
+    "sum": _add_sum,
+    "avg": _add_sum,
+    "share": _add_share,
+    "distinct": _add_distinct,
+    "min": _add_min,
+    "max": _add_max,
+}
+
+
 class _Group:
     """The running state of one group: member count, per-aggregate accumulators, a few member references."""
 
@@ -112,26 +155,13 @@ class _Group:
             for s in specs
         ]
 
-    def add(self, specs: tuple[AggregateSpec, ...], values: list[Any], ref: _LazyRef) -> None:
+    def add(self, updaters: tuple[tuple[int, Updater], ...], values: list[Any], ref: _LazyRef) -> None:
+        accumulators = self.accumulators
+        for (i, update), value in zip(updaters, values, strict=True):
+            update(accumulators, i, value)
         self.members += 1
         if len(self.refs) < MAX_MEMBER_REFS:
             self.refs.append(ref.resolve())
-        for i, (spec, value) in enumerate(zip(specs, values, strict=True)):
-            function = spec.function
-            if function == "count" or (value is None and function != "share"):
-                continue
-            acc = self.accumulators[i]
-            if function in ("sum", "avg"):
-                acc[0] += value
-                acc[1] += 1
-            elif function == "share":
-                acc[0] += 1 if value is True else 0
-                acc[1] += 1
-            elif function == "distinct":
-                if len(acc) < MAX_DISTINCT:
-                    acc.add(value)
-            elif acc is None or (value < acc if function == "min" else value > acc):
-                self.accumulators[i] = value
 
     def results(self, specs: tuple[AggregateSpec, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -219,8 +249,10 @@ class AggregateRun:
         try:
             if program.where is not None and program.where.fn(env) is not True:
                 return
-            key = tuple(_hashable(k.fn(env), name) for name, k in zip(program.key_names, program.keys, strict=True))
-            values = [s.argument.fn(env) if s.argument is not None else None for s in program.specs]
+            key = tuple(fn(env) for fn in program.key_fns)
+            if any(type(part) in (list, dict) for part in key):
+                key = tuple(_hashable(part, name) for name, part in zip(program.key_names, key, strict=True))
+            values = [fn(env) for fn in program.value_fns]
         except Undetermined as exc:
             self._left_out(key, ref, exc)
             return
@@ -228,9 +260,8 @@ class AggregateRun:
         if group is None:
             group = self.groups[key] = _Group(program.specs)
         try:
-            group.add(program.specs, values, ref)
+            group.add(program.updaters, values, ref)
         except TypeError as exc:  # e.g. sum over text, min over mixed kinds
-            group.members -= 1
             self._left_out(key, ref, Undetermined(f"cannot aggregate: {exc}"))
 
     def _left_out(self, key: tuple[Any, ...] | None, ref: _LazyRef, exc: Undetermined) -> None:

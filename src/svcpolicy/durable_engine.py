@@ -301,16 +301,22 @@ class DurableEngine:
     triggered, retracts the batch, and returns ``(rule name, fact id)`` for each action.
     """
 
-    def __init__(self, definition: Mapping[str, Any]) -> None:
+    def __init__(self, groups: Sequence[Mapping[str, Any]]) -> None:
         self._module = _engine_module()
         self._requests: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._serve, name="svcpolicy-durable", daemon=True)
         self._thread.start()
         self.owner = self._thread.ident
-        self.name = f"svcpolicy{next(_RULESET_NAMES)}"
-        text = dumps(dict(definition))
-        self.handle: int = self.call(lambda: self._module.create_ruleset(self.name, text))
         self.closed = False
+        self.handles: list[int] = []
+        try:
+            for group in groups:
+                text = dumps(dict(group))
+                name = f"svcpolicy{next(_RULESET_NAMES)}"
+                self.handles.append(self.call(lambda: self._module.create_ruleset(name, text)))  # noqa: B023
+        except BaseException:
+            self.close()
+            raise
 
     def _serve(self) -> None:
         while True:
@@ -336,30 +342,32 @@ class DurableEngine:
         return self.call(lambda: self._run(facts_json))
 
     def _run(self, facts_json: str) -> list[tuple[str, str]]:
-        module, handle = self._module, self.handle
-        code, state = module.assert_facts(handle, facts_json)
-        if code not in (0, 1):  # 1: some fact matched no rule, which is how a compliant record looks
-            raise DurableRulesError(f"durable-rules refused a batch of facts (code {code})")
+        module = self._module
         fired: list[tuple[str, str]] = []
-        result = module.start_action_for_state(handle, state)
-        if result is not None:
-            message: str | None = result[1]
-            while message is not None:
-                for rule, frame in orjson.loads(message).items():
-                    fired.append((rule, frame["m"]["id"]))
-                message = module.complete_and_start_action(handle, state)
-        code, _ = module.retract_facts(handle, facts_json)
-        if code not in (0, 1):
-            raise DurableRulesError(f"durable-rules could not retract a batch of facts (code {code})")
+        for handle in self.handles:
+            code, state = module.assert_facts(handle, facts_json)
+            if code not in (0, 1):  # 1: some fact matched no rule, which is how a compliant record looks
+                raise DurableRulesError(f"durable-rules refused a batch of facts (code {code})")
+            result = module.start_action_for_state(handle, state)
+            if result is not None:
+                message: str | None = result[1]
+                while message is not None:
+                    for rule, frame in orjson.loads(message).items():
+                        fired.append((rule, frame["m"]["id"]))
+                    message = module.complete_and_start_action(handle, state)
+            code, _ = module.retract_facts(handle, facts_json)
+            if code not in (0, 1):
+                raise DurableRulesError(f"durable-rules could not retract a batch of facts (code {code})")
         return fired
 
     def close(self) -> None:
-        """Delete the ruleset (on the owner thread) and stop the thread."""
+        """Delete the rulesets (on the owner thread) and stop the thread."""
         if self.closed:
             return
         self.closed = True
         try:
-            self.call(lambda: self._module.delete_ruleset(self.handle))
+            for handle in self.handles:
+                self.call(lambda: self._module.delete_ruleset(handle))  # noqa: B023
         finally:
             self._requests.put(None)
             self._thread.join()
@@ -445,7 +453,7 @@ def _loadable(ruleset: D.CompiledRuleset) -> D.CompiledRuleset:
         module.delete_ruleset(handle)
         return None
 
-    if not ruleset.definition or loads(ruleset.definition) is None:
+    if all(loads(group) is None for group in ruleset.groups):
         return ruleset
     refused: dict[str, str] = {}
     for rule in ruleset.rules:
@@ -522,7 +530,7 @@ class DurableJudge:
 
     def prefetch(self, raws: Iterable[RawRecord]) -> Iterator[RawRecord]:
         """Yield the raw records again, each after its batch has been judged."""
-        engine = DurableEngine(self.program.ruleset.definition)
+        engine = DurableEngine(self.program.ruleset.groups)
         self._engine = engine
         try:
             iterator = iter(raws)

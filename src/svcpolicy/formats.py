@@ -66,6 +66,11 @@ def write_text(report: Report, out: TextIO, *, lang: str = "zh") -> None:
     notes = report.gate.notes() if report.gate is not None else []
     if notes:
         out.write("Waivers and baseline:\n" + "".join(f"  {note}\n" for note in notes) + "\n")
+    by_rule = report.violations_by_rule()
+    if by_rule:
+        out.write("Violations by rule:\n")
+        out.write("".join(f"  {count:>6}  {rule}\n" for rule, count in sorted(by_rule.items(), key=lambda x: -x[1])))
+        out.write("\n")
     as_of = report.as_of.isoformat() if report.as_of else "-"
     out.write(f"pack {report.pack.id} {report.pack.version}, as of {as_of}\n")
     out.write(report.counts.summary() + "\n")

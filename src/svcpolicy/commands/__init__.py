@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from svcpolicy.commands import check, coverage, explain, init_pack, lint, schema, test
+from svcpolicy.commands import check, coverage, event_schema, explain, init_pack, lint, schema, test, watch
 
-COMMANDS: tuple[ModuleType, ...] = (check, schema, coverage, explain, lint, test, init_pack)
+COMMANDS: tuple[ModuleType, ...] = (check, schema, coverage, explain, lint, test, init_pack, watch, event_schema)

@@ -471,12 +471,6 @@ def _cmp_leaf(op: str, left: Operand, right: Operand) -> Cond:
         raise AssertionError("null comparisons are built from presence tests")
     rendered = _render_right(right, left.scope)
     referenced = _as_key(right)
-    if referenced is not None and left.scope == "item":
-        # Inside $iany/$iall a reference to an absent key never matches, and neither does a reference to null,
-        # except with $neq: write x != y as x < y or x > y, true exactly when both are present and differ.
-        if op == "!=" and isinstance(right, Key):
-            return any_of(leaf({"$lt": {left.name: rendered}}, "item"), leaf({"$gt": {left.name: rendered}}, "item"))
-        return leaf({_DURABLE_OP[op]: {left.name: rendered}}, "item")
     test = leaf({_DURABLE_OP[op]: {left.name: rendered}}, left.scope)
     if referenced is None:
         return test
@@ -1048,6 +1042,8 @@ class NodeCompiler:
                     return Quad.of(FALSE, TRUE, FALSE)
                 return Quad.of(FALSE, FALSE, TRUE)
             raise Unsupported(_why(node))
+        if isinstance(node, n.Call) and node.function == "len":
+            raise Unsupported(f"the condition `{node.text}` is a number, not a true/false test")
         if isinstance(node, n.Call) and node.function not in ("contains_any",):
             raise Unsupported(_why(node))
         if isinstance(node, n.Quantifier) and node.kind == "count":
@@ -1129,13 +1125,44 @@ class _Quantify:
             branches.append(all_of(guard, quantify(residual)))
         return any_of(*branches)
 
+    def _iany(self, cond: Cond) -> Cond:
+        """∃ item: one ``$iany`` per conjunction of the condition's disjunctive form."""
+        options = []
+        for conjunction in _item_dnf(cond):
+            if not conjunction:
+                return self.nonempty
+            options.append(Cond("iany", (all_of(*conjunction),), collection=self.collection))
+        return any_of(*options)
+
+    def _iall(self, cond: Cond) -> Cond:
+        """∀ item: one ``$iall`` per clause of the condition's conjunctive form; a clause may hold ``$nex``
+        tests and one other test."""
+        clauses = []
+        for clause in _item_cnf(cond):
+            unique = list(dict.fromkeys(clause))
+            if not unique:
+                return self.empty
+            nex = [t for t in unique if _is_nex(t)]
+            others = [t for t in unique if not _is_nex(t)]
+            fields = {_tested_field(t) for t in others}
+            if len(fields) > 1 or None in fields:
+                raise Unsupported(_ITEM_BUG)
+            if len(others) > 1:
+                # alternatives on one field, each chained to "the field exists": durable-rules stops at the
+                # first alternative whose chain matches, so the last test run no longer decides
+                (name,) = fields
+                exists = leaf({"$ex": {name: 1}}, "item")
+                others = [Cond("and", (t, exists)) for t in others]
+            clauses.append(Cond("iall", (any_of(*nex, *others),), collection=self.collection))
+        return all_of(*clauses)
+
     def _some(self, cond: Cond) -> Cond:
         if cond.op == "false":
             return FALSE
         if cond.op == "true":
             return self.nonempty
         if not cond.mentions_fact:
-            return Cond("iany", (cond,), collection=self.collection)
+            return self._iany(cond)
         if not cond.mentions_item:
             return all_of(self.nonempty, cond)
         if cond.op == "or":
@@ -1153,7 +1180,7 @@ class _Quantify:
         if cond.op == "false":
             return self.empty
         if not cond.mentions_fact:
-            return any_of(self.empty, Cond("iall", (cond,), collection=self.collection))
+            return any_of(self.empty, self._iall(cond))
         if not cond.mentions_item:
             return any_of(self.empty, cond)
         if cond.op == "and":
@@ -1211,6 +1238,74 @@ def _assign(cond: Cond, states: Mapping[str, str]) -> Cond:
     if cond.op == "or":
         return any_of(*(_assign(p, states) for p in cond.parts))
     return cond
+
+
+# durable-rules 2.0.28 evaluates an item of $iany/$iall by walking the item's properties and keeps only the
+# result of the *last* test it ran, so an ``$or`` inside is decided by property order. What it evaluates
+# correctly: a chain of tests (``$and``), and an ``$or`` of ``$nex`` tests with at most one other test (the
+# ``$nex`` tests are tried first). So ``∃`` is split over a disjunction of chains, and ``∀`` over a conjunction
+# of such clauses.
+_ITEM_BUG = "an `or` over a list item's fields, which durable-rules 2.0.28 evaluates by field order"
+MAX_ITEM_CLAUSES = 16
+
+
+def _is_nex(cond: Cond) -> bool:
+    return cond.op == "leaf" and isinstance(cond.json, dict) and "$nex" in cond.json
+
+
+def _tested_field(cond: Cond) -> str | None:
+    """The item field (``$i.q0``, or ``$i``) a test reads, or None when it is not a single-field test."""
+    if cond.op != "leaf" or not isinstance(cond.json, dict) or len(cond.json) != 1:
+        return None
+    ((name, body),) = cond.json.items()
+    if not name.startswith("$") or name.startswith("$i"):
+        return name
+    if isinstance(body, dict) and len(body) == 1:
+        (field_name,) = body
+        return str(field_name) if str(field_name).startswith("$i") else None
+    return None
+
+
+def _item_dnf(cond: Cond) -> list[list[Cond]]:
+    """An item condition as a disjunction of conjunctions of tests."""
+    if cond.op == "or":
+        out = [conj for part in cond.parts for conj in _item_dnf(part)]
+    elif cond.op == "and":
+        out = [[]]
+        for part in cond.parts:
+            out = [a + b for a in out for b in _item_dnf(part)]
+            if len(out) > MAX_ITEM_CLAUSES:
+                raise Unsupported(_ITEM_BUG)
+    elif cond.op == "false":
+        out = []
+    elif cond.op == "true":
+        out = [[]]
+    else:
+        out = [[cond]]
+    if len(out) > MAX_ITEM_CLAUSES:
+        raise Unsupported(_ITEM_BUG)
+    return out
+
+
+def _item_cnf(cond: Cond) -> list[list[Cond]]:
+    """An item condition as a conjunction of disjunctions of tests."""
+    if cond.op == "and":
+        out = [clause for part in cond.parts for clause in _item_cnf(part)]
+    elif cond.op == "or":
+        out = [[]]
+        for part in cond.parts:
+            out = [a + b for a in out for b in _item_cnf(part)]
+            if len(out) > MAX_ITEM_CLAUSES:
+                raise Unsupported(_ITEM_BUG)
+    elif cond.op == "true":
+        out = []
+    elif cond.op == "false":
+        out = [[]]
+    else:
+        out = [[cond]]
+    if len(out) > MAX_ITEM_CLAUSES:
+        raise Unsupported(_ITEM_BUG)
+    return out
 
 
 def _kind_words(kind: str) -> str:
@@ -1301,16 +1396,38 @@ class CompiledRule:
 
 @dataclass
 class CompiledRuleset:
-    """The durable-rules ruleset of a pack's record rules, and the layout of the facts it matches."""
+    """The durable-rules rules of a pack's record rules, and the layout of the facts they match.
+
+    ``definition`` holds every durable-rules rule by name and ``bodies`` its condition;
+    :attr:`groups` spreads them over as many rulesets as keep each within durable-rules' matching stack.
+    """
 
     definition: dict[str, Json]
     rules: list[CompiledRule]
     record_slots: tuple[Slot, ...]
     loops: tuple[LoopLayout, ...]
+    bodies: dict[str, Cond] = field(default_factory=dict)
 
     @property
     def unsupported(self) -> list[tuple[str, str]]:
         return [(r.id, r.unsupported) for r in self.rules if r.unsupported is not None]
+
+    @property
+    def groups(self) -> list[dict[str, Json]]:
+        """The rules spread over rulesets, each within durable-rules' matching stack (see :func:`stack_need`)."""
+        groups: list[dict[str, Json]] = []
+        current: dict[str, Json] = {}
+        used = 0
+        for name, rule in self.definition.items():
+            need = width(self.bodies[name])
+            if current and used + need > MAX_WIDTH:
+                groups.append(current)
+                current, used = {}, 0
+            current[name] = rule
+            used += need
+        if current:
+            groups.append(current)
+        return groups
 
     def without(self, rule_ids: Mapping[str, str]) -> CompiledRuleset:
         """The same ruleset with some rules marked unsupported (e.g. durable-rules refused to load them)."""
@@ -1319,7 +1436,7 @@ class CompiledRuleset:
         ]
         dropped = {name for r in self.rules if r.id in rule_ids for name in r.names}
         definition = {k: v for k, v in self.definition.items() if k not in dropped}
-        return CompiledRuleset(definition, rules, self.record_slots, self.loops)
+        return CompiledRuleset(definition, rules, self.record_slots, self.loops, self.bodies)
 
 
 def compile_rules(
@@ -1337,13 +1454,16 @@ def compile_rules(
     record_table = SlotTable("p")
     loop_tables: dict[str, tuple[str, SlotTable, set[str], Slot, FieldType, str]] = {}
     definition: dict[str, Json] = {}
+    bodies: dict[str, Cond] = {}
     compiled: list[CompiledRule] = []
     record_used: set[str] = set()
     for index, spec in enumerate(specs):
         try:
             rule, rules, used, loop_name = _compile_rule(
-                index, spec, root_type, defaults, constants, params, tz, calendar, record_table, loop_tables
+                index, spec, root_type, defaults, constants, params, tz, calendar, record_table, loop_tables, bodies
             )
+            if any(width(bodies[name]) > MAX_WIDTH for name in rule.names):
+                raise Unsupported("has more alternatives than durable-rules' 64-entry matching stack can hold")
         except Unsupported as exc:
             compiled.append(CompiledRule(spec.id, index, "", {}, exc.reason))
             continue
@@ -1359,49 +1479,55 @@ def compile_rules(
             LoopLayout(name, collection, tuple(table), tuple(by_key[k] for k in sorted(used, key=_slot_order) if k in by_key))
         )
     record_slots = tuple(by_key[k] for k in sorted(record_used, key=_slot_order) if k in by_key)
-    return CompiledRuleset(definition, compiled, record_slots, tuple(loops))
+    return CompiledRuleset(definition, compiled, record_slots, tuple(loops), bodies)
 
 
-MAX_DISJUNCTS = 64
+MAX_EXPRESSIONS = 26
+"""durable-rules allows 31 entries in one rule's expression sequence; each ``$and``/``$or`` takes two, inside
+``$iany``/``$iall`` too, and a few are its own (measured: tests and references take none; 30 entries fail)."""
+MAX_WIDTH = 60
+"""durable-rules matches a fact with a 64-entry stack of network nodes (measured: 65 matching rules overflow it)."""
+
+
+def expressions(cond: Cond) -> int:
+    """How many entries ``cond`` takes in durable-rules' expression sequence."""
+    if cond.op in ("and", "or"):
+        return 2 + sum(expressions(p) for p in cond.parts)
+    if cond.op in ("iany", "iall"):
+        return expressions(cond.parts[0])
+    return 0
+
+
+def width(cond: Cond) -> int:
+    """An upper bound of the network nodes matching ``cond`` stacks at once: every option of an ``or`` may
+    be stacked together; a chain (``and``) adds what each link stacks beside the one it continues with."""
+    if cond.op == "or":
+        return sum(width(p) for p in cond.parts)
+    if cond.op == "and":
+        return 1 + sum(width(p) - 1 for p in cond.parts)
+    return 1
+
+
+def stack_need(bodies: Sequence[Cond]) -> int:
+    """An upper bound of the stack durable-rules needs to match one fact against rules with these bodies:
+    the rules hang off one shared node, so their needs add up."""
+    return sum(width(body) for body in bodies)
 
 
 def _disjuncts(condition: Cond) -> list[Cond]:
-    """``condition`` as a disjunction of conjunctions (outside quantifiers), for one durable-rules rule each.
-
-    durable-rules allows 31 entries in a rule's expression sequence (each ``$and``/``$or`` takes two), so
-    conditions are spread over several rules; beyond :data:`MAX_DISJUNCTS` the expansion stops and what is left
-    of the nesting stays in each rule.
-    """
+    """``condition`` split into a disjunction of conditions small enough for one durable-rules rule each."""
     if condition.op == "false":
         return []
-    options = _dnf(condition)
-    if options is None:
+    if expressions(condition) <= MAX_EXPRESSIONS and width(condition) <= MAX_WIDTH:
         return [condition]
-    return list(dict.fromkeys(options))
-
-
-def _dnf(condition: Cond) -> list[Cond] | None:
     if condition.op == "or":
-        out: list[Cond] = []
-        for part in condition.parts:
-            sub = _dnf(part)
-            if sub is None:
-                return None
-            out.extend(sub)
-            if len(out) > MAX_DISJUNCTS:
-                return None
-        return out
+        return list(dict.fromkeys(d for part in condition.parts for d in _disjuncts(part)))
     if condition.op == "and":
-        product: list[Cond] = [TRUE]
-        for part in condition.parts:
-            sub = _dnf(part)
-            if sub is None:
-                return None
-            product = [all_of(a, b) for a in product for b in sub]
-            product = [c for c in product if c.op != "false"]
-            if len(product) > MAX_DISJUNCTS:
-                return None
-        return product
+        ors = [p for p in condition.parts if p.op == "or"]
+        if ors:
+            widest = max(ors, key=lambda p: len(p.parts))
+            rest = [p for p in condition.parts if p is not widest]
+            return list(dict.fromkeys(d for option in widest.parts for d in _disjuncts(all_of(*rest, option))))
     return [condition]
 
 
@@ -1435,6 +1561,7 @@ def _compile_rule(
     calendar: CalendarLike,
     record_table: SlotTable,
     loop_tables: dict[str, tuple[str, SlotTable, set[str], Slot, FieldType, str]],
+    bodies: dict[str, Cond],
 ) -> tuple[CompiledRule, dict[str, Json], set[str], str | None]:
     used: set[str] = set()
     records = _UsageTable(record_table, used)
@@ -1514,6 +1641,7 @@ def _compile_rule(
             body = all_of(leaf({"k": fact}), part)
             rules[name] = {"all": [{"m": body.render()}]}
             names[name] = role
+            bodies[name] = body
 
     if loop_name is None:
         add("v", "r", violation)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.schema import PackManifest, PackPart, Parameter, Rule, Source
+from svcpolicy.pack.sequences import SequenceRule, check_sequence_references, read_sequences
 from svcpolicy.pack.yaml_source import Loc, YamlDocument, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -52,6 +53,8 @@ class PackDefinition:
     rule_sites: list[Site] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     base: PackDefinition | None = None
+    sequences: list[SequenceRule] = field(default_factory=list)  # event-monitor rules (pack/sequences.py)
+    sequence_sites: list[Site] = field(default_factory=list)
 
 
 def _validate(model: type[M], doc: YamlDocument, errors: list[PackError]) -> M | None:
@@ -161,6 +164,7 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
         pack.sources, pack.source_sites = dict(base.sources), dict(base.source_sites)
         pack.parameters, pack.parameter_sites = dict(base.parameters), dict(base.parameter_sites)
         pack.rules, pack.rule_sites = list(base.rules), list(base.rule_sites)
+        pack.sequences, pack.sequence_sites = list(base.sequences), list(base.sequence_sites)
         pack.files = [*base.files, manifest_path]
     parts: list[tuple[YamlDocument, PackManifest | PackPart]] = [(manifest_doc, manifest)]
     for file in _included_files(root, manifest_path, manifest.include, manifest_doc):
@@ -175,6 +179,7 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
             parts.append((doc, included))
 
     rule_ids: dict[str, Site] = {rule.id: site for rule, site in zip(pack.rules, pack.rule_sites, strict=True)}
+    sequence_ids = {s.id: site for s, site in zip(pack.sequences, pack.sequence_sites, strict=True)}
     for doc, part in parts:
         _merge("source", pack.sources, pack.source_sites, part.sources, doc, "sources", errors, base)
         _merge("parameter", pack.parameters, pack.parameter_sites, part.parameters, doc, "parameters", errors, base)
@@ -186,8 +191,10 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
             rule_ids[rule.id] = site
             pack.rules.append(rule)
             pack.rule_sites.append(site)
+        read_sequences(pack, doc, part.sequences, errors, sequence_ids)
     _apply_tightening(pack, manifest_doc, errors)
     _check_references(pack, errors)
+    check_sequence_references(pack, errors)
     if errors:
         raise PackErrors(errors)
     return pack

@@ -207,6 +207,7 @@ class PackManifest(_Strict):
     sources: dict[Annotated[str, Field(pattern=ID_PATTERN)], Source] = {}
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
     rules: list[Rule] = []
+    sequences: list[dict[str, Any]] = Field(default=[], description="event-monitor rules: pack/sequences.py")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -215,8 +216,9 @@ class PackManifest(_Strict):
 
 
 class PackPart(_Strict):
-    """An included file: sources, parameters and rules only."""
+    """An included file: sources, parameters, rules and sequences only."""
 
     sources: dict[Annotated[str, Field(pattern=ID_PATTERN)], Source] = {}
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
     rules: list[Rule] = []
+    sequences: list[dict[str, Any]] = Field(default=[], description="event-monitor rules: pack/sequences.py")

@@ -1,0 +1,217 @@
+"""The events bank systems emit, as the monitor reads them (``svcpolicy watch``, :class:`svcpolicy.Monitor`).
+
+A record describes a finished interaction; an event says one thing that happened, at one time. Every event
+has an ``id`` (its identity: a second event with the same id is a duplicate), a ``type`` and an ``at`` with a
+time-zone offset (event time: the monitor never reads the wall clock). The other fields depend on the type.
+Unknown fields are ignored; bank-specific attributes go under ``extra``. See docs/events.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+__all__ = ["EVENT_TYPES", "Event", "event_json_schema", "parse_event"]
+
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+    id: Text = Field(description="the event's identity: a repeat of an id is a duplicate and is ignored")
+    at: AwareDatetime = Field(description="when it happened (event time), with a time-zone offset")
+    source: str | None = Field(default=None, description="the system that emitted it")
+    extra: dict[str, Any] = Field(default={}, description="bank-specific attributes")
+
+    def field(self, name: str) -> Any:
+        """A field by name (used by sequence patterns); absent fields read as None."""
+        return getattr(self, name, None)
+
+
+class _ComplaintEvent(_Event):
+    complaint_id: Text
+
+
+class ComplaintReceived(_ComplaintEvent):
+    type: Literal["complaint.received"]
+    customer_id: str | None = None
+    channel: str | None = None
+
+
+class ComplaintAcknowledged(_ComplaintEvent):
+    type: Literal["complaint.acknowledged"]
+
+
+class ComplaintExtended(_ComplaintEvent):
+    """The handling period was extended: to 30 days with a notice, to 60 also with senior approval."""
+
+    type: Literal["complaint.extended"]
+    to_days: Annotated[int, Field(ge=1)]
+    notified_at: AwareDatetime | None = Field(description="when the complainant was told; null: not told")
+    approved_by: str | None = None
+    approver_level: str | None = None
+
+
+class ComplaintDecided(_ComplaintEvent):
+    type: Literal["complaint.decided"]
+    outcome: str | None = None
+
+
+class ComplaintReplied(_ComplaintEvent):
+    """The decision was told to the complainant (告知投诉人)."""
+
+    type: Literal["complaint.replied"]
+    channel: str | None = None
+
+
+class ComplaintWithdrawn(_ComplaintEvent):
+    type: Literal["complaint.withdrawn"]
+
+
+class OperationPerformed(_Event):
+    type: Literal["operation.performed"]
+    operation_id: str | None = None
+    customer_id: Text
+    kind: Text
+    affects_customer_rights: bool
+    account_id: str | None = None
+
+
+class AuthorizationGranted(_Event):
+    """The customer authorised operations of one kind (``scope`` is an operation ``kind``)."""
+
+    type: Literal["authorization.granted"]
+    customer_id: Text
+    scope: Text
+    by: str | None = None
+    method: str | None = None
+
+
+class AuthorizationRevoked(_Event):
+    type: Literal["authorization.revoked"]
+    customer_id: Text
+    scope: Text
+
+
+class _ProductEvent(_Event):
+    customer_id: Text
+    product_id: Text
+    business_type: str | None = None
+
+
+class ProductOffered(_ProductEvent):
+    type: Literal["product.offered"]
+
+
+class ProductDeclined(_ProductEvent):
+    type: Literal["product.declined"]
+
+
+class ProductRequested(_ProductEvent):
+    """The customer asked for the product on their own initiative (ends a decline's effect)."""
+
+    type: Literal["product.requested"]
+
+
+class ProductSold(_ProductEvent):
+    type: Literal["product.sold"]
+
+
+class RiskDisclosed(_Event):
+    type: Literal["risk.disclosed"]
+    customer_id: Text
+    product_id: Text
+
+
+class DataDisclosed(_Event):
+    type: Literal["data.disclosed"]
+    customer_id: Text
+    recipient: Text
+    third_party: bool
+    fields: list[str] = []
+    purpose: str | None = None
+    legal_basis: str | None = None
+
+
+class ConsentGranted(_Event):
+    type: Literal["consent.granted"]
+    customer_id: Text
+    recipient: Text
+
+
+class Clock(_Event):
+    """A tick: only moves event time forward, so deadlines pass even when nothing else happens."""
+
+    type: Literal["clock"]
+    id: Text = Field(default="clock", description="optional for a tick: it defaults to clock@<at>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("id") is None and data.get("at") is not None:
+            return {**data, "id": f"clock@{data['at']}"}
+        return data
+
+
+Event = Annotated[
+    ComplaintReceived
+    | ComplaintAcknowledged
+    | ComplaintExtended
+    | ComplaintDecided
+    | ComplaintReplied
+    | ComplaintWithdrawn
+    | OperationPerformed
+    | AuthorizationGranted
+    | AuthorizationRevoked
+    | ProductOffered
+    | ProductDeclined
+    | ProductRequested
+    | ProductSold
+    | RiskDisclosed
+    | DataDisclosed
+    | ConsentGranted
+    | Clock,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[_Event]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        ComplaintReceived,
+        ComplaintAcknowledged,
+        ComplaintExtended,
+        ComplaintDecided,
+        ComplaintReplied,
+        ComplaintWithdrawn,
+        OperationPerformed,
+        AuthorizationGranted,
+        AuthorizationRevoked,
+        ProductOffered,
+        ProductDeclined,
+        ProductRequested,
+        ProductSold,
+        RiskDisclosed,
+        DataDisclosed,
+        ConsentGranted,
+        Clock,
+    )
+}
+"""Event type name -> its model."""
+
+
+def parse_event(data: Any) -> Event:
+    """Validate one event: a mapping, or JSON text/bytes. Raises pydantic.ValidationError."""
+    if isinstance(data, str | bytes):
+        return EVENT_ADAPTER.validate_json(data)
+    return EVENT_ADAPTER.validate_python(data)
+
+
+def event_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of one event: a union discriminated by ``type``."""
+    schema = EVENT_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "svcpolicy event"
+    return schema

@@ -1,0 +1,206 @@
+"""Sequence rules: what must (or must not) happen after what, checked by the event monitor.
+
+A pack file lists them under ``sequences:`` (the bundled pack keeps them in ``monitor/sequences.yaml``). Four
+kinds (docs/events.md has the format as authors read it):
+
+- ``within``: after ``opens`` (complaint.received), one of ``closes`` (complaint.decided, …) must follow by the
+  end of the ``period`` — calendar days counted by ``HolidayCalendar.calendar_deadline``, lengthened by
+  extension events that meet their conditions;
+- ``preceded-by``: every ``checks`` event (operation.performed) must find an open case that an ``opens`` event
+  (authorization.granted) with the same key started and no ``closes`` event ended;
+- ``not-after``: a ``checks`` event (product.sold) must find no such open case (opened by product.declined);
+- ``described``: a provision's sequence written down but not executed by itself, with the ``reason`` (it is
+  enforced through other sequences, or needs a number the pack does not have yet). Never silently dropped:
+  the monitor lists these with their reasons.
+
+Keys are lists of event field names compared position by position (``[customer_id, scope]`` against
+``[customer_id, kind]``). Messages are ``zh``/``en`` text with ``{name}`` placeholders naming evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from svcpolicy.errors import PackError
+from svcpolicy.events import EVENT_TYPES
+from svcpolicy.pack.schema import NAME, REF_PATTERN, Message, Severity, _Strict
+
+if TYPE_CHECKING:
+    from svcpolicy.pack.loader import PackDefinition, Site
+    from svcpolicy.pack.yaml_source import YamlDocument
+
+SEQUENCE_ID_PATTERN = r"^EVT-[A-Z]+-\d{3}(-[a-z0-9]+)+$"
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+# Names every message may use, per kind, besides the key fields of the sequence's patterns.
+COMMON_NAMES = {"rule", "case", "event", "event_type", "at", "opened_at", "opened_by"}
+WITHIN_NAMES = {"due", "allowed_days", "judged_on", "lead_days"}
+
+
+class Pattern(_Strict):
+    """Events of one type, with the fields that make the case key and optional conditions on fields."""
+
+    event: str
+    key: Annotated[list[str], Field(min_length=1)]
+    where: dict[str, Any] = Field(default={}, description="field -> value it must equal (null matches null)")
+    where_in: dict[str, NAME] = Field(default={}, description="field -> pack parameter listing allowed values")
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> Pattern:
+        model = EVENT_TYPES.get(self.event)
+        if model is None:
+            raise ValueError(f"unknown event type {self.event!r}; known: {', '.join(sorted(EVENT_TYPES))}")
+        unknown = [f for f in (*self.key, *self.where, *self.where_in) if f not in model.model_fields]
+        if unknown:
+            raise ValueError(f"{self.event} has no field {', '.join(map(repr, unknown))}")
+        return self
+
+
+class Extension(_Strict):
+    """An event that lengthens a ``within`` period to the value of parameter ``to_days``, if its conditions hold."""
+
+    event: str = "complaint.extended"
+    to_days: NAME = Field(description="parameter whose value the event's to_days must equal")
+    notice: bool = Field(default=True, description="the event must carry notified_at")
+    notice_by: Literal["first-period", "current-period"] = "current-period"
+    approval_levels: NAME | None = Field(
+        default=None, description="parameter listing approver_level codes; the event needs approved_by and one"
+    )
+
+
+class Period(_Strict):
+    days: NAME = Field(description="parameter giving the period in calendar days")
+    extensions: list[Extension] = Field(default_factory=list)
+
+
+class SequenceRule(_Strict):
+    id: Annotated[str, Field(pattern=SEQUENCE_ID_PATTERN)]
+    kind: Literal["within", "preceded-by", "not-after", "described"]
+    title: str
+    rule: Annotated[str, Field(min_length=1, description="the rule in words")]
+    cite: Annotated[list[Annotated[str, Field(pattern=REF_PATTERN)]], Field(min_length=1)]
+    events: Annotated[list[str], Field(min_length=1, description="every event type the rule reads")]
+    severity: Severity = Severity.HIGH
+    parameters: list[NAME] = Field(default_factory=list)
+    record_rule: str | None = Field(default=None, description="the record rule that approximates it per record")
+    opens: Pattern | None = None
+    closes: list[Pattern] = Field(default_factory=list)
+    checks: Pattern | None = None
+    period: Period | None = None
+    message: Message | None = None
+    reason: str | None = None
+    see: list[Annotated[str, Field(pattern=SEQUENCE_ID_PATTERN)]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _kind_fits_fields(self) -> SequenceRule:
+        if self.kind == "described":
+            if not self.reason:
+                raise ValueError("a `described` sequence says why it is not executed by itself (`reason`)")
+            return self
+        if self.opens is None or self.message is None:
+            raise ValueError(f"a `{self.kind}` sequence needs `opens` and `message`")
+        if self.kind == "within":
+            if self.period is None or self.checks is not None or not self.closes:
+                raise ValueError("a `within` sequence needs `period` and `closes`, and no `checks`")
+        elif self.checks is None or self.period is not None:
+            raise ValueError(f"a `{self.kind}` sequence needs `checks`, and no `period`")
+        width = len(self.opens.key)
+        for pattern in (*self.closes, *([self.checks] if self.checks else [])):
+            if len(pattern.key) != width:
+                raise ValueError(f"{pattern.event}: its key has {len(pattern.key)} fields, `opens` has {width}")
+        read = {p.event for p in self.patterns()} | {e.event for e in self.extensions()}
+        if not read <= set(self.events):
+            raise ValueError(
+                f"`events` must list every event read: missing {', '.join(sorted(read - set(self.events)))}"
+            )
+        names = COMMON_NAMES | set(self.opens.key) | (set(self.checks.key) if self.checks else set())
+        if self.kind == "within":
+            names |= WITHIN_NAMES
+        for text in (self.message.zh, self.message.en):
+            unknown = sorted(set(PLACEHOLDER.findall(text)) - names)
+            if unknown:
+                raise ValueError(f"message names {', '.join(unknown)}; it may use {', '.join(sorted(names))}")
+        return self
+
+    @property
+    def opens_key(self) -> list[str]:
+        """The key fields of the opening event (none for a `described` sequence)."""
+        return list(self.opens.key) if self.opens else []
+
+    def patterns(self) -> list[Pattern]:
+        return [p for p in (self.opens, *self.closes, self.checks) if p is not None]
+
+    def extensions(self) -> list[Extension]:
+        return list(self.period.extensions) if self.period else []
+
+    def parameter_names(self) -> set[str]:
+        names = {name for p in self.patterns() for name in p.where_in.values()}
+        if self.period:
+            names.add(self.period.days)
+            for ext in self.period.extensions:
+                names.add(ext.to_days)
+                if ext.approval_levels:
+                    names.add(ext.approval_levels)
+        return names
+
+
+@dataclass(frozen=True)
+class SequenceSite:
+    doc: YamlDocument
+    index: int
+
+
+def read_sequences(
+    pack: PackDefinition, doc: YamlDocument, raw: list[Any], errors: list[PackError], sites: dict[str, Site]
+) -> None:
+    """Validate one file's ``sequences:`` into ``pack.sequences``; every problem goes to ``errors`` with its place."""
+    from svcpolicy.pack.loader import Site
+
+    for i, item in enumerate(raw):
+        try:
+            rule = SequenceRule.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ("sequences", i, *err["loc"])
+                where = ".".join(str(p) for p in loc)
+                errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
+            continue
+        site = Site(doc, ("sequences", i))
+        if rule.id in sites:
+            errors.append(
+                PackError(f"sequence {rule.id!r} is defined twice (first at {sites[rule.id].at()})", site.at())
+            )
+            continue
+        sites[rule.id] = site
+        pack.sequences.append(rule)
+        pack.sequence_sites.append(site)
+
+
+def check_sequence_references(pack: PackDefinition, errors: list[PackError]) -> None:
+    """Citations, parameters, record rules and `see` ids of every sequence must resolve."""
+    rule_ids = {rule.id for rule in pack.rules}
+    sequence_ids = {s.id for s in pack.sequences}
+    for rule, site in zip(pack.sequences, pack.sequence_sites, strict=True):
+        for j, ref in enumerate(rule.cite):
+            source_id, _, provision_id = ref.partition("/")
+            source = pack.sources.get(source_id)
+            if source is None or provision_id not in source.provisions:
+                errors.append(PackError(f"citation {ref!r}: no such provision", site.at("cite", j)))
+        needed = rule.parameter_names() if rule.kind != "described" else set()
+        for name in sorted(needed - set(pack.parameters)):
+            errors.append(PackError(f"sequence {rule.id}: no parameter {name!r}", site.at()))
+        if rule.record_rule is not None and rule.record_rule not in rule_ids:
+            errors.append(PackError(f"record_rule {rule.record_rule!r}: no such rule", site.at("record_rule")))
+        for j, other in enumerate(rule.see):
+            if other not in sequence_ids:
+                errors.append(PackError(f"see {other!r}: no such sequence", site.at("see", j)))
+
+
+class SequenceFile(BaseModel):
+    """Only for documentation and tests: a file holding just ``sequences:``."""
+
+    sequences: list[SequenceRule] = Field(default_factory=list)
