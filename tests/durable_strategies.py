@@ -173,7 +173,12 @@ def comparisons(draw: st.DrawFn, loop: bool) -> str:
         options = [o for o in options if not o.startswith("params.channels")] or ["None"]
         return f"{left} {draw(st.sampled_from(['in', 'not in']))} [{', '.join(options)}]"
     if form == "chain" and kind == "number":
-        return f"{draw(st.sampled_from(['0', '1']))} {draw(st.sampled_from(ORDER))} {left} {draw(st.sampled_from(ORDER))} 30"
+        low, first, second = (
+            draw(st.sampled_from(["0", "1"])),
+            draw(st.sampled_from(ORDER)),
+            draw(st.sampled_from(ORDER)),
+        )
+        return f"{low} {first} {left} {second} 30"
     if form == "offset" and kind == "time":
         right = draw(st.sampled_from(pools["time"]))
         amount = draw(st.sampled_from(["minutes(30)", "days(1)", "hours(-2)", "days(3000000)"]))
@@ -206,6 +211,8 @@ def quantifiers(draw: st.DrawFn, loop: bool) -> str:
                 'all(op.kind != "close_account" or op.authorization.by == customer.id for op in operations)',
                 "any(o.sold and o.sold_at < o.declined_at for o in offers)",  # two item fields: unsupported
                 "any(s.at for s in steps)",
+                "any(c == channel for c in params.channels)",  # a quantifier over a parameter: unrolled
+                "all(c != channel or wait_minutes > 10 for c in params.channels)",
                 "any(s for s in offer.statements)" if loop else "all(s.name for s in steps)",
                 "any(contains_any(s, params.phrases) for s in offer.statements)"
                 if loop

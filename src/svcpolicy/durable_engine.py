@@ -27,6 +27,7 @@ surrogates) make that record's rules run on the closure engine; :class:`DurableS
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import queue
 import threading
@@ -73,12 +74,11 @@ class DurableRulesError(SvcPolicyError):
 
 def _engine_module() -> Any:
     try:
-        import durable_rules_engine
+        return importlib.import_module("durable_rules_engine")  # the C extension of durable-rules (no stubs)
     except ImportError as exc:  # pragma: no cover - durable-rules is a core dependency
         raise DurableUnavailable(
             "durable-rules is not installed: pip install durable-rules==2.0.28 (it compiles a C extension)"
         ) from exc
-    return durable_rules_engine
 
 
 # -- JSON as durable-rules reads it ---------------------------------------------------------------------
@@ -441,7 +441,7 @@ def durable_program(policy: Policy) -> DurableProgram:
 
 def _loadable(ruleset: D.CompiledRuleset) -> D.CompiledRuleset:
     """Drop (and report) any rule durable-rules itself refuses to load, e.g. a phrase list too big for its
-    regex automaton."""
+    regex automaton. The probes run on an engine's owner thread, like every other durable-rules call."""
     module = _engine_module()
 
     def loads(definition: Mapping[str, Any]) -> str | None:
@@ -453,15 +453,17 @@ def _loadable(ruleset: D.CompiledRuleset) -> D.CompiledRuleset:
         module.delete_ruleset(handle)
         return None
 
-    if all(loads(group) is None for group in ruleset.groups):
-        return ruleset
-    refused: dict[str, str] = {}
-    for rule in ruleset.rules:
-        if not rule.supported:
-            continue
-        error = loads({name: ruleset.definition[name] for name in rule.names})
-        if error is not None:
-            refused[rule.id] = f"durable-rules refused the compiled rule ({error})"
+    with DurableEngine([]) as owner:
+        if all(owner.call(lambda g=group: loads(g)) is None for group in ruleset.groups):  # type: ignore[misc]
+            return ruleset
+        refused: dict[str, str] = {}
+        for rule in ruleset.rules:
+            if not rule.supported:
+                continue
+            mine = {name: ruleset.definition[name] for name in rule.names}
+            error = owner.call(lambda m=mine: loads(m))  # type: ignore[misc]
+            if error is not None:
+                refused[rule.id] = f"durable-rules refused the compiled rule ({error})"
     return ruleset.without(refused)
 
 

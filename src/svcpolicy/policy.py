@@ -337,7 +337,12 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         judge, check, raws = policy.judge, validate, self._raw_records(inputs)
         if self.engine == "durable":
             durable = DurableJudge(policy, as_of)
-            judge, check, raws, self.engine_stats = durable.judge, durable.validate, durable.prefetch(raws), durable.stats
+            judge, check, raws, self.engine_stats = (
+                durable.judge,
+                durable.validate,
+                durable.prefetch(raws),
+                durable.stats,
+            )
         for raw in raws:
             record, error, record_id = check(raw)
             if record is None:

@@ -77,6 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="encoding of the record files (default utf-8)")
     parser.add_argument("--no-progress", action="store_true", help="never show the progress line")
     parser.add_argument(
+        "--engine",
+        choices=("native", "durable"),
+        default="native",
+        help="durable: judge record rules with durable-rules (same findings; rules it cannot express run natively "
+        "and are listed on stderr)",
+    )
+    parser.add_argument(
         "--show-customer-ids",
         action="store_true",
         help="html format: show customer identifiers instead of masking them (svc-rules 第十条/第十五条)",
@@ -165,6 +172,7 @@ def _check(
         encoding=settings.encoding,
         progress=progress,
         keep_context=any(fmt == "html" for fmt, _ in settings.outputs),  # where, by whom, when
+        engine=args.engine,
     )
     catalog = rule_catalog(policy)
     gate = Gate(
@@ -217,6 +225,10 @@ def _check(
             (html_format_showing_customer_ids if reveal else FORMATS[fmt])(report, out, settings.lang)
     for failure in run.input_failures:
         print(f"svcpolicy: {failure.source}: {failure.error}", file=sys.stderr)
+    if run.engine_stats is not None:
+        for rule, reason in run.engine_stats.native_rules:
+            print(f"svcpolicy: {rule} runs on the closure engine: {reason}", file=sys.stderr)
+        print(f"svcpolicy: {run.engine_stats.summary()}", file=sys.stderr)
     stdout_format = settings.outputs[0][0]
     if stdout_format != "text":
         print(run.counts.summary(), file=sys.stderr)

@@ -8,7 +8,9 @@ import sys
 from svcpolicy.commands.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from svcpolicy.commands.test import run_tests
 from svcpolicy.config import discover
+from svcpolicy.durable_engine import durable_coverage
 from svcpolicy.lint import lint_pack
+from svcpolicy.policy import load_policy
 
 NAME = "lint"
 HELP = "lint rule packs: schema, field paths against the record model, citations, constant conditions"
@@ -19,6 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     parser.add_argument("--no-warnings", action="store_true", help="print errors only")
     parser.add_argument("--test", action="store_true", help="then run each pack's examples and tests (svcpolicy test)")
+    parser.add_argument(
+        "--engine",
+        choices=("native", "durable"),
+        default="native",
+        help="durable: also list the record rules durable-rules cannot express (they run on the closure engine)",
+    )
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.svcpolicy] from this file")
     parser.add_argument("--no-config", action="store_true", help="ignore [tool.svcpolicy] in pyproject.toml")
 
@@ -45,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
             print(message)
         errors += len(result.errors)
         warnings += len(result.warnings)
+        if args.engine == "durable" and not result.errors:
+            for rule, reason in durable_coverage(load_policy(pack)):
+                print(f"{pack}: note: {rule} runs on the closure engine under --engine durable: {reason}")
     print(f"{len(packs)} pack(s) linted: {errors} error(s), {warnings} warning(s)")
     code = EXIT_FINDINGS if errors or (args.strict and warnings) else EXIT_OK
     if args.test:

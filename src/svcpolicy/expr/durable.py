@@ -21,6 +21,7 @@ are evaluated once by the closure compiler, so both engines agree on them by con
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -28,7 +29,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from typing_extensions import is_typeddict
 
@@ -195,7 +196,7 @@ class SlotTable:
 # -- conditions: a small IR rendered to durable-rules JSON ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cond:
     """A durable-rules condition under construction. ``op`` is one of true, false, and, or, leaf, iany, iall.
 
@@ -208,6 +209,15 @@ class Cond:
     json: Json = None
     scope: Literal["fact", "item"] = "fact"
     collection: str = ""
+
+    def _identity(self) -> tuple[Any, ...]:
+        return (self.op, self.parts, _hashable(self.json), self.scope, self.collection)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cond) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:  # ``json`` holds dicts: hash a canonical form of it
+        return hash(self._identity())
 
     def render(self) -> Json:
         if self.op == "leaf":
@@ -277,14 +287,6 @@ def _hashable(value: Json) -> Json:
     if isinstance(value, list):
         return tuple(_hashable(v) for v in value)
     return value
-
-
-# Cond holds dicts (unhashable) in ``json``; hash by a canonical form instead of the default field hash.
-def _cond_hash(self: Cond) -> int:
-    return hash((self.op, self.parts, _hashable(self.json), self.scope, self.collection))
-
-
-Cond.__hash__ = _cond_hash  # type: ignore[method-assign]
 
 
 @dataclass
@@ -452,15 +454,17 @@ def _cmp_leaf(op: str, left: Operand, right: Operand) -> Cond:
             raise AssertionError("constant comparisons are folded")
         left, right, op = right, left, _FLIP[op]
     if isinstance(left, Offset):
-        if isinstance(right, Key) and right.scope == left.key.scope:
+        moved: Offset = left
+        if isinstance(right, Key) and right.scope == moved.key.scope:
             # (k1 + d) op k2  <=>  k2 flip(op) (k1 + d)
-            left, right, op = right, left, _FLIP[op]
-        elif isinstance(right, Const) and isinstance(left.delta, int) and type(right.value) is int:
+            left, right, op = right, moved, _FLIP[op]
+        elif isinstance(right, Const) and isinstance(moved.delta, int) and type(right.value) is int:
             # (k + d) op c  <=>  k op (c - d), exact for whole numbers (microseconds included)
-            left, right = left.key, Const(right.value - left.delta)
+            left, right = moved.key, Const(right.value - moved.delta)
         else:
             raise Unsupported("arithmetic durable-rules cannot place on the right of a comparison")
-    assert isinstance(left, Key)
+    if not isinstance(left, Key):
+        raise Unsupported("compares two computed values")
     if left.scope == "fact" and (
         (isinstance(right, Key) and right.scope == "item") or (isinstance(right, Offset) and right.key.scope == "item")
     ):
@@ -490,7 +494,8 @@ def _presence(operand: Operand) -> tuple[Cond, Cond, Cond]:
     if isinstance(operand, Const):
         return FALSE, (TRUE if operand.value is None else FALSE), (FALSE if operand.value is None else TRUE)
     key = _as_key(operand)
-    assert key is not None
+    if key is None:
+        raise TypeError(operand)
     if key.whole_item:
         return FALSE, FALSE, TRUE  # items of a list of strings are strings
     return key.absent(), key.null(), key.value()
@@ -510,7 +515,9 @@ def _offset_out_of_range(operand: Operand) -> Cond:
         return FALSE
     key, delta = operand.key, int(operand.delta)
     low, high = DATETIME_MIN_US - delta, DATETIME_MAX_US - delta
-    return all_of(key.value(), any_of(leaf({"$lt": {key.name: low}}, key.scope), leaf({"$gt": {key.name: high}}, key.scope)))
+    return all_of(
+        key.value(), any_of(leaf({"$lt": {key.name: low}}, key.scope), leaf({"$gt": {key.name: high}}, key.scope))
+    )
 
 
 _ORDERABLE = {frozenset({"number"}), frozenset({"bool"}), frozenset({"number", "bool"}), frozenset({"datetime"})}
@@ -733,18 +740,23 @@ class NodeCompiler:
         """Resolve a field path to (root, steps, static type, schema path)."""
         if isinstance(node, n.Name):
             if node.id == scope.item_var:
-                assert scope.item_type is not None
-                return "item", (), scope.item_type, scope.item_schema
+                return "item", (), _given(scope.item_type), scope.item_schema
             if node.id == scope.loop_var:
-                assert scope.loop_type is not None
-                return "loop", (), scope.loop_type, scope.loop_schema
+                return "loop", (), _given(scope.loop_type), scope.loop_schema
             fields = self.root_type.fields or {}
             if node.id not in fields:
                 raise Unsupported(f"reads `{node.id}`, which the record model does not define")
             default = self.defaults.get(node.id, MISSING) if use_defaults else MISSING
-            return "record", (Step(node.id, default=default, default_key=node.id if default is not MISSING else None),), fields[node.id], node.id
+            return (
+                "record",
+                (Step(node.id, default=default, default_key=node.id if default is not MISSING else None),),
+                fields[node.id],
+                node.id,
+            )
         if isinstance(node, n.AsOf):
             return "as_of", (), FieldType("datetime"), "as_of"
+        if isinstance(node, n.Param):
+            raise Unsupported(f"reads `params.{node.name}`, which has dated values (a ruleset is compiled once)")
         if isinstance(node, n.Field):
             root, steps, base, schema = self._path(node.base, scope, use_defaults=use_defaults)
             if base.kind == "any":
@@ -764,11 +776,9 @@ class NodeCompiler:
 
     def _table(self, root: Root, scope: Scope) -> tuple[SlotTable, Literal["fact", "item"]]:
         if root == "item":
-            assert scope.item_table is not None
-            return scope.item_table, "item"
+            return _given(scope.item_table), "item"
         if root == "loop":
-            assert self.loop_table is not None
-            return self.loop_table, "fact"
+            return _given(self.loop_table), "fact"
         return self.record_table, "fact"
 
     def key(self, node: n.Node, scope: Scope, mode: Mode = "value", *, sentinel: str = "") -> Key:
@@ -818,8 +828,10 @@ class NodeCompiler:
             raise Unsupported(f"quantifies over `{node.text}`, which is not a list in the record model")
         self._quantifiers += 1
         items = SlotTable(f"{self.item_prefix}{self._quantifiers}_")
-        inner = Scope(scope.loop_var, scope.loop_type, scope.loop_schema, var, ftype.item, f"{schema}[]" if schema else "", items)
-        table, key_scope = self._table(root, scope)
+        inner = Scope(
+            scope.loop_var, scope.loop_type, scope.loop_schema, var, ftype.item, f"{schema}[]" if schema else "", items
+        )
+        _, key_scope = self._table(root, scope)
         # the item slots are filled in while compiling the body; the list slot is created after (see quantifier)
         placeholder = Slot("", root, steps, "list", "list")
         return Key(placeholder, key_scope), inner
@@ -835,19 +847,7 @@ class NodeCompiler:
             return Quad.of(TRUE, FALSE, FALSE) if value else Quad.of(FALSE, TRUE, FALSE)
         if isinstance(node, n.BoolOp):
             parts = [self.compile(p, scope) for p in node.operands]
-            if node.op == "and":
-                return Quad(
-                    _cached(lambda: all_of(*(p.t() for p in parts))),
-                    _cached(lambda: any_of(*(p.f() for p in parts))),
-                    _cached(lambda: any_of(*(p.nt() for p in parts))),
-                    _cached(lambda: all_of(*(p.nf() for p in parts))),
-                )
-            return Quad(
-                _cached(lambda: any_of(*(p.t() for p in parts))),
-                _cached(lambda: all_of(*(p.f() for p in parts))),
-                _cached(lambda: all_of(*(p.nt() for p in parts))),
-                _cached(lambda: any_of(*(p.nf() for p in parts))),
-            )
+            return _and_quads(parts) if node.op == "and" else _or_quads(parts)
         if isinstance(node, n.Not):
             return self.compile(node.operand, scope).negated()
         if isinstance(node, n.Compare):
@@ -937,10 +937,14 @@ class NodeCompiler:
             for i, (op, right) in enumerate(zip(node.ops, node.operands, strict=True)):
                 if op in ("in", "not in"):
                     if not self.is_constant(right):
-                        raise Unsupported(f"`{node.text}` looks for a value in record data; only constant lists are supported")
+                        raise Unsupported(
+                            f"`{node.text}` looks for a value in record data; only constant lists are supported"
+                        )
                     decided, value = self.fold(right)
                     if not decided:
                         raise _ConstantUndetermined()
+                    if isinstance(value, dict):  # `in` a mapping tests its keys
+                        value = list(value)
                     if not isinstance(value, list | tuple):
                         raise Unsupported(f"`{node.text}` searches text; use contains_any() on a field instead")
                     lists[i] = list(value)
@@ -981,7 +985,10 @@ class NodeCompiler:
         sentinel = pick_sentinel(phrases)
         key = self.key(haystack, scope, "text", sentinel=sentinel)
         absent, null, value = _presence(key)
-        never = "needs a text not to contain phrases (`not contains_any(...)`, or as a guard); durable-rules' $mt cannot be negated"
+        never = (
+            "needs a text not to contain phrases (`not contains_any(...)`, or as a guard); "
+            "durable-rules' $mt cannot be negated"
+        )
         if key.slot.kind == "string":
             if any(p == "" for p in phrases):
                 t: Cond = value
@@ -994,19 +1001,28 @@ class NodeCompiler:
     def _quantifier(self, node: n.Quantifier, scope: Scope) -> Quad:
         if node.kind == "count":
             raise Unsupported(f"`{node.text}` counts; durable-rules has no aggregation inside a fact")
+        if self.is_constant(node.iterable):
+            return self._unrolled(node, scope)
         placeholder, inner = self.collection(node.iterable, scope, node.var)
         element = self.compile(node.element, inner) if node.element is not None else None
         condition = self.compile(node.condition, inner) if node.condition is not None else None
         truth = _item_truth(node.kind, element, condition)
         # now that the body has allocated its item slots, create the list slot that carries them
-        assert inner.item_table is not None
+        item_table = _given(inner.item_table)
         table, key_scope = self._table(placeholder.slot.root, scope)
         slot = table.get(
-            placeholder.slot.root, placeholder.slot.steps, "list", "list", items=tuple(inner.item_table), spelling=node.iterable.text
+            placeholder.slot.root,
+            placeholder.slot.steps,
+            "list",
+            "list",
+            items=tuple(item_table),
+            spelling=node.iterable.text,
         )
         coll = Key(slot, key_scope)
         count = leaf({"$neq": {coll.slot.count_key: None}}, key_scope)  # a list (not absent, not null)
-        not_list = any_of(leaf({"$nex": {coll.slot.count_key: 1}}, key_scope), leaf({coll.slot.count_key: None}, key_scope))
+        not_list = any_of(
+            leaf({"$nex": {coll.slot.count_key: 1}}, key_scope), leaf({coll.slot.count_key: None}, key_scope)
+        )
         empty = leaf({coll.slot.count_key: 0}, key_scope)
         nonempty = leaf({"$gt": {coll.slot.count_key: 0}}, key_scope)
         exists = _Quantify(coll.slot.key, empty, nonempty)
@@ -1023,6 +1039,30 @@ class NodeCompiler:
             _cached(lambda: any_of(not_list, all_of(count, exists.some(truth.nt())))),
             _cached(lambda: any_of(not_list, all_of(count, exists.every(truth.nf())))),
         )
+
+    def _unrolled(self, node: n.Quantifier, scope: Scope) -> Quad:
+        """A quantifier over a constant list (a parameter): one copy of the body per item, joined by ``or``
+        (``any``) or ``and`` (``all``), which is the quantifier's own three-valued logic."""
+        decided, items = self.fold(node.iterable)
+        if not decided or not isinstance(items, list | tuple):
+            return Quad.of(FALSE, FALSE, TRUE)  # the closure engine raises on every record
+        if len(items) > MAX_UNROLLED:
+            raise Unsupported(f"`{node.text}` walks a list of {len(items)} constants (at most {MAX_UNROLLED})")
+        copies = []
+        for item in items:
+            bound = n.Const(item, text=repr(item), loc=node.loc)
+            element = _bind(node.element, node.var, bound) if node.element is not None else None
+            condition = _bind(node.condition, node.var, bound) if node.condition is not None else None
+            parts = [self.compile(c, scope) for c in (condition, element) if c is not None]
+            if not parts:
+                copies.append(Quad.of(TRUE, FALSE, FALSE))
+            elif len(parts) == 1:
+                copies.append(parts[0])
+            elif node.kind == "all":
+                copies.append(_or_quads([parts[0].negated(), parts[1]]))
+            else:
+                copies.append(_and_quads(parts))
+        return _or_quads(copies) if node.kind == "any" else _and_quads(copies)
 
     def top(self, node: n.Node, scope: Scope) -> Quad:
         """Conditions for "the result *is* True" / "*is* False" (a rule's ``when`` and ``applies_if``)."""
@@ -1059,6 +1099,53 @@ class NodeCompiler:
             return key.absent()
         quad = self.top(node, scope)
         return all_of(quad.nt(), quad.nf())
+
+
+MAX_UNROLLED = 200
+
+
+def _bind(node: n.Node, var: str, value: n.Node) -> n.Node:
+    """``node`` with free occurrences of ``var`` replaced by ``value``."""
+    if isinstance(node, n.Name):
+        return value if node.id == var else node
+    if isinstance(node, n.Quantifier) and node.var == var:
+        return dataclasses.replace(node, iterable=_bind(node.iterable, var, value))
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(node):
+        current = getattr(node, f.name)
+        if isinstance(current, n.Node):
+            changes[f.name] = _bind(current, var, value)
+        elif isinstance(current, tuple) and current and isinstance(current[0], n.Node):
+            changes[f.name] = tuple(_bind(v, var, value) for v in current)
+    return dataclasses.replace(node, **changes) if changes else node
+
+
+def _and_quads(parts: Sequence[Quad]) -> Quad:
+    return Quad(
+        _cached(lambda: all_of(*(p.t() for p in parts))),
+        _cached(lambda: any_of(*(p.f() for p in parts))),
+        _cached(lambda: any_of(*(p.nt() for p in parts))),
+        _cached(lambda: all_of(*(p.nf() for p in parts))),
+    )
+
+
+def _or_quads(parts: Sequence[Quad]) -> Quad:
+    return Quad(
+        _cached(lambda: any_of(*(p.t() for p in parts))),
+        _cached(lambda: all_of(*(p.f() for p in parts))),
+        _cached(lambda: all_of(*(p.nt() for p in parts))),
+        _cached(lambda: any_of(*(p.nf() for p in parts))),
+    )
+
+
+G = TypeVar("G")
+
+
+def _given(value: G | None) -> G:
+    """A value the compiler's own bookkeeping guarantees (a scope's types, its slot tables)."""
+    if value is None:
+        raise RuntimeError("durable compiler: a scope is missing its bookkeeping")
+    return value
 
 
 class _ConstantUndetermined(Exception):
@@ -1172,7 +1259,9 @@ class _Quantify:
             inner = [p for p in cond.parts if p.mentions_item]
             if outer and all(not p.mentions_fact for p in inner):
                 return all_of(*outer, self._some(all_of(*inner)))
-        raise Unsupported("a quantifier mixes conditions on the item and on the record in a way durable-rules cannot express")
+        raise Unsupported(
+            "a quantifier mixes conditions on the item and on the record in a way durable-rules cannot express"
+        )
 
     def _every(self, cond: Cond) -> Cond:
         if cond.op == "true":
@@ -1190,7 +1279,9 @@ class _Quantify:
             inner = [p for p in cond.parts if p.mentions_item]
             if outer and all(not p.mentions_fact for p in inner):
                 return any_of(*outer, self._every(any_of(*inner)))
-        raise Unsupported("a quantifier mixes conditions on the item and on the record in a way durable-rules cannot express")
+        raise Unsupported(
+            "a quantifier mixes conditions on the item and on the record in a way durable-rules cannot express"
+        )
 
 
 _STATE_LEAF: dict[str, Callable[[str], Cond]] = {
@@ -1259,7 +1350,7 @@ def _tested_field(cond: Cond) -> str | None:
         return None
     ((name, body),) = cond.json.items()
     if not name.startswith("$") or name.startswith("$i"):
-        return name
+        return str(name)
     if isinstance(body, dict) and len(body) == 1:
         (field_name,) = body
         return str(field_name) if str(field_name).startswith("$i") else None
@@ -1311,8 +1402,8 @@ def _item_cnf(cond: Cond) -> list[list[Cond]]:
 def _kind_words(kind: str) -> str:
     return {
         "decimal": "exact decimal amount",
-    "date": "date",
-    "duration": "duration",
+        "date": "date",
+        "duration": "duration",
         "any": "free-form value",
         "mapping": "mapping",
         "list": "list",
@@ -1431,9 +1522,7 @@ class CompiledRuleset:
 
     def without(self, rule_ids: Mapping[str, str]) -> CompiledRuleset:
         """The same ruleset with some rules marked unsupported (e.g. durable-rules refused to load them)."""
-        rules = [
-            CompiledRule(r.id, r.index, r.fact, {}, rule_ids[r.id]) if r.id in rule_ids else r for r in self.rules
-        ]
+        rules = [CompiledRule(r.id, r.index, r.fact, {}, rule_ids[r.id]) if r.id in rule_ids else r for r in self.rules]
         dropped = {name for r in self.rules if r.id in rule_ids for name in r.names}
         definition = {k: v for k, v in self.definition.items() if k not in dropped}
         return CompiledRuleset(definition, rules, self.record_slots, self.loops, self.bodies)
@@ -1476,7 +1565,9 @@ def compile_rules(
     loops = []
     for name, table, used, collection, _, _ in loop_tables.values():
         loops.append(
-            LoopLayout(name, collection, tuple(table), tuple(by_key[k] for k in sorted(used, key=_slot_order) if k in by_key))
+            LoopLayout(
+                name, collection, tuple(table), tuple(by_key[k] for k in sorted(used, key=_slot_order) if k in by_key)
+            )
         )
     record_slots = tuple(by_key[k] for k in sorted(record_used, key=_slot_order) if k in by_key)
     return CompiledRuleset(definition, compiled, record_slots, tuple(loops), bodies)
@@ -1591,7 +1682,14 @@ def _compile_rule(
         spelled = collection_slot.key
         if spelled not in loop_tables:
             name = f"c{len(loop_tables)}"
-            loop_tables[spelled] = (name, SlotTable(f"l{len(loop_tables)}_"), set(), collection_slot, ftype.item, f"{schema}[]")
+            loop_tables[spelled] = (
+                name,
+                SlotTable(f"l{len(loop_tables)}_"),
+                set(),
+                collection_slot,
+                ftype.item,
+                f"{schema}[]",
+            )
         loop_name, loop_table, _, _, item_type, item_schema = loop_tables[spelled]
         loop_view = _UsageTable(loop_table, set())
         scope = Scope(loop_var=var, loop_type=item_type, loop_schema=item_schema)
@@ -1647,10 +1745,9 @@ def _compile_rule(
         add("v", "r", violation)
         add("a", "r", any_of(guard_u, attention))
         return CompiledRule(spec.id, index, "r", names), rules, used, None
-    assert collection_slot is not None
-    size = Key(collection_slot, "fact")
+    size = Key(_given(collection_slot), "fact")
     add("g", "r", any_of(guard_u, all_of(guard_t, size.absent())))
     add("v", loop_name, violation)
     add("a", loop_name, attention)
-    used.add(collection_slot.key)
-    return CompiledRule(spec.id, index, loop_name, names), rules, used, collection_slot.key
+    used.add(size.slot.key)
+    return CompiledRule(spec.id, index, loop_name, names), rules, used, size.slot.key
