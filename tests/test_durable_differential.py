@@ -25,6 +25,7 @@ from svcpolicy.durable_engine import durable_coverage
 from svcpolicy.model import Interaction
 
 BUNDLED = svcpolicy.load_policy()
+OVERLAY = svcpolicy.load_policy(REPO / "examples" / "branch-overlay")  # extends the bundled pack
 RECORDS_2026 = records_between(dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 31))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -53,6 +54,12 @@ def _findings(policy: svcpolicy.Policy, records: Any, engine: str) -> list[dict[
 @given(st.lists(st.one_of(RECORDS_2026, strategy(Interaction), RECORD), max_size=12))
 def test_the_bundled_pack_gives_the_same_findings_on_both_engines(records: list[dict[str, Any]]) -> None:
     assert _findings(BUNDLED, records, "durable") == _findings(BUNDLED, records, "native")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(RECORDS_2026, RECORD), max_size=12))
+def test_the_example_branch_overlay_gives_the_same_findings_on_both_engines(records: list[dict[str, Any]]) -> None:
+    assert _findings(OVERLAY, records, "durable") == _findings(OVERLAY, records, "native")
 
 
 def test_the_bundled_examples_give_the_same_findings_and_most_rules_run_on_durable_rules() -> None:

@@ -292,6 +292,23 @@ def _text(value: str, sentinel: str) -> str:
 
 # -- the engine on its own thread ----------------------------------------------------------------------
 
+CREATE_ATTEMPTS = 8
+"""durable-rules 2.0.28 sometimes refuses a valid ruleset (code 102) after many rulesets have come and gone in a
+process, and accepts the same text on another try (measured; a fresh process always accepts it). A ruleset it
+refuses every time is refused."""
+
+
+def _create_ruleset(module: Any, text: str) -> int:
+    failure = ""
+    for _ in range(CREATE_ATTEMPTS):
+        try:
+            handle: int = module.create_ruleset(f"svcpolicy{next(_RULESET_NAMES)}", text)
+        except Exception as exc:  # durable_rules_engine.error
+            failure = str(exc)
+            continue
+        return handle
+    raise DurableRulesError(failure)
+
 
 class DurableEngine:
     """One durable-rules ruleset, owned by one thread: every engine call runs there.
@@ -312,8 +329,7 @@ class DurableEngine:
         try:
             for group in groups:
                 text = dumps(dict(group))
-                name = f"svcpolicy{next(_RULESET_NAMES)}"
-                self.handles.append(self.call(lambda: self._module.create_ruleset(name, text)))  # noqa: B023
+                self.handles.append(self.call(lambda: _create_ruleset(self._module, text)))  # noqa: B023
         except BaseException:
             self.close()
             raise
@@ -445,10 +461,9 @@ def _loadable(ruleset: D.CompiledRuleset) -> D.CompiledRuleset:
     module = _engine_module()
 
     def loads(definition: Mapping[str, Any]) -> str | None:
-        name = f"svcpolicy-check{next(_RULESET_NAMES)}"
         try:
-            handle = module.create_ruleset(name, dumps(dict(definition)))
-        except Exception as exc:
+            handle = _create_ruleset(module, dumps(dict(definition)))
+        except DurableRulesError as exc:
             return str(exc)
         module.delete_ruleset(handle)
         return None

@@ -498,16 +498,20 @@ def _presence(operand: Operand) -> tuple[Cond, Cond, Cond]:
         raise TypeError(operand)
     if key.whole_item:
         return FALSE, FALSE, TRUE  # items of a list of strings are strings
+    if isinstance(operand, Offset):  # null + delta raises: an offset is a value or undetermined, never null
+        return any_of(key.absent(), key.null()), FALSE, key.value()
     return key.absent(), key.null(), key.value()
 
 
 def _offset_range(operand: Operand) -> Cond:
-    """For ``key + delta`` on datetimes: the closure engine raises on results outside years 1-9999."""
+    """For ``key + delta`` on datetimes: the closure engine raises on results outside years 1-9999 (a null key
+    is not out of range: ``null + delta`` is its own undetermined case)."""
     if not isinstance(operand, Offset) or operand.key.kind != "datetime":
         return TRUE
     key, delta = operand.key, int(operand.delta)
     low, high = DATETIME_MIN_US - delta, DATETIME_MAX_US - delta
-    return all_of(leaf({"$gte": {key.name: low}}, key.scope), leaf({"$lte": {key.name: high}}, key.scope))
+    within = all_of(leaf({"$gte": {key.name: low}}, key.scope), leaf({"$lte": {key.name: high}}, key.scope))
+    return any_of(key.null(), within)
 
 
 def _offset_out_of_range(operand: Operand) -> Cond:
