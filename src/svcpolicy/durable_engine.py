@@ -43,7 +43,7 @@ import orjson
 from svcpolicy.errors import SvcPolicyError
 from svcpolicy.expr import Env
 from svcpolicy.expr import durable as D
-from svcpolicy.findings import Finding, Outcome, RecordRef
+from svcpolicy.findings import Finding, Outcome
 from svcpolicy.model import ABSENT_DEFAULTS
 from svcpolicy.readers import Locator, RawRecord, Validation, validate
 
@@ -631,32 +631,20 @@ class DurableJudge:
     def _judge_record(
         self, record: Mapping[str, Any], locator: Locator, fired: set[tuple[str, int]], natively: bool
     ) -> Judgement:
-        from svcpolicy.engine import make_finding
+        from svcpolicy.engine import judge_record
 
         policy = self.policy
         programs = policy._by_kind.get(record.get("kind", "interaction"), ())
         params = policy.parameters.for_record(record)
         env = Env(record, params=params, as_of=self.as_of, tz=policy.tz, calendar=policy.calendar)
-        findings: list[Finding] = []
-        outcome = Outcome.COMPLIANT
-        ref: RecordRef | None = None
-        for program in programs:
+
+        def verdicts(program: RuleProgram) -> list[Verdict] | None:
             compiled = self.program.by_id.get(program.id)
             if natively or compiled is None or not compiled.supported:
-                verdicts = program.judge(env, record, policy.tz)
-            else:
-                verdicts = self._verdicts(program, compiled, env, record, fired)
-            if not verdicts:
-                continue
-            if ref is None:
-                ref = RecordRef(record.get("id"), *(locator if locator else (None, None)))
-            for verdict in verdicts:
-                findings.append(make_finding(program, verdict, env, ref, policy.ref))
-                if verdict.outcome is Outcome.VIOLATION:
-                    outcome = Outcome.VIOLATION
-                elif outcome is Outcome.COMPLIANT:
-                    outcome = Outcome.UNDETERMINED
-        return outcome, findings
+                return program.judge(env, record, policy.tz)
+            return self._verdicts(program, compiled, env, record, fired)
+
+        return judge_record(((p, verdicts(p)) for p in programs), env, record, locator, policy.ref)
 
     def _verdicts(
         self,

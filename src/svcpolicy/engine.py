@@ -8,7 +8,7 @@ condition is evaluated again in traced mode to collect the values it read.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,3 +230,28 @@ def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRe
         reason=verdict.reason,
         effective=program.window_text,
     )
+
+
+def judge_record(
+    judged: Iterable[tuple[RuleProgram, list[Verdict] | None]],
+    env: Env,
+    record: Mapping[str, Any],
+    locator: tuple[str, int] | None,
+    pack: PackRef,
+) -> tuple[Outcome, list[Finding]]:
+    """A record's outcome and findings from its rules' verdicts (taken one rule at a time, as they are judged)."""
+    findings: list[Finding] = []
+    outcome = Outcome.COMPLIANT
+    ref: RecordRef | None = None
+    for program, verdicts in judged:
+        if not verdicts:
+            continue
+        if ref is None:
+            ref = RecordRef(record.get("id"), *(locator if locator else (None, None)))
+        for verdict in verdicts:
+            findings.append(make_finding(program, verdict, env, ref, pack))
+            if verdict.outcome is Outcome.VIOLATION:
+                outcome = Outcome.VIOLATION
+            elif outcome is Outcome.COMPLIANT:
+                outcome = Outcome.UNDETERMINED
+    return outcome, findings

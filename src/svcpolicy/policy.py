@@ -18,7 +18,7 @@ from svcpolicy.aggregate import AggregateProgram, AggregateRun
 from svcpolicy.analysis import group_paths, record_context
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.durable_engine import DurableJudge, DurableStats
-from svcpolicy.engine import RuleProgram, make_finding
+from svcpolicy.engine import RuleProgram, judge_record
 from svcpolicy.errors import InputError, PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
 from svcpolicy.findings import Finding, InvalidRecord, Outcome, PackRef, RecordRef
@@ -186,22 +186,8 @@ class Policy:
             env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
         else:
             env.reset(record, params)
-        findings: list[Finding] = []
-        outcome = Outcome.COMPLIANT
-        ref: RecordRef | None = None
-        for program in programs:
-            verdicts = program.judge(env, record, self.tz)
-            if verdicts is None:
-                continue
-            if ref is None:
-                ref = RecordRef(record.get("id"), *(locator if locator else (None, None)))
-            for verdict in verdicts:
-                findings.append(make_finding(program, verdict, env, ref, self.ref))
-                if verdict.outcome is Outcome.VIOLATION:
-                    outcome = Outcome.VIOLATION
-                elif outcome is Outcome.COMPLIANT:
-                    outcome = Outcome.UNDETERMINED
-        return outcome, findings
+        judged = ((program, program.judge(env, record, self.tz)) for program in programs)
+        return judge_record(judged, env, record, locator, self.ref)
 
     # -- embedded examples --------------------------------------------------------------------------
 
