@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import svcpolicy
+
+# CI replays the same generated examples every run, so a red CI is reproducible; locally they vary.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 CST = dt.timezone(dt.timedelta(hours=8))
 AS_OF = dt.datetime(2026, 11, 27, tzinfo=CST)

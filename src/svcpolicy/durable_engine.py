@@ -29,12 +29,10 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import itertools
-import queue
 import threading
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,6 +43,7 @@ from svcpolicy.expr import Env
 from svcpolicy.expr import durable as D
 from svcpolicy.findings import Finding, Outcome
 from svcpolicy.model import ABSENT_DEFAULTS
+from svcpolicy.owner_thread import OwnerThread
 from svcpolicy.readers import Locator, RawRecord, Validation, validate
 
 if TYPE_CHECKING:
@@ -320,10 +319,8 @@ class DurableEngine:
 
     def __init__(self, groups: Sequence[Mapping[str, Any]]) -> None:
         self._module = _engine_module()
-        self._requests: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._serve, name="svcpolicy-durable", daemon=True)
-        self._thread.start()
-        self.owner = self._thread.ident
+        self._owner = OwnerThread("svcpolicy-durable")
+        self.owner = self._owner.ident
         self.closed = False
         self.handles: list[int] = []
         try:
@@ -334,24 +331,9 @@ class DurableEngine:
             self.close()
             raise
 
-    def _serve(self) -> None:
-        while True:
-            request = self._requests.get()
-            if request is None:
-                return
-            fn, future = request
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the caller, who re-raises it
-                future.set_exception(exc)
-
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the owner thread and return its result (or raise its exception) to the caller."""
-        if threading.get_ident() == self.owner:
-            return fn()
-        future: Future[T] = Future()
-        self._requests.put((fn, future))
-        return future.result()
+        return self._owner.call(fn)
 
     def run(self, facts_json: str) -> list[tuple[str, str]]:
         """Assert, drain, retract: the actions ``(rule, fact id)`` one batch of facts triggered."""
@@ -385,8 +367,7 @@ class DurableEngine:
             for handle in self.handles:
                 self.call(lambda: self._module.delete_ruleset(handle))  # noqa: B023
         finally:
-            self._requests.put(None)
-            self._thread.join()
+            self._owner.stop()
 
     def __enter__(self) -> DurableEngine:
         return self

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import queue
-import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import orjson
 
 from svcpolicy.errors import SvcPolicyError
+from svcpolicy.owner_thread import OwnerThread
 
 T = TypeVar("T")
 _NAMES = itertools.count(1)
@@ -56,9 +54,8 @@ class DurableSequences:
 
     def __init__(self, rule_ids: Iterable[str]) -> None:
         self._module: Any = importlib.import_module("durable_rules_engine")  # a C extension without type stubs
-        self._requests: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._serve, name="svcpolicy-monitor-durable", daemon=True)
-        self._thread.start()
+        self._owner = OwnerThread("svcpolicy-monitor-durable")
+        self._call = self._owner.call
         self._events = itertools.count(1)
         self.closed = False
         self.collisions = 0  # ids durable-rules took for already observed (hash collisions), retried
@@ -69,22 +66,6 @@ class DurableSequences:
         self._handle: int | None = (
             self._call(lambda: self._module.create_ruleset(name, definition)) if self.rule_ids else None
         )
-
-    def _serve(self) -> None:
-        while True:
-            request = self._requests.get()
-            if request is None:
-                return
-            fn, future = request
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # re-raised by the caller
-                future.set_exception(exc)
-
-    def _call(self, fn: Callable[[], T]) -> T:
-        future: Future[T] = Future()
-        self._requests.put((fn, future))
-        return future.result()
 
     @staticmethod
     def _open_fact(fact_id: str, rule_id: str, key: str) -> str:
@@ -147,5 +128,4 @@ class DurableSequences:
                 handle = self._handle
                 self._call(lambda: self._module.delete_ruleset(handle))
         finally:
-            self._requests.put(None)
-            self._thread.join()
+            self._owner.stop()

@@ -1363,38 +1363,30 @@ def _tested_field(cond: Cond) -> str | None:
 
 def _item_dnf(cond: Cond) -> list[list[Cond]]:
     """An item condition as a disjunction of conjunctions of tests."""
-    if cond.op == "or":
-        out = [conj for part in cond.parts for conj in _item_dnf(part)]
-    elif cond.op == "and":
-        out = [[]]
-        for part in cond.parts:
-            out = [a + b for a in out for b in _item_dnf(part)]
-            if len(out) > MAX_ITEM_CLAUSES:
-                raise Unsupported(_ITEM_BUG)
-    elif cond.op == "false":
-        out = []
-    elif cond.op == "true":
-        out = [[]]
-    else:
-        out = [[cond]]
-    if len(out) > MAX_ITEM_CLAUSES:
-        raise Unsupported(_ITEM_BUG)
-    return out
+    return _normal_form(cond, spread="or", distribute="and")
 
 
 def _item_cnf(cond: Cond) -> list[list[Cond]]:
     """An item condition as a conjunction of disjunctions of tests."""
-    if cond.op == "and":
-        out = [clause for part in cond.parts for clause in _item_cnf(part)]
-    elif cond.op == "or":
+    return _normal_form(cond, spread="and", distribute="or")
+
+
+def _normal_form(cond: Cond, *, spread: str, distribute: str) -> list[list[Cond]]:
+    """Clauses joined by ``spread``, each a list of tests joined by ``distribute`` (DNF or CNF, its dual)."""
+    # the constant that needs no clause at all, and the one that is a single empty clause
+    no_clause, empty_clause = ("false", "true") if spread == "or" else ("true", "false")
+    if cond.op == spread:
+        out = [clause for part in cond.parts for clause in _normal_form(part, spread=spread, distribute=distribute)]
+    elif cond.op == distribute:
         out = [[]]
         for part in cond.parts:
-            out = [a + b for a in out for b in _item_cnf(part)]
+            inner = _normal_form(part, spread=spread, distribute=distribute)
+            out = [a + b for a in out for b in inner]
             if len(out) > MAX_ITEM_CLAUSES:
                 raise Unsupported(_ITEM_BUG)
-    elif cond.op == "true":
+    elif cond.op == no_clause:
         out = []
-    elif cond.op == "false":
+    elif cond.op == empty_clause:
         out = [[]]
     else:
         out = [[cond]]
