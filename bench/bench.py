@@ -143,7 +143,7 @@ def _peak_rss_mib() -> float:
 def measure(path: Path) -> dict[str, Any]:
     """Run in a child process: parse-only baseline, then the full streaming evaluation."""
     import svcpolicy
-    from svcpolicy.readers import read_records, validate
+    from svcpolicy.records.readers import read_records, validate
 
     policy = svcpolicy.load_policy()
     as_of = dt.datetime(2026, 11, 27, tzinfo=TZ)

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 import svcpolicy
-from svcpolicy.monitor import Monitor
+from svcpolicy.monitor.monitor import Monitor
 
 CST = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 1, 5, tzinfo=CST)

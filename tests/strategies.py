@@ -74,6 +74,6 @@ def strategy(
 def records_between(start: dt.datetime, end: dt.datetime) -> st.SearchStrategy[Any]:
     """Records whose times all fall between two dates (e.g. a year the holiday calendar knows)."""
     scalars = {**SCALARS, AwareDatetime: st.datetimes(min_value=start, max_value=end, timezones=OFFSETS)}
-    from svcpolicy.model import Interaction
+    from svcpolicy.records.model import Interaction
 
     return strategy(Interaction, scalars=scalars)

@@ -15,9 +15,9 @@ from matplotlib.patches import Rectangle
 import svcpolicy
 from auditing import audit
 from conftest import REPO
-from svcpolicy.analysis import SEVERITY_COLOURS, UNDETERMINED_COLOUR
-from svcpolicy.charts import cjk_font
 from svcpolicy.pack.schema import Severity
+from svcpolicy.reporting.charts import cjk_font
+from svcpolicy.reporting.rows import SEVERITY_COLOURS, UNDETERMINED_COLOUR
 
 
 @pytest.fixture
@@ -96,8 +96,8 @@ def test_charts_of_a_report_without_findings_say_there_is_nothing(tmp_path: Path
 def test_without_matplotlib_a_chart_says_which_extra_to_install() -> None:
     probe = (
         "import sys; sys.modules['matplotlib'] = None\n"
-        "from svcpolicy.report import Report\n"
-        "from svcpolicy.findings import PackRef\n"
+        "from svcpolicy.results.report import Report\n"
+        "from svcpolicy.results.findings import PackRef\n"
         "try:\n"
         "    Report(PackRef('p', '1'), None).plot_trend()\n"
         "except ImportError as exc:\n"

@@ -27,7 +27,7 @@ from gatekit import (
     write_gate_pack,
     write_records,
 )
-from svcpolicy.formats import FORMATS
+from svcpolicy.reporting.formats import FORMATS
 
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 

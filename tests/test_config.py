@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gatekit import AS_OF, authorised, disclosed, svcpolicy, unauthorised, write_gate_pack, write_records
-from svcpolicy.config import ConfigError, load_config
+from svcpolicy.cli.config import ConfigError, load_config
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from io import StringIO
 from pathlib import Path
 
 from conftest import MINI_PACK
+from svcpolicy.authoring.coverage import coverage
 from svcpolicy.cli import main
-from svcpolicy.coverage import coverage
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.loader import read_pack
 

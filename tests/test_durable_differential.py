@@ -21,8 +21,8 @@ import svcpolicy
 from conftest import AS_OF, REPO
 from durable_strategies import EXPECTED_UNSUPPORTED, RECORD, rules
 from strategies import records_between, strategy
-from svcpolicy.durable_engine import durable_coverage
-from svcpolicy.model import Interaction
+from svcpolicy.engines.durable.adapter import durable_coverage
+from svcpolicy.records.model import Interaction
 
 BUNDLED = svcpolicy.load_policy()
 OVERLAY = svcpolicy.load_policy(REPO / "examples" / "branch-overlay")  # extends the bundled pack

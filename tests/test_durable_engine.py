@@ -17,7 +17,7 @@ import pytest
 
 import svcpolicy
 from conftest import AS_OF, REPO
-from svcpolicy.durable_engine import (
+from svcpolicy.engines.durable.adapter import (
     DurableEngine,
     DurableJudge,
     EngineMismatch,
@@ -26,7 +26,7 @@ from svcpolicy.durable_engine import (
     durable_coverage,
     durable_program,
 )
-from svcpolicy.readers import Locator, RawRecord, validate
+from svcpolicy.records.readers import Locator, RawRecord, validate
 
 durable_rules_engine = pytest.importorskip("durable_rules_engine")
 BUNDLED = svcpolicy.load_policy()

@@ -19,7 +19,7 @@ import svcpolicy
 from auditing import AS_OF, CUSTOMER_IDS, HOSTILE, RECORDS, audit, write_pack, write_records
 from conftest import REPO
 from svcpolicy.cli import main
-from svcpolicy.html_report import mask_identifier, render_html
+from svcpolicy.reporting.html import mask_identifier, render_html
 
 
 class Page(HTMLParser):
@@ -237,4 +237,4 @@ def test_the_wheel_ships_the_page_templates(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("svcpolicy-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"svcpolicy/templates/report.{ext}" for ext in ("html", "css", "js")} <= names
+    assert {f"svcpolicy/reporting/templates/report.{ext}" for ext in ("html", "css", "js")} <= names

@@ -11,8 +11,8 @@ import pytest
 
 import svcpolicy
 from monitor_streams import ev, random_stream, shuffle_within, tick
-from svcpolicy.findings import Finding, Outcome
-from svcpolicy.monitor import Alert, DueSoon, LateEvent, Monitor
+from svcpolicy.monitor.monitor import Alert, DueSoon, LateEvent, Monitor
+from svcpolicy.results.findings import Finding, Outcome
 
 CMP = "EVT-CMP-001-decided-within-period"
 REPLY = "EVT-CMP-002-decision-told-to-complainant"

@@ -22,7 +22,7 @@ import pytest
 
 import svcpolicy
 from monitor_streams import random_stream
-from svcpolicy.monitor import Monitor
+from svcpolicy.monitor.monitor import Monitor
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 ALLOWANCE = dt.timedelta(hours=1)

@@ -9,7 +9,7 @@ import yaml
 
 from conftest import REPO
 from gatekit import GATE_PACK, UNAUTHORISED, svcpolicy, write_gate_pack
-from svcpolicy.lint import lint_pack
+from svcpolicy.authoring.lint import lint_pack
 from svcpolicy.pack.schema import PackManifest
 
 HEADER = """\

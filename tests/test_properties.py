@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import svcpolicy
 from conftest import AS_OF, REPO
 from strategies import records_between, strategy
-from svcpolicy.model import Interaction
+from svcpolicy.records.model import Interaction
 
 POLICY = svcpolicy.load_policy()
 RECORDS_2026 = records_between(dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 31))

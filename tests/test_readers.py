@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from svcpolicy import readers
 from svcpolicy.errors import InputError
-from svcpolicy.readers import Locator, RawRecord, read_records, validate
+from svcpolicy.records import readers
+from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
 
 NOT_UTF8 = "not valid utf-8 (is the file GBK? use --encoding gbk)"
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from pydantic import ValidationError
 
 from strategies import strategy
-from svcpolicy.model import ABSENT_DEFAULTS, INTERACTION_ADAPTER, Interaction, field_paths, json_schema
+from svcpolicy.records.model import ABSENT_DEFAULTS, INTERACTION_ADAPTER, Interaction, field_paths, json_schema
 
 # The design's record example (shared/design/record-example.json), inlined so the tests stand alone.
 EXAMPLE: dict[str, Any] = {

@@ -15,9 +15,10 @@ import pytest
 import svcpolicy
 from auditing import AS_OF, RECORDS, audit, write_pack, write_records
 from conftest import REPO
-from svcpolicy.analysis import FINDING_COLUMNS, record_context
+from svcpolicy.engine.record_context import record_context
 from svcpolicy.errors import InputError
-from svcpolicy.notebook import frame_records
+from svcpolicy.reporting.notebook import frame_records
+from svcpolicy.reporting.rows import FINDING_COLUMNS
 
 
 @pytest.fixture
@@ -241,8 +242,8 @@ def test_without_pandas_the_frame_views_say_which_extra_to_install(tmp_path: Pat
     probe = (
         "import sys; sys.modules['pandas'] = None\n"
         "import svcpolicy\n"
-        "from svcpolicy.report import Report\n"
-        "from svcpolicy.findings import PackRef\n"
+        "from svcpolicy.results.report import Report\n"
+        "from svcpolicy.results.findings import PackRef\n"
         "report = Report(PackRef('p', '1'), None)\n"
         "print(report._repr_html_()[:4])\n"
         "try:\n"

@@ -11,8 +11,8 @@ import svcpolicy
 from conftest import MINI_PACK
 from monitor_streams import ev
 from svcpolicy.errors import PackErrors
-from svcpolicy.findings import Finding
-from svcpolicy.monitor import Monitor
+from svcpolicy.monitor.monitor import Monitor
+from svcpolicy.results.findings import Finding
 
 SEQUENCES = """\
 sequences:

@@ -18,7 +18,7 @@ from gatekit import (
     write_gate_pack,
     write_records,
 )
-from svcpolicy.waivers import WaiverFileErrors, load_waivers
+from svcpolicy.gate.waivers import WaiverFileErrors, load_waivers
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from monitor_streams import ev, tick
 from svcpolicy.cli import main
-from svcpolicy.events import event_json_schema
+from svcpolicy.records.events import event_json_schema
 
 EVENTS = [
     ev("r1", "complaint.received", "03-02 10:00", complaint_id="A"),

@@ -3,6 +3,7 @@
 The public surface is what this module exports; everything else is private and may change.
 """
 
+from svcpolicy._version import __version__
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.errors import (
     CalendarNotCovered,
@@ -15,16 +16,14 @@ from svcpolicy.errors import (
     SvcPolicyError,
 )
 from svcpolicy.extras import MissingDependency
-from svcpolicy.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
-from svcpolicy.model import Interaction, json_schema
-from svcpolicy.monitor import Monitor
-from svcpolicy.notebook import evaluate_frame  # pandas is imported only when it is called
+from svcpolicy.monitor.monitor import Monitor
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.schema import Rule, Severity
 from svcpolicy.policy import Evaluation, ExampleResult, Policy, load_policy
-from svcpolicy.report import Counts, InputFailure, Report
-
-__version__ = "0.1.0"
+from svcpolicy.records.model import Interaction, json_schema
+from svcpolicy.reporting.notebook import evaluate_frame  # pandas is imported only when it is called
+from svcpolicy.results.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
+from svcpolicy.results.report import Counts, InputFailure, Report
 
 __all__ = [
     "CalendarNotCovered",
@@ -53,6 +52,7 @@ __all__ = [
     "Severity",
     "SourceLocation",
     "SvcPolicyError",
+    "__version__",
     "bundled_pack_path",
     "evaluate_frame",
     "json_schema",

@@ -14,32 +14,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from svcpolicy.aggregate import AggregateProgram, AggregateRun
-from svcpolicy.analysis import group_paths, record_context
 from svcpolicy.calendar import HolidayCalendar
-from svcpolicy.durable_engine import DurableJudge, DurableStats
-from svcpolicy.engine import RuleProgram, judge_record
-from svcpolicy.errors import InputError, PackError, PackErrors
-from svcpolicy.expr import Compiler, Env
-from svcpolicy.findings import Finding, InvalidRecord, Outcome, PackRef, RecordRef
-from svcpolicy.model import ABSENT_DEFAULTS
+from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
+from svcpolicy.engine.compiled import CompiledPack
+from svcpolicy.engine.programs import RuleProgram
+from svcpolicy.engine.record_context import group_paths, record_context
+from svcpolicy.engines.durable.adapter import DurableJudge, DurableStats
+from svcpolicy.errors import InputError
+from svcpolicy.expr import Env
 from svcpolicy.pack.bundled import resolve_pack
-from svcpolicy.pack.loader import PackDefinition, read_pack
-from svcpolicy.pack.schema import Example, Rule
-from svcpolicy.parameters import ParameterTable
-from svcpolicy.readers import Locator, RawRecord, read_records, validate
-from svcpolicy.report import Counts, InputFailure, Report
+from svcpolicy.pack.loader import read_pack
+from svcpolicy.pack.schema import Example
+from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
+from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
+from svcpolicy.results.report import Counts, InputFailure, Report
 
 Engine = Literal["native", "durable"]
 RecordInput = Mapping[str, Any] | BaseModel | str | Path
 Inputs = RecordInput | Iterable[RecordInput]
 Progress = Callable[[Counts], None]
-
-
-def _timezone(offset: str) -> dt.timezone:
-    sign = -1 if offset.startswith("-") else 1
-    hours, minutes = int(offset[1:3]), int(offset[4:6])
-    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def load_policy(pack: str | Path | None = None, *, calendar: HolidayCalendar | None = None) -> Policy:
@@ -71,43 +64,8 @@ class ExampleResult:
         return f"{self.rule}[{self.index}:{self.expected}]"
 
 
-class Policy:
+class Policy(CompiledPack):
     """A compiled pack. Build with :func:`load_policy`; evaluate records with :meth:`evaluate`."""
-
-    def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar) -> None:
-        self.definition = pack
-        self.id = pack.manifest.pack
-        self.version = pack.manifest.version
-        self.title = pack.manifest.title
-        self.ref = PackRef(self.id, self.version)
-        self.tz = _timezone(pack.manifest.timezone)
-        self.calendar = calendar
-        self.parameters = ParameterTable(pack.parameters, self.tz)
-        compiler = Compiler(
-            params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
-        )
-        programs: list[RuleProgram] = []
-        aggregates: list[AggregateProgram] = []
-        errors: list[PackError] = []
-        for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
-            try:
-                if rule.kind == "aggregate":
-                    aggregates.append(AggregateProgram(rule, site, pack, compiler, self.tz))
-                else:
-                    programs.append(RuleProgram(rule, site, pack, compiler))
-            except PackError as exc:
-                errors.append(exc)
-        if errors:
-            raise PackErrors(errors)
-        self.programs: tuple[RuleProgram, ...] = tuple(programs)
-        self.aggregates: tuple[AggregateProgram, ...] = tuple(aggregates)
-        kinds = {kind for program in programs for kind in program.kinds}
-        self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
-
-    @property
-    def rules(self) -> list[Rule]:
-        """Every rule of the pack, record and aggregate, in pack order."""
-        return list(self.definition.rules)
 
     def __repr__(self) -> str:
         return f"<Policy {self.id} {self.version}: {len(self.programs)} record rules, {len(self.aggregates)} aggregate>"
@@ -129,7 +87,7 @@ class Policy:
         ``keep_context=True`` also keeps the scalar fields of each record that has findings in
         ``Evaluation.records`` (for a report's ``by("branch_id")`` and its HTML): memory then grows with findings.
 
-        ``engine="durable"`` judges record rules with durable-rules (see svcpolicy.durable_engine); rules it
+        ``engine="durable"`` judges record rules with durable-rules (see svcpolicy.engines.durable.adapter); rules it
         cannot express run on the closure engine, and the findings are the same.
         """
         return Evaluation(
@@ -166,28 +124,6 @@ class Policy:
             records=run.records,
             group_paths=group_paths(self.aggregates),
         )
-
-    def judge(
-        self,
-        record: Mapping[str, Any],
-        locator: Locator | None,
-        as_of: dt.datetime | None,
-        programs: Sequence[RuleProgram] | None = None,
-        env: Env | None = None,
-    ) -> tuple[Outcome, list[Finding]]:
-        """Judge one validated record: its overall outcome and the findings that need attention.
-
-        ``env`` lets a stream reuse one environment (with this ``as_of``) for all its records.
-        """
-        if programs is None:
-            programs = self._by_kind.get(record.get("kind", "interaction"), ())
-        params = self.parameters.for_record(record)
-        if env is None:
-            env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
-        else:
-            env.reset(record, params)
-        judged = ((program, program.judge(env, record, self.tz)) for program in programs)
-        return judge_record(judged, env, record, locator, self.ref)
 
     # -- embedded examples --------------------------------------------------------------------------
 
@@ -243,12 +179,6 @@ class Policy:
             for run in runs:
                 run.feed(env, record, ref)
         yield from self.group_findings(runs, as_of)
-
-    def group_findings(self, runs: Sequence[AggregateRun], as_of: dt.datetime | None) -> Iterator[Finding]:
-        """Judge the groups of finished aggregate runs."""
-        env = Env({}, params=self.parameters.for_record({}), as_of=as_of, tz=self.tz, calendar=self.calendar)
-        for run in runs:
-            yield from run.findings(env, self.ref)
 
 
 def _worst(outcomes: Iterable[Outcome]) -> Outcome:

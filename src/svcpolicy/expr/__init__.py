@@ -3,7 +3,8 @@
 See docs/expressions.md for the language itself.
 """
 
-from svcpolicy.expr.compiler import CompiledExpr, Compiler
+from svcpolicy.expr.compiled import CompiledExpr
+from svcpolicy.expr.compiler import Compiler
 from svcpolicy.expr.env import CalendarLike, Env
 from svcpolicy.expr.parser import parse, parse_for_each
 from svcpolicy.expr.template import Template

@@ -17,6 +17,7 @@ from typing import Any
 
 from svcpolicy.errors import ExpressionError, SourceLocation
 from svcpolicy.expr import nodes as n
+from svcpolicy.expr.compiled import CompiledExpr, Fn
 from svcpolicy.expr.env import Env
 from svcpolicy.expr.functions import FUNCTIONS, type_name
 from svcpolicy.expr.lets import expand_lets
@@ -24,7 +25,6 @@ from svcpolicy.expr.parser import RESERVED_NAMES, parse, suggestion
 from svcpolicy.expr.template import Template
 from svcpolicy.expr.undetermined import Undetermined
 
-Fn = Callable[[Env], Any]
 PathFn = Callable[[Env], str]
 
 _MISSING: Any = object()  # Any: compared by identity against arbitrary record values
@@ -51,46 +51,6 @@ class _Local:
 
     schema: str | None
     collection: PathFn | None = None
-
-
-class CompiledExpr:
-    """A compiled expression: call it for the value, ``traced`` to also record the field values read."""
-
-    __slots__ = ("_builder", "_traced", "fn", "node", "reads", "source")
-
-    def __init__(self, source: str, node: n.Node, fn: Fn, reads: frozenset[str], builder: _Builder) -> None:
-        self.source = source
-        self.reads = reads
-        self.node = node
-        self.fn = fn
-        self._builder = builder
-        self._traced: Fn | None = None
-
-    def __call__(self, env: Env) -> Any:
-        return self.fn(env)
-
-    @property
-    def node_is_record_path(self) -> bool:
-        """Whether this expression is a plain path into the record (``operations``, ``complaint.extensions``)."""
-        node = self.node
-        while isinstance(node, n.Field | n.Item):
-            node = node.base
-        return isinstance(node, n.Name) and n.spelling(self.node) is not None
-
-    def traced(self, env: Env) -> Any:
-        """Evaluate, recording each field path read (source spelling) and its value into ``env.trace``.
-
-        Inside a quantifier the last item evaluated wins, which is the witness for ``any`` and the
-        counter-example for ``all``.
-        """
-        if self._traced is None:
-            self._traced = self._builder.traced().build(self.node)
-        if env.trace is None:
-            env.trace = {}
-        return self._traced(env)
-
-    def __repr__(self) -> str:
-        return f"CompiledExpr({self.source!r})"
 
 
 class Compiler:
@@ -139,7 +99,7 @@ class Compiler:
             scope[var] = _Local(item_schema, _constant_path(collection_schema or collection.strip()))
         builder = _Builder(self._params, self._defaults, self._constants, scope, traced=False)
         fn = builder.build(node)
-        return CompiledExpr(source, node, fn, frozenset(builder.reads), builder)
+        return CompiledExpr(source, node, fn, frozenset(builder.reads), lambda: builder.traced().build(node))
 
     def template(
         self,

@@ -15,7 +15,7 @@ from svcpolicy.errors import ExpressionError, SourceLocation
 from svcpolicy.expr.undetermined import Undetermined
 
 if TYPE_CHECKING:
-    from svcpolicy.expr.compiler import CompiledExpr
+    from svcpolicy.expr.compiled import CompiledExpr
     from svcpolicy.expr.env import Env
 
 MISSING_TEXT = "?"

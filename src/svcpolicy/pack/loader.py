@@ -7,7 +7,6 @@ resolves, reporting every problem it finds as ``file:line:col: message``.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,46 +14,15 @@ from pydantic import BaseModel, ValidationError
 
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
 from svcpolicy.pack.bundled import bundled_pack_path
-from svcpolicy.pack.schema import PackManifest, PackPart, Parameter, Rule, Source
-from svcpolicy.pack.sequences import SequenceRule, check_sequence_references, read_sequences
-from svcpolicy.pack.yaml_source import Loc, YamlDocument, load_yaml
+from svcpolicy.pack.definition import PackDefinition, Site
+from svcpolicy.pack.schema import PackManifest, PackPart, Source
+from svcpolicy.pack.sequences import SequenceRule
+from svcpolicy.pack.yaml_source import YamlDocument, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
 MANIFEST = "pack.yaml"
 MAX_INCLUDED_FILES = 500
-
-
-@dataclass(frozen=True)
-class Site:
-    """Where a definition was written: its document and path inside it."""
-
-    doc: YamlDocument
-    loc: Loc
-
-    def at(self, *sub: str | int) -> SourceLocation:
-        return self.doc.location((*self.loc, *sub))
-
-    def expression_at(self, *sub: str | int) -> SourceLocation:
-        return self.doc.expression_location((*self.loc, *sub))
-
-
-@dataclass
-class PackDefinition:
-    """A validated pack: metadata, and every source, parameter and rule with where it was written."""
-
-    manifest: PackManifest
-    root: Path
-    sources: dict[str, Source] = field(default_factory=dict)
-    source_sites: dict[str, Site] = field(default_factory=dict)
-    parameters: dict[str, Parameter] = field(default_factory=dict)
-    parameter_sites: dict[str, Site] = field(default_factory=dict)
-    rules: list[Rule] = field(default_factory=list)
-    rule_sites: list[Site] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    base: PackDefinition | None = None
-    sequences: list[SequenceRule] = field(default_factory=list)  # event-monitor rules (pack/sequences.py)
-    sequence_sites: list[Site] = field(default_factory=list)
 
 
 def _validate(model: type[M], doc: YamlDocument, errors: list[PackError]) -> M | None:
@@ -191,10 +159,10 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
             rule_ids[rule.id] = site
             pack.rules.append(rule)
             pack.rule_sites.append(site)
-        read_sequences(pack, doc, part.sequences, errors, sequence_ids)
+        _read_sequences(pack, doc, part.sequences, errors, sequence_ids)
     _apply_tightening(pack, manifest_doc, errors)
     _check_references(pack, errors)
-    check_sequence_references(pack, errors)
+    _check_sequence_references(pack, errors)
     if errors:
         raise PackErrors(errors)
     return pack
@@ -282,3 +250,47 @@ def _check_references(pack: PackDefinition, errors: list[PackError]) -> None:
     for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
         for j, ref in enumerate(rule.cite):
             _check_reference(ref, pack.sources, site.at("cite", j), errors)
+
+
+def _read_sequences(
+    pack: PackDefinition, doc: YamlDocument, raw: list[Any], errors: list[PackError], sites: dict[str, Site]
+) -> None:
+    """Validate one file's ``sequences:`` into ``pack.sequences``; every problem goes to ``errors`` with its place."""
+    for i, item in enumerate(raw):
+        try:
+            rule = SequenceRule.model_validate(item)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ("sequences", i, *err["loc"])
+                where = ".".join(str(p) for p in loc)
+                errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
+            continue
+        site = Site(doc, ("sequences", i))
+        if rule.id in sites:
+            errors.append(
+                PackError(f"sequence {rule.id!r} is defined twice (first at {sites[rule.id].at()})", site.at())
+            )
+            continue
+        sites[rule.id] = site
+        pack.sequences.append(rule)
+        pack.sequence_sites.append(site)
+
+
+def _check_sequence_references(pack: PackDefinition, errors: list[PackError]) -> None:
+    """Citations, parameters, record rules and `see` ids of every sequence must resolve."""
+    rule_ids = {rule.id for rule in pack.rules}
+    sequence_ids = {s.id for s in pack.sequences}
+    for rule, site in zip(pack.sequences, pack.sequence_sites, strict=True):
+        for j, ref in enumerate(rule.cite):
+            source_id, _, provision_id = ref.partition("/")
+            source = pack.sources.get(source_id)
+            if source is None or provision_id not in source.provisions:
+                errors.append(PackError(f"citation {ref!r}: no such provision", site.at("cite", j)))
+        needed = rule.parameter_names() if rule.kind != "described" else set()
+        for name in sorted(needed - set(pack.parameters)):
+            errors.append(PackError(f"sequence {rule.id}: no parameter {name!r}", site.at()))
+        if rule.record_rule is not None and rule.record_rule not in rule_ids:
+            errors.append(PackError(f"record_rule {rule.record_rule!r}: no such rule", site.at("record_rule")))
+        for j, other in enumerate(rule.see):
+            if other not in sequence_ids:
+                errors.append(PackError(f"see {other!r}: no such sequence", site.at("see", j)))

@@ -20,18 +20,12 @@ Keys are lists of event field names compared position by position (``[customer_i
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from svcpolicy.errors import PackError
-from svcpolicy.events import EVENT_TYPES
 from svcpolicy.pack.schema import NAME, REF_PATTERN, Message, Severity, _Strict
-
-if TYPE_CHECKING:
-    from svcpolicy.pack.loader import PackDefinition, Site
-    from svcpolicy.pack.yaml_source import YamlDocument
+from svcpolicy.records.events import EVENT_TYPES
 
 SEQUENCE_ID_PATTERN = r"^EVT-[A-Z]+-\d{3}(-[a-z0-9]+)+$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -146,61 +140,3 @@ class SequenceRule(_Strict):
                 if ext.approval_levels:
                     names.add(ext.approval_levels)
         return names
-
-
-@dataclass(frozen=True)
-class SequenceSite:
-    doc: YamlDocument
-    index: int
-
-
-def read_sequences(
-    pack: PackDefinition, doc: YamlDocument, raw: list[Any], errors: list[PackError], sites: dict[str, Site]
-) -> None:
-    """Validate one file's ``sequences:`` into ``pack.sequences``; every problem goes to ``errors`` with its place."""
-    from svcpolicy.pack.loader import Site
-
-    for i, item in enumerate(raw):
-        try:
-            rule = SequenceRule.model_validate(item)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = ("sequences", i, *err["loc"])
-                where = ".".join(str(p) for p in loc)
-                errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
-            continue
-        site = Site(doc, ("sequences", i))
-        if rule.id in sites:
-            errors.append(
-                PackError(f"sequence {rule.id!r} is defined twice (first at {sites[rule.id].at()})", site.at())
-            )
-            continue
-        sites[rule.id] = site
-        pack.sequences.append(rule)
-        pack.sequence_sites.append(site)
-
-
-def check_sequence_references(pack: PackDefinition, errors: list[PackError]) -> None:
-    """Citations, parameters, record rules and `see` ids of every sequence must resolve."""
-    rule_ids = {rule.id for rule in pack.rules}
-    sequence_ids = {s.id for s in pack.sequences}
-    for rule, site in zip(pack.sequences, pack.sequence_sites, strict=True):
-        for j, ref in enumerate(rule.cite):
-            source_id, _, provision_id = ref.partition("/")
-            source = pack.sources.get(source_id)
-            if source is None or provision_id not in source.provisions:
-                errors.append(PackError(f"citation {ref!r}: no such provision", site.at("cite", j)))
-        needed = rule.parameter_names() if rule.kind != "described" else set()
-        for name in sorted(needed - set(pack.parameters)):
-            errors.append(PackError(f"sequence {rule.id}: no parameter {name!r}", site.at()))
-        if rule.record_rule is not None and rule.record_rule not in rule_ids:
-            errors.append(PackError(f"record_rule {rule.record_rule!r}: no such rule", site.at("record_rule")))
-        for j, other in enumerate(rule.see):
-            if other not in sequence_ids:
-                errors.append(PackError(f"see {other!r}: no such sequence", site.at("see", j)))
-
-
-class SequenceFile(BaseModel):
-    """Only for documentation and tests: a file holding just ``sequences:``."""
-
-    sequences: list[SequenceRule] = Field(default_factory=list)

@@ -1,0 +1,53 @@
+"""``svcpolicy test PACK…``: run each pack's embedded examples and the test files in its tests/ directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from svcpolicy.authoring.packtest import CaseResult, run_pack_tests, summary
+from svcpolicy.cli.config import discover
+from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from svcpolicy.errors import PackError, PackErrors
+from svcpolicy.policy import load_policy
+
+NAME = "test"
+HELP = "run rule packs' embedded examples and test files; prints `N passed, M failed`"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("packs", nargs="*", help="pack directories or files (default: [tool.svcpolicy] packs)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.svcpolicy] from this file")
+    parser.add_argument("--no-config", action="store_true", help="ignore [tool.svcpolicy] in pyproject.toml")
+
+
+def run_tests(packs: Sequence[str], *, quiet: bool = False) -> int:
+    """Run the tests of every pack, print a line per case and the closing ``N passed, M failed``."""
+    results: list[CaseResult] = []
+    broken = False
+    for pack in packs:
+        try:
+            policy = load_policy(pack)
+        except (PackError, PackErrors) as exc:
+            broken = True
+            print(f"ERROR {pack}: the pack does not load:\n{exc}")
+            results.append(CaseResult(f"{pack}::load", False, "the pack does not load"))
+            continue
+        for result in run_pack_tests(policy):
+            results.append(result)
+            if not (quiet and result.passed):
+                print(result.line())
+    print(summary(results))
+    if broken:
+        return EXIT_ERROR
+    return EXIT_OK if all(r.passed for r in results) else EXIT_FINDINGS
+
+
+def run(args: argparse.Namespace) -> int:
+    packs = list(args.packs) or discover(args.config, disabled=args.no_config).packs()
+    if not packs:
+        print("svcpolicy test: no packs given, and no `packs` (or `pack`) in [tool.svcpolicy]", file=sys.stderr)
+        return EXIT_ERROR
+    return run_tests(packs, quiet=args.quiet)

@@ -1,0 +1,112 @@
+"""``svcpolicy watch``: run a pack's sequence rules over an event stream, printing findings as JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import TextIO
+
+import orjson
+
+from svcpolicy.cli.exits import EXIT_FINDINGS, EXIT_OK
+from svcpolicy.monitor.monitor import Alert, Monitor
+from svcpolicy.results.findings import Finding, Outcome
+
+NAME = "watch"
+HELP = "watch an event stream (JSON Lines) for sequence-rule findings; prints them as JSON Lines"
+
+
+def _seconds(text: str) -> dt.timedelta:
+    """``90``, ``90s``, ``15m``, ``2h`` or ``3d``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 2h, 3d)") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError("a duration is not negative")
+    return dt.timedelta(seconds=value * units[unit])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("events", nargs="?", default="-", help="a JSON Lines file of events, or - for stdin (default)")
+    parser.add_argument("--pack", help="pack directory or file, or a bundled pack name (default: cn-bank-service)")
+    parser.add_argument(
+        "--state",
+        help="SQLite file keeping open cases across restarts; restarted on the same file, watch resumes after the "
+        "last committed line",
+    )
+    parser.add_argument(
+        "--allowance", type=_seconds, default=dt.timedelta(0), help="how late an event may arrive (e.g. 10m)"
+    )
+    parser.add_argument("--lead-days", type=float, default=3.0, help="warn this many days before a deadline")
+    parser.add_argument("--dedup-horizon", type=_seconds, default=dt.timedelta(days=30), help="remember ids this long")
+    parser.add_argument("--commit-every", type=int, default=1, help="commit the state every N input lines")
+    parser.add_argument("--engine", choices=("durable", "python"), default="durable")
+
+
+def _lines(stream: TextIO, skip: int) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(stream, start=1):
+        if number > skip:
+            yield number, line
+
+
+def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    violations = 0
+
+    def emit(alerts: list[Alert]) -> None:
+        nonlocal violations
+        for alert in alerts:
+            if isinstance(alert.item, Finding) and alert.item.outcome is Outcome.VIOLATION:
+                violations += 1
+            out.write(orjson.dumps(alert.to_dict()).decode() + "\n")
+        if alerts:
+            out.flush()
+
+    with ExitStack() as stack:
+        monitor = stack.enter_context(
+            Monitor(
+                args.pack,
+                allowance=args.allowance,
+                lead_days=args.lead_days,
+                dedup_horizon=args.dedup_horizon,
+                state=args.state,
+                engine=args.engine,
+            )
+        )
+        for rule_id, reason in monitor.described:
+            print(f"svcpolicy watch: {rule_id} is not run by itself: {' '.join(reason.split())}", file=sys.stderr)
+        if args.events == "-":
+            stream: TextIO = sys.stdin
+            skip = 0
+        else:
+            stream = stack.enter_context(open(args.events, encoding="utf-8"))
+            skip = monitor.input_position
+        if monitor.input_position:
+            print(f"svcpolicy watch: state has consumed {monitor.input_position} input lines", file=sys.stderr)
+        every = max(1, args.commit_every)
+        position = monitor.input_position if args.events != "-" else 0
+        for number, line in _lines(stream, skip):
+            position = number
+            if line.strip():
+                emit(monitor.feed(line))
+            if number % every == 0:
+                monitor.input_position = monitor.input_position if args.events == "-" else number
+                monitor.commit()
+        emit(monitor.flush())
+        if args.events != "-":
+            monitor.input_position = position
+        monitor.commit()
+        counts = monitor.counts
+        print(
+            f"svcpolicy watch: {counts.events} events, {counts.duplicates} duplicates, {counts.late} late, "
+            f"{counts.invalid} invalid; {counts.violations} violations, {counts.due_soon} due-soon warnings; "
+            f"{monitor.open_cases} open cases",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if violations else EXIT_OK

@@ -1,0 +1,119 @@
+"""A pack compiled once: its record rules, aggregate rules, parameters, time zone and calendar.
+
+Every engine (the closure engine here, durable-rules in ``svcpolicy.engines``) judges records against one of
+these; :class:`svcpolicy.Policy` adds evaluation of whole inputs on top. Immutable once built, so one
+instance serves many threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from svcpolicy.calendar import HolidayCalendar
+from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
+from svcpolicy.engine.parameters import ParameterTable
+from svcpolicy.engine.programs import RuleProgram, judge_record
+from svcpolicy.errors import PackError, PackErrors
+from svcpolicy.expr import Compiler, Env
+from svcpolicy.pack.definition import PackDefinition
+from svcpolicy.pack.schema import Rule
+from svcpolicy.records.model import ABSENT_DEFAULTS
+from svcpolicy.records.readers import Locator
+from svcpolicy.results.catalog import RuleInfo
+from svcpolicy.results.findings import Finding, Outcome, PackRef
+
+
+def _timezone(offset: str) -> dt.timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+class CompiledPack:
+    """A pack's rules compiled to closures, with what judging them needs (parameters, time zone, calendar)."""
+
+    def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar) -> None:
+        self.definition = pack
+        self.id = pack.manifest.pack
+        self.version = pack.manifest.version
+        self.title = pack.manifest.title
+        self.ref = PackRef(self.id, self.version)
+        self.tz = _timezone(pack.manifest.timezone)
+        self.calendar = calendar
+        self.parameters = ParameterTable(pack.parameters, self.tz)
+        compiler = Compiler(
+            params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
+        )
+        programs: list[RuleProgram] = []
+        aggregates: list[AggregateProgram] = []
+        errors: list[PackError] = []
+        for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
+            try:
+                if rule.kind == "aggregate":
+                    aggregates.append(AggregateProgram(rule, site, pack, compiler, self.tz))
+                else:
+                    programs.append(RuleProgram(rule, site, pack, compiler))
+            except PackError as exc:
+                errors.append(exc)
+        if errors:
+            raise PackErrors(errors)
+        self.programs: tuple[RuleProgram, ...] = tuple(programs)
+        self.aggregates: tuple[AggregateProgram, ...] = tuple(aggregates)
+        kinds = {kind for program in programs for kind in program.kinds}
+        self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
+
+    def programs_for(self, record: Mapping[str, Any]) -> tuple[RuleProgram, ...]:
+        """The record rules that apply to a record of this kind."""
+        return self._by_kind.get(record.get("kind", "interaction"), ())
+
+    @property
+    def rules(self) -> list[Rule]:
+        """Every rule of the pack, record and aggregate, in pack order."""
+        return list(self.definition.rules)
+
+    def catalog(self) -> tuple[RuleInfo, ...]:
+        """Every rule, in pack order, with its resolved citations: what report writers list."""
+        programs: dict[str, RuleProgram | AggregateProgram] = {p.id: p for p in self.programs}
+        programs.update((p.id, p) for p in self.aggregates)
+        return tuple(
+            RuleInfo(
+                id=rule.id,
+                title=rule.title,
+                severity=rule.severity,
+                citations=tuple(programs[rule.id].citations),
+                description=rule.description,
+                kind=str(rule.kind),
+                waivable=rule.waivable,
+            )
+            for rule in self.definition.rules
+        )
+
+    def judge(
+        self,
+        record: Mapping[str, Any],
+        locator: Locator | None,
+        as_of: dt.datetime | None,
+        programs: Sequence[RuleProgram] | None = None,
+        env: Env | None = None,
+    ) -> tuple[Outcome, list[Finding]]:
+        """Judge one validated record: its overall outcome and the findings that need attention.
+
+        ``env`` lets a stream reuse one environment (with this ``as_of``) for all its records.
+        """
+        if programs is None:
+            programs = self.programs_for(record)
+        params = self.parameters.for_record(record)
+        if env is None:
+            env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
+        else:
+            env.reset(record, params)
+        judged = ((program, program.judge(env, record, self.tz)) for program in programs)
+        return judge_record(judged, env, record, locator, self.ref)
+
+    def group_findings(self, runs: Sequence[AggregateRun], as_of: dt.datetime | None) -> Iterator[Finding]:
+        """Judge the groups of finished aggregate runs."""
+        env = Env({}, params=self.parameters.for_record({}), as_of=as_of, tz=self.tz, calendar=self.calendar)
+        for run in runs:
+            yield from run.findings(env, self.ref)

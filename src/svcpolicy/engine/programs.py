@@ -1,0 +1,257 @@
+"""Compiled rules and the per-record judgement: the hot path.
+
+A pack is compiled once into ``RuleProgram`` objects (closures from the condition compiler). Judging a
+record runs each program; compliant results allocate nothing. Only a violation pays for evidence: its
+condition is evaluated again in traced mode to collect the values it read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
+from svcpolicy.errors import ExpressionError
+from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr.nodes import Node
+from svcpolicy.pack.definition import PackDefinition, Site
+from svcpolicy.pack.schema import Rule
+from svcpolicy.results.findings import Citation, Finding, Outcome, PackRef, RecordRef
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One rule's result on one record or item, before it becomes a finding."""
+
+    outcome: Outcome
+    path: str | None
+    missing: str | None = None
+    reason: str | None = None
+    index: int | None = None
+
+
+class RuleProgram:
+    """One rule, compiled: guards, the item loop, the condition and the message templates."""
+
+    def __init__(self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
+        self.kinds = frozenset(rule.applies_to)
+        self.window = rule_window(rule, pack)
+        self.window_text = window_text(self.window)
+        self.dated = self.window != (None, None)
+        self.applies_if = (
+            compiler.compile(rule.applies_if, location=site.expression_at("applies_if")) if rule.applies_if else None
+        )
+        self.loop: tuple[str, str] | None = None
+        self.collection: CompiledExpr | None = None
+        if rule.for_each:
+            self.loop = parse_for_each(rule.for_each, site.expression_at("for_each"))
+            self.collection = compiler.compile(self.loop[1], location=site.expression_at("for_each"))
+        self.collection_path = self.collection.source.strip() if self.collection else ""
+        # items of a record collection are located (operations[2]); items of a parameter table are not
+        self.items_in_record = self.collection is not None and self.collection.node_is_record_path
+        self.lets: list[tuple[str, CompiledExpr]] = []
+        let_nodes: dict[str, Node] = {}
+        for name, source in rule.let.items():
+            where = site.expression_at("let", name)
+            if self.loop and name == self.loop[0]:
+                raise ExpressionError(f"let `{name}` hides the loop variable of the same name", where)
+            compiled = compiler.compile(source, location=where, lets=let_nodes, loop=self.loop)
+            self.lets.append((name, compiled))
+            let_nodes[name] = compiled.node
+        self.when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=self.loop)
+        self.message_zh, self.message_en = (
+            compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop)
+            for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
+        )
+
+    def in_force(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool:
+        """Whether the rule applies at the record's time; raises Undetermined when the time is unknown."""
+        if not self.dated:
+            return True
+        day = record_date(record, tz)
+        if day is None:
+            raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
+        start, end = self.window
+        return (start is None or day >= start) and (end is None or day <= end)
+
+    def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
+        """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable.
+
+        This is the hot path: compliant items return None without allocating anything.
+        """
+        try:
+            if self.dated and not self.in_force(record, tz):
+                return None
+            if self.applies_if is not None and self.applies_if.fn(env) is not True:
+                return None
+            if self.collection is None:
+                verdict = self._check(env, None)
+                return None if verdict is None else [verdict]
+            items = self.collection.fn(env)
+        except Undetermined as exc:
+            return [Verdict(Outcome.UNDETERMINED, None, exc.field, exc.reason)]
+        if not items:
+            return None  # null or empty: nothing to judge
+        if type(items) is not list and not isinstance(items, list | tuple):
+            reason = f"for_each: {self.collection_path} is not a list"
+            return [Verdict(Outcome.UNDETERMINED, None, self.collection_path, reason)]
+        verdicts: list[Verdict] | None = None
+        var = self.loop[0] if self.loop else ""
+        when = self.when.fn
+        values, positions = env.locals, env.positions
+        for i, item in enumerate(items):
+            values[var] = item
+            positions[var] = i
+            try:
+                result = when(env)
+                if result is False:
+                    continue
+                verdict = self._verdict(result, self._item_path(i), i)
+            except Undetermined as exc:
+                verdict = Verdict(Outcome.UNDETERMINED, self._item_path(i), exc.field, exc.reason, i)
+            if verdicts is None:
+                verdicts = []
+            verdicts.append(verdict)
+        return verdicts
+
+    def _check(self, env: Env, path: str | None) -> Verdict | None:
+        try:
+            result = self.when.fn(env)
+        except Undetermined as exc:
+            return Verdict(Outcome.UNDETERMINED, path, exc.field, exc.reason)
+        return None if result is False else self._verdict(result, path)
+
+    def _item_path(self, index: int) -> str | None:
+        return f"{self.collection_path}[{index}]" if self.items_in_record else None
+
+    @staticmethod
+    def _verdict(result: object, path: str | None, index: int | None = None) -> Verdict:
+        if result is True:
+            return Verdict(Outcome.VIOLATION, path, index=index)
+        reason = f"condition gave {type(result).__name__}, not true/false"
+        return Verdict(Outcome.UNDETERMINED, path, None, reason, index)
+
+    def focus(self, env: Env, index: int | None) -> None:
+        """Point the loop variable at the item a verdict is about, to explain and message it."""
+        if index is None or self.loop is None or self.collection is None:
+            return
+        env.locals[self.loop[0]] = self.collection.fn(env)[index]
+        env.positions[self.loop[0]] = index
+
+    def evidence(self, env: Env) -> dict[str, Any]:
+        """The values the condition read for a violation (re-evaluated in traced mode)."""
+        trace: dict[str, Any] = {}
+        env.trace = trace
+        try:
+            self.when.traced(env)
+            for name, expr in self.lets:
+                try:
+                    trace[name] = expr.fn(env)
+                except Undetermined as exc:
+                    trace[name] = f"undetermined: {exc.reason}"
+        finally:
+            env.trace = None
+        return {key: jsonable(value) for key, value in trace.items()}
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return f"{value.total_seconds() / 86400:g} days"
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def rule_window(rule: Rule, pack: PackDefinition) -> tuple[dt.date | None, dt.date | None]:
+    """The days a rule is in force: its own dates within its pack's (either may be open-ended)."""
+    starts = [d for d in (rule.effective_from, pack.manifest.effective_from) if d is not None]
+    ends = [d for d in (rule.effective_until, pack.manifest.effective_until) if d is not None]
+    return (max(starts) if starts else None, min(ends) if ends else None)
+
+
+def window_text(window: tuple[dt.date | None, dt.date | None]) -> tuple[str | None, str | None] | None:
+    if window == (None, None):
+        return None
+    return (window[0].isoformat() if window[0] else None, window[1].isoformat() if window[1] else None)
+
+
+def citation_for(pack: PackDefinition, ref: str) -> Citation:
+    source_id, _, provision_id = ref.partition("/")
+    source = pack.sources[source_id]
+    provision = source.provisions[provision_id]
+    return Citation(
+        source=source_id,
+        provision=provision_id,
+        title=source.title,
+        label=provision.label,
+        chapter=provision.chapter,
+        text=provision.text,
+        kind=source.kind,
+        reference=source.reference,
+        confidence=provision.confidence,
+    )
+
+
+def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRef, pack: PackRef) -> Finding:
+    """Turn a verdict into a finding; a violation also gets its evidence and rendered messages."""
+    located = RecordRef(ref.id, ref.source, ref.line, verdict.path)
+    if verdict.outcome is Outcome.VIOLATION:
+        program.focus(env, verdict.index)
+        evidence = program.evidence(env)
+        zh, en = program.message_zh.render(env), program.message_en.render(env)
+    else:
+        evidence = {}
+        what = verdict.reason or "undetermined"
+        zh = f"无法判定：{what}"
+        en = f"Cannot decide: {what}"
+    return Finding(
+        rule=program.id,
+        title=program.rule.title,
+        severity=program.rule.severity,
+        outcome=verdict.outcome,
+        citations=program.citations,
+        record=located,
+        message_zh=zh,
+        message_en=en,
+        pack=pack,
+        evidence=evidence,
+        missing=verdict.missing,
+        reason=verdict.reason,
+        effective=program.window_text,
+    )
+
+
+def judge_record(
+    judged: Iterable[tuple[RuleProgram, list[Verdict] | None]],
+    env: Env,
+    record: Mapping[str, Any],
+    locator: tuple[str, int] | None,
+    pack: PackRef,
+) -> tuple[Outcome, list[Finding]]:
+    """A record's outcome and findings from its rules' verdicts (taken one rule at a time, as they are judged)."""
+    findings: list[Finding] = []
+    outcome = Outcome.COMPLIANT
+    ref: RecordRef | None = None
+    for program, verdicts in judged:
+        if not verdicts:
+            continue
+        if ref is None:
+            ref = RecordRef(record.get("id"), *(locator if locator else (None, None)))
+        for verdict in verdicts:
+            findings.append(make_finding(program, verdict, env, ref, pack))
+            if verdict.outcome is Outcome.VIOLATION:
+                outcome = Outcome.VIOLATION
+            elif outcome is Outcome.COMPLIANT:
+                outcome = Outcome.UNDETERMINED
+    return outcome, findings

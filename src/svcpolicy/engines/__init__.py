@@ -1,0 +1,1 @@
+"""Other engines for the same compiled pack, each behind an adapter: durable-rules today."""

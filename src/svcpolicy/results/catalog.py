@@ -1,0 +1,51 @@
+"""The rules of a pack as report writers need them: one entry per rule, fired or not.
+
+CI formats describe every rule, not only the ones that fired: SARIF lists a ``reportingDescriptor`` per rule
+(so a code-scanning dashboard can close an alert when its rule stops firing) and JUnit has a test case per
+rule (a rule with no finding is a passing test). A :class:`~svcpolicy.results.report.Report` carries this catalogue
+in ``report.rules``; ``svcpolicy check`` fills it from ``policy.catalog()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from svcpolicy.pack.schema import Severity
+from svcpolicy.results.findings import Citation, Finding
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a report says about a rule: its id, title, severity, every provision it cites, and more."""
+
+    id: str
+    title: str
+    severity: Severity
+    citations: tuple[Citation, ...]
+    description: str | None = None
+    kind: str = "record"
+    waivable: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": str(self.severity),
+            "kind": self.kind,
+            "waivable": self.waivable,
+            "description": self.description,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+def rules_of(catalog: Iterable[RuleInfo], findings: Iterable[Finding]) -> list[RuleInfo]:
+    """The catalogue, completed with any rule that only appears in findings (a report built by hand)."""
+    infos = list(catalog)
+    known = {info.id for info in infos}
+    for finding in findings:
+        if finding.rule not in known:
+            known.add(finding.rule)
+            infos.append(RuleInfo(finding.rule, finding.title, finding.severity, finding.citations))
+    return infos
