@@ -19,7 +19,6 @@ Every message is ``file:line:col: error|warning: text [code]``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -280,7 +279,7 @@ class _Checker:
         if isinstance(node, n.Has):
             self.schema(node.path, scope)
             return
-        for child in _children(node):
+        for child in n.children(node):
             self._visit(child, scope)
 
     def _compare(self, node: n.Compare, scope: _Scope) -> None:
@@ -350,15 +349,6 @@ class _Checker:
 _NULL_DEFAULTS = frozenset(path for path, value in ABSENT_DEFAULTS.items() if value is None)
 
 
-def _children(node: n.Node) -> Iterator[n.Node]:
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
-        if isinstance(value, n.Node):
-            yield value
-        elif isinstance(value, tuple):
-            yield from (v for v in value if isinstance(v, n.Node))
-
-
 def _hint(name: str, candidates: list[str]) -> str:
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
@@ -395,7 +385,7 @@ def _constant_operands(node: n.Node, checker: _Checker, scope: _Scope) -> None:
                 )
     if isinstance(node, n.Conditional) and isinstance(node.test, n.Const):
         checker.error(node.test, "the test of this conditional is a constant", "constant-operand", "warning")
-    for child in _children(node):
+    for child in n.children(node):
         _constant_operands(child, checker, scope)
 
 
@@ -641,7 +631,7 @@ def _lint_rule(
 def _uses_lets(node: n.Node, rule: Rule) -> bool:
     if isinstance(node, n.Name) and node.id in rule.let:
         return True
-    return any(_uses_lets(child, rule) for child in _children(node))
+    return any(_uses_lets(child, rule) for child in n.children(node))
 
 
 def _located(where: SourceLocation) -> n.Node:

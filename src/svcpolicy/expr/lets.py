@@ -22,7 +22,7 @@ def expand_lets(node: n.Node, lets: Mapping[str, n.Node], shadowed: frozenset[st
     if not lets:
         return node
     expanded = _substitute(node, lets, shadowed)
-    size = _count(expanded)
+    size = sum(1 for _ in n.walk(expanded))
     if size > MAX_EXPANDED_NODES:
         raise ExpressionError(
             f"with its let bindings expanded this expression has {size:,} nodes (limit {MAX_EXPANDED_NODES:,})",
@@ -44,22 +44,4 @@ def _substitute(node: n.Node, lets: Mapping[str, n.Node], shadowed: frozenset[st
             element=None if node.element is None else _substitute(node.element, lets, inner),
             condition=None if node.condition is None else _substitute(node.condition, lets, inner),
         )
-    changes: dict[str, object] = {}
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, n.Node):
-            changes[field.name] = _substitute(value, lets, shadowed)
-        elif isinstance(value, tuple) and value and isinstance(value[0], n.Node):
-            changes[field.name] = tuple(_substitute(v, lets, shadowed) for v in value)
-    return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]
-
-
-def _count(node: n.Node) -> int:
-    total = 1
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, n.Node):
-            total += _count(value)
-        elif isinstance(value, tuple):
-            total += sum(_count(v) for v in value if isinstance(v, n.Node))
-    return total
+    return n.transform(node, lambda child: _substitute(child, lets, shadowed))

@@ -7,8 +7,10 @@ report errors and explain values without going back to the source.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import keyword
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -190,3 +192,42 @@ def field_suffix(name: str) -> str:
     if name.isidentifier() and not keyword.iskeyword(name):
         return f".{name}"
     return f"[{json.dumps(name, ensure_ascii=False)}]"
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The direct sub-nodes of ``node``, in field order: the one traversal every pass over the tree uses."""
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, Node))
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node below it, parents first."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(list(children(current))))
+
+
+def transform(node: Node, rewrite: Callable[[Node], Node]) -> Node:
+    """``node`` with ``rewrite`` applied to each direct sub-node; the node itself is kept when nothing changed.
+
+    ``rewrite`` is usually the caller's own recursive pass, which handles the nodes it cares about (a name to
+    substitute, a quantifier that shadows it) and hands the rest back to ``transform``.
+    """
+    changes: dict[str, object] = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, Node):
+            new = rewrite(value)
+            if new is not value:
+                changes[f.name] = new
+        elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
+            items = tuple(rewrite(v) if isinstance(v, Node) else v for v in value)
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                changes[f.name] = items
+    return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]

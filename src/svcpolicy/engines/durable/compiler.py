@@ -720,13 +720,7 @@ class NodeCompiler:
             return node.name in self.constants
         if isinstance(node, n.Quantifier):
             return False
-        for name in node.__dataclass_fields__:
-            value = getattr(node, name)
-            if isinstance(value, n.Node) and not self.is_constant(value):
-                return False
-            if isinstance(value, tuple) and any(isinstance(v, n.Node) and not self.is_constant(v) for v in value):
-                return False
-        return True
+        return all(self.is_constant(child) for child in n.children(node))
 
     def fold(self, node: n.Node) -> tuple[bool, Any]:
         """(decided, value) of a constant node: decided is False when the closure engine says undetermined."""
@@ -1114,14 +1108,7 @@ def _bind(node: n.Node, var: str, value: n.Node) -> n.Node:
         return value if node.id == var else node
     if isinstance(node, n.Quantifier) and node.var == var:
         return dataclasses.replace(node, iterable=_bind(node.iterable, var, value))
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(node):
-        current = getattr(node, f.name)
-        if isinstance(current, n.Node):
-            changes[f.name] = _bind(current, var, value)
-        elif isinstance(current, tuple) and current and isinstance(current[0], n.Node):
-            changes[f.name] = tuple(_bind(v, var, value) for v in current)
-    return dataclasses.replace(node, **changes) if changes else node
+    return n.transform(node, lambda child: _bind(child, var, value))
 
 
 def _and_quads(parts: Sequence[Quad]) -> Quad:
