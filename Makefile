@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit browser bench bench-monitor bench-durable clean
+.PHONY: demo test lint typecheck unit browser bench bench-monitor bench-durable import-graph clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,3 +47,7 @@ bench-durable: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+
+# The rooms of the package and the imports between them, as Mermaid (docs/architecture.md holds the drawing).
+import-graph: $(STAMP)
+	$(BIN)/python scripts/import_graph.py
