@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit browser bench bench-monitor bench-durable import-graph clean
+.PHONY: demo test lint typecheck unit browser java bench-scale bench bench-monitor bench-durable import-graph clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,11 @@ typecheck: $(STAMP)
 browser:
 	sh scripts/ensure-chromium
 
-unit: $(STAMP) browser
+# Debian's headless OpenJDK for the Spark engine's tests: installed when missing and root (CI).
+java:
+	sh scripts/ensure-java
+
+unit: $(STAMP) browser java
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -44,6 +48,10 @@ bench-monitor: $(STAMP)
 # The durable-rules engine against the closure engine: records/s and RSS every 100 k records over 1 M (flat).
 bench-durable: $(STAMP)
 	$(BIN)/python bench/bench_durable.py $(BENCH_ARGS)
+
+# Scale-out: records/s and peak RSS for --jobs 1, --jobs 2 and Spark local[2] over 1 M records (not in `make test`).
+bench-scale: $(STAMP) java
+	$(BIN)/python bench/bench_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,12 @@ Events are generated on the fly (JSON text, in time order, as a bank system woul
 authorisations, offers, sales and consents, plus an hourly clock tick. Complaints arrive at the rate that keeps
 about ``--open`` of them open. Peak RSS is the process's high-water mark (getrusage), so run it in a fresh
 process (as ``make bench-monitor`` does).
+
+Open cases are printed every ``--checkpoint-every`` events, by kind. ``within`` cases (two per open complaint)
+end by their closing event or deadline; authorisations, declines, risk disclosures and consents are
+``preceded-by``/``not-after`` cases that only a revocation or request closes, so without a case horizon they
+grow with every (customer, product) pair seen. The bench runs with a 30-day horizon (``--case-horizon none``
+keeps them forever, as ``svcpolicy watch`` does by default).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any
 import orjson
 
 import svcpolicy
-from svcpolicy.monitor.monitor import Monitor
+from svcpolicy.monitor import Monitor
 
 CST = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 1, 5, tzinfo=CST)
@@ -119,7 +125,17 @@ def _other(rng: random.Random, n: int, at: str) -> dict[str, Any]:
 
 
 def open_complaints(monitor: Monitor) -> int:
-    return sum(1 for cid in monitor._s.cases if cid.startswith("EVT-CMP-001"))
+    return sum(1 for cid in monitor._cases.by_id if cid.startswith("EVT-CMP-001"))
+
+
+def open_by_kind(monitor: Monitor) -> dict[str, int]:
+    """Open cases by the kind of their rule: ``within`` cases end by a closing event or their deadline; the
+    others (authorisations, declines, disclosures, consents) only by a closing event or the case horizon."""
+    kinds = {s.rule.id: s.rule.kind for s in monitor._cases.sequences}
+    counts = dict.fromkeys(("within", "preceded-by", "not-after"), 0)
+    for case in monitor._cases.by_id.values():
+        counts[kinds[case.rule]] += 1
+    return counts
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,13 +149,25 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     outputs = 0
     peak_open = 0
     peak_complaints = 0
+    checkpoints: list[dict[str, int]] = []
+    horizon = None if args.case_horizon is None else dt.timedelta(days=args.case_horizon)
     started = time.perf_counter()
-    with Monitor(policy, engine=args.engine, state=state, allowance=dt.timedelta(minutes=args.allowance)) as monitor:
+    with Monitor(
+        policy,
+        engine=args.engine,
+        state=state,
+        allowance=dt.timedelta(minutes=args.allowance),
+        case_horizon=horizon,
+    ) as monitor:
         for i, line in enumerate(stream(args.events, args.open, args.seed), start=1):
             outputs += len(monitor.feed(line))
             if i % 10_000 == 0:
                 peak_open = max(peak_open, monitor.open_cases)
                 peak_complaints = max(peak_complaints, open_complaints(monitor))
+                if i % args.checkpoint_every == 0:
+                    checkpoints.append({"events": i, "open_cases": monitor.open_cases, **open_by_kind(monitor)})
+                    if not args.json:
+                        print(_checkpoint(checkpoints[-1]), flush=True)
                 if state is not None and i % args.commit_every == 0:
                     monitor.commit()
         outputs += len(monitor.flush())
@@ -147,10 +175,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         counts = monitor.counts.to_dict()
         at_end = open_complaints(monitor)
-        collisions = monitor._durable.collisions if monitor._durable is not None else 0
+        collisions = monitor._cases.durable.collisions if monitor._cases.durable is not None else 0
     return {
         "events": args.events,
         "engine": args.engine,
+        "case_horizon_days": args.case_horizon,
         "state": str(state) if state else None,
         "seconds": round(elapsed, 2),
         "events_per_second": round(args.events / elapsed),
@@ -160,10 +189,22 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "peak_open_complaints": peak_complaints,
         "open_complaints_at_end": at_end,
         "outputs": outputs,
+        "open_cases_at_checkpoints": checkpoints,
         "durable_id_collisions_retried": collisions,
         "counts": counts,
         "python": sys.version.split()[0],
     }
+
+
+def _checkpoint(point: dict[str, int]) -> str:
+    return (
+        f"{point['events']:>10,} events: {point['open_cases']:,} open cases ({point['within']:,} within, "
+        f"{point['preceded-by']:,} preceded-by, {point['not-after']:,} not-after)"
+    )
+
+
+def _days(text: str) -> float | None:
+    return None if text == "none" else float(text)
 
 
 def main() -> int:
@@ -175,6 +216,13 @@ def main() -> int:
     parser.add_argument("--commit-every", type=int, default=10_000)
     parser.add_argument("--allowance", type=float, default=10.0, help="reorder allowance in minutes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--case-horizon",
+        type=_days,
+        default=30.0,
+        help="days an authorisation, decline, disclosure or consent counts (Monitor case_horizon); 'none': forever",
+    )
+    parser.add_argument("--checkpoint-every", type=int, default=100_000, help="print open cases every N events")
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,7 +237,8 @@ def main() -> int:
         print(
             f"{result['events']:,} events in {result['seconds']} s: {result['events_per_second']:,} events/s, "
             f"peak RSS {result['peak_rss_mib']} MiB (engine {result['engine']}, "
-            f"state {'SQLite' if result['state'] else 'memory'}); peak open cases {result['peak_open_cases']:,} "
+            f"state {'SQLite' if result['state'] else 'memory'}, case horizon {result['case_horizon_days']} days); "
+            f"peak open cases {result['peak_open_cases']:,} "
             f"(complaints count twice: EVT-CMP-001 and -002), peak open complaints {result['peak_open_complaints']:,}, "
             f"{result['open_complaints_at_end']:,} at the end; {result['outputs']:,} outputs"
         )

@@ -75,6 +75,16 @@ def random_stream(seed: int, complaints: int = 40, customers: int = 6) -> list[d
             add("risk.disclosed", moment, customer_id=customer, product_id=product)
         else:
             add("product.sold", moment, customer_id=customer, product_id=product, business_type="fund_sale")
+    for _ in range(complaints // 2):
+        moment = start + dt.timedelta(hours=rng.randrange(0, 24 * 90))
+        customer, recipient = f"C{rng.randrange(customers)}", rng.choice(["insurer", "collector"])
+        if rng.random() < 0.4:
+            add("consent.granted", moment, customer_id=customer, recipient=recipient)
+        else:
+            basis = rng.choice([None, None, "law"])
+            add(
+                "data.disclosed", moment, customer_id=customer, recipient=recipient, third_party=True, legal_basis=basis
+            )
     for day in range(0, 200, 3):
         moment = start + dt.timedelta(days=day)
         events.append({"type": "clock", "at": moment.isoformat()})

@@ -55,6 +55,12 @@ def outputs(cell: Any) -> list[dict[str, Any]]:
     return [o for o in cell.get("outputs", []) if o["output_type"] in ("execute_result", "display_data")]
 
 
+def outputs_text(cells: dict[str, Any], starts: str) -> str:
+    """What the cell whose source starts so printed."""
+    cell = next(c for source, c in cells.items() if source.startswith(starts))
+    return "".join(o["text"] for o in cell.get("outputs", []) if o["output_type"] == "stream")
+
+
 def test_the_notebook_is_stored_without_outputs() -> None:
     notebook = read_notebook(NOTEBOOK, as_version=4)
     nbformat.validate(notebook)
@@ -95,5 +101,13 @@ def test_the_audit_notebook_runs_in_a_jupyter_kernel_without_errors(kernel: str,
     trend = outputs(cells['report.over_time("M")'])[0]["data"]["text/plain"]
     assert "2026-11" in trend and "2026-02" in trend  # quiet months are rows too
 
-    page = (work / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in work.iterdir()) == ["records.jsonl"]  # nothing written beside the notebook
+    written = Path(outputs_text(cells, "out = Path(").split(":", 1)[0])
+    assert written.is_dir() and REPO / "examples" not in written.parents
+    page = (written / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "C880102" not in page and "C8***02" in page
+    assert (written / "report.xlsx").stat().st_size > 0
+    shutil.rmtree(written)
+
+    by_branch = outputs(cells['report.by("branch_id")'])[0]["data"]["text/plain"]
+    assert "checked" in by_branch and "violation_rate" in by_branch

@@ -27,7 +27,7 @@ from gatekit import (
     write_gate_pack,
     write_records,
 )
-from svcpolicy.reporting.formats import FORMATS
+from svcpolicy.reporting.registry import FORMATS
 
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 
@@ -138,21 +138,27 @@ def test_sarif_of_the_bundled_pack_on_the_example_records_validates(tmp_path: Pa
     assert len(log["runs"][0]["tool"]["driver"]["rules"]) >= 14  # every rule, fired or not
 
 
-def test_junit_has_a_testcase_per_rule_and_a_failure_per_blocking_finding(project: Path) -> None:
+def test_junit_has_a_testcase_per_finding_and_a_failure_per_blocking_finding(project: Path) -> None:
     code, out, _ = check("--format", "junit", "--waivers", "waivers.yaml")
     assert code == 1
     root = ET.fromstring(out)  # noqa: S314 - our own output
     suite = root.find("testsuite")
     assert suite is not None
     cases = {case.get("name"): case for case in suite.iter("testcase")}
-    assert set(cases) == {UNAUTHORISED, DISCLOSURE, "svcpolicy.records"}
-    failures = cases[UNAUTHORISED].findall("failure")
+    r1, r3, r4 = (
+        f"{UNAUTHORISED} R1 operations[0]",
+        f"{DISCLOSURE} R3 disclosures[0]",
+        f"{UNAUTHORISED} R4 operations[0]",
+    )
+    assert set(cases) == {r1, r3, r4, "svcpolicy.records"}
+    failures = cases[r1].findall("failure")
     assert len(failures) == 1 and "R1" in (failures[0].get("message") or "")
     assert ARTICLE_16 in (failures[0].text or "")
-    assert "waived W-1" in (cases[UNAUTHORISED].findtext("system-out") or "")  # reported, not a failure
-    assert len(cases[DISCLOSURE].findall("failure")) == 1
+    skipped = cases[r4].find("skipped")  # reported, not a failure
+    assert skipped is not None and "已豁免 W-1" in (skipped.get("message") or "")
+    assert len(cases[r3].findall("failure")) == 1
     assert len(cases["svcpolicy.records"].findall("error")) == 1
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "2", "1")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "2", "1")
 
 
 def test_junit_rule_without_findings_is_a_passing_testcase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,7 +170,7 @@ def test_junit_rule_without_findings_is_a_passing_testcase(tmp_path: Path, monke
     )
     assert code == 0
     root = ET.fromstring(out)  # noqa: S314 - our own output
-    assert [c.get("name") for c in root.iter("testcase")] == [UNAUTHORISED, DISCLOSURE]
+    assert [(c.get("name") or "").split()[0] for c in root.iter("testcase")] == [UNAUTHORISED, DISCLOSURE]
     assert not list(root.iter("failure"))
 
 
@@ -196,7 +202,7 @@ def test_csv_written_to_a_file_starts_with_a_bom_for_spreadsheets(project: Path)
 
 
 def test_markdown_summary_groups_by_article_and_shows_the_verdict(project: Path) -> None:
-    _, out, _ = check("--format", "markdown", "--waivers", "waivers.yaml")
+    _, out, _ = check("--format", "markdown", "--waivers", "waivers.yaml", "--lang", "en")
     assert out.startswith("## svcpolicy: gate 1 — failed: 3 blocking")
     assert f"> {ARTICLE_16}" in out and f"> {ARTICLE_15}" in out
     assert "| **blocking** | critical | R1 |" in out
@@ -205,7 +211,7 @@ def test_markdown_summary_groups_by_article_and_shows_the_verdict(project: Path)
 
 
 def test_github_format_writes_error_annotations_on_the_record_line(project: Path) -> None:
-    _, out, _ = check("--format", "github", "--waivers", "waivers.yaml", "--fail-on", "high")
+    _, out, _ = check("--format", "github", "--waivers", "waivers.yaml", "--fail-on", "high", "--lang", "en")
     lines = out.splitlines()
     r1 = next(line for line in lines if "R1 operations[0]" in line)
     assert r1.startswith("::error file=data/records.jsonl,line=1,title=SVC-016-unauthorized-operation [critical]::")
@@ -214,7 +220,7 @@ def test_github_format_writes_error_annotations_on_the_record_line(project: Path
     assert r3.startswith("::warning file=data/records.jsonl,line=3,")  # medium, below --fail-on high
     r4 = next(line for line in lines if "R4 operations[0]" in line)
     assert r4.startswith("::notice ") and "waived W-1" in r4
-    assert lines[-1].startswith("::notice title=svcpolicy gate%3A failed (2 blocking)::")
+    assert lines[0].startswith("::notice title=svcpolicy gate%3A failed%3A 2 blocking::")
 
 
 def test_several_outputs_in_one_run_alongside_stdout(project: Path) -> None:
@@ -229,7 +235,7 @@ def test_several_outputs_in_one_run_alongside_stdout(project: Path) -> None:
         "markdown=reports/summary.md",
     )
     assert code == 1
-    assert out.strip().endswith("5 records: 1 compliant, 3 with violations (3 violations), 0 undetermined, 1 invalid")
+    assert out.strip().endswith("共 5 条记录：合规 1，有违规 3（违规 3 项），无法判定 0，无效 1")
     reports = project / "reports"
     assert_valid_sarif(json.loads((reports / "out.sarif").read_text(encoding="utf-8")))
     ET.parse(reports / "out.xml")  # noqa: S314 - our own output

@@ -328,3 +328,58 @@ def test_a_longer_period_never_ends_earlier(start: date, a: int, b: int) -> None
 def test_a_later_start_never_ends_earlier(a: date, b: date, days: int) -> None:
     earlier, later = sorted((a, b))
     assert CALENDAR.calendar_deadline(earlier, days) <= CALENDAR.calendar_deadline(later, days)
+
+
+# --- Deadlines that run into a year whose schedule is not known --------------------------------------------
+
+
+def test_a_deadline_in_an_unknown_year_lies_between_start_plus_n_and_that_plus_the_longest_rest_run() -> None:
+    from svcpolicy.calendar import LONGEST_REST_RUN
+
+    bounds = CALENDAR.deadline_bounds(date(LAST, 12, 20), 15)
+    assert bounds.earliest == date(LAST + 1, 1, 4)
+    assert bounds.latest == date(LAST + 1, 1, 4) + timedelta(days=LONGEST_REST_RUN)
+    assert isinstance(bounds.unknown, CalendarNotCovered)
+
+
+def test_a_deadline_within_known_years_has_exact_bounds() -> None:
+    bounds = CALENDAR.deadline_bounds(date(2026, 9, 16), 15)
+    assert bounds.earliest == bounds.latest == date(2026, 10, 8)
+    assert bounds.unknown is None
+
+
+def test_an_unknown_year_leaves_a_deadline_undetermined_only_between_its_bounds() -> None:
+    bounds = CALENDAR.deadline_bounds(date(2026, 12, 20), 15)
+    assert bounds.passed_on(date(2026, 12, 28)) is False  # decided before any 2027 day counts
+    assert bounds.passed_on(date(2027, 3, 1)) is True  # overdue whatever the 2027 schedule says
+    with pytest.raises(CalendarNotCovered):
+        bounds.passed_on(date(2027, 1, 6))
+
+
+def test_the_longest_rest_run_allowed_for_is_twice_any_run_the_official_schedules_have_given() -> None:
+    from svcpolicy.calendar import LONGEST_REST_RUN
+
+    longest = run = 0
+    day = date(FIRST, 1, 1)
+    while day.year <= LAST:
+        run = 0 if CALENDAR.is_working_day(day) else run + 1
+        longest = max(longest, run)
+        day += timedelta(days=1)
+    assert 2 * longest <= LONGEST_REST_RUN
+
+
+@given(
+    st.dates(date(2026, 1, 1), date(2026, 12, 31)), st.integers(1, 90), st.dates(date(2026, 1, 1), date(2027, 6, 30))
+)
+def test_whenever_the_bounds_decide_they_agree_with_any_schedule_the_unknown_year_could_have(
+    start: date, days: int, judged: date
+) -> None:
+    bounds = CALENDAR.deadline_bounds(start, days)
+    try:
+        passed = bounds.passed_on(judged)
+    except CalendarNotCovered:
+        assert bounds.earliest < judged <= bounds.latest
+        return
+    # Two extreme schedules for the unknown year: every day from the first unknown one is a working day, or the
+    # longest run of rest days starts there. The true deadline lies between; the verdict holds for both.
+    assert passed == (judged > bounds.earliest) == (judged > bounds.latest)

@@ -21,7 +21,7 @@ import svcpolicy
 from conftest import AS_OF, REPO
 from durable_strategies import EXPECTED_UNSUPPORTED, RECORD, rules
 from strategies import records_between, strategy
-from svcpolicy.engines.durable.adapter import durable_coverage
+from svcpolicy.engines.durable import durable_coverage
 from svcpolicy.records.model import Interaction
 
 BUNDLED = svcpolicy.load_policy()

@@ -79,7 +79,7 @@ def test_a_missing_input_file_is_reported_and_the_other_inputs_are_still_checked
 ) -> None:
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps({"id": "R1", "operations": [operation(None)]}) + "\n", encoding="utf-8")
-    report = mini.evaluate([tmp_path / "absent.jsonl", good], as_of=AS_OF)
+    report = mini.evaluate([tmp_path / "absent.jsonl", good], as_of=AS_OF, on_input_error="report")
     assert [f.source for f in report.input_failures] == [str(tmp_path / "absent.jsonl")]
     assert report.counts.with_violations == 1
 
@@ -213,4 +213,6 @@ def test_one_policy_serves_many_threads_with_the_same_answers(bundled: svcpolicy
     expected = [f.to_dict() for f in bundled.evaluate(examples, as_of=AS_OF).findings]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: bundled.evaluate(examples, as_of=AS_OF), range(16)))
+    assert expected, "the bundled examples have findings"
+    assert len(results) == 16
     assert all([f.to_dict() for f in r.findings] == expected for r in results)

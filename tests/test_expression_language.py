@@ -401,7 +401,7 @@ def test_tracing_a_quantifier_keeps_the_witness_item() -> None:
     assert env.trace == {"o.sold": True}
 
 
-def test_templates_render_placeholders_and_show_missing_values_as_a_question_mark() -> None:
+def test_templates_render_placeholders_and_say_a_missing_value_is_not_given() -> None:
     compiler = Compiler(params=["decision_days"], absent_defaults=DEFAULTS)
     template = compiler.template(
         "{op.kind} at {op.at} by {op.authorization.by} ({len(op.kind)} chars, {{literal}}, limit "
@@ -410,7 +410,9 @@ def test_templates_render_placeholders_and_show_missing_values_as_a_question_mar
         local_names=["op"],
     )
     env = make_env({}, op=({"kind": "freeze", "at": T0, "note": None}, "operations[0]"))
-    assert template.render(env) == "freeze at 2026-01-05T10:00:00+08:00 by ? (6 chars, {literal}, limit 15d, -)"
+    assert template.render(env) == (
+        "freeze at 2026-01-05T10:00:00+08:00 by (not given) (6 chars, {literal}, limit 15d, -)"
+    )
 
 
 @pytest.mark.parametrize(("text", "column"), [("bad {x", 15), ("bad } x", 15), ("ok {x.__class__}", 15)])

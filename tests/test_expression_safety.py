@@ -66,7 +66,8 @@ def run(source: str) -> Any:
             result: Any = expr(env)
         except Undetermined as exc:
             result = exc
-    assert time.perf_counter() - started < 0.5, f"{source!r} took too long"
+    # a generous bound, not a speed test: unbounded work (a 10**9-element expansion) would take minutes
+    assert time.perf_counter() - started < 10, f"{source!r} took too long"
     return result
 
 

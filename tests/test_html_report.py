@@ -103,7 +103,8 @@ def test_every_finding_is_a_row_with_its_article_texts_and_evidence(report: svcp
     # SVC-016 cites 第十六条 and 第十条: both texts, verbatim, in every one of its rows
     assert page.count("本行员工应遵守客户申请和授权原则,不得擅自进行涉及客户权益的操作。") >= 4 * 2  # hover + quote
     assert page.count('<blockquote data-citation="svc-rules/10">') == 4
-    assert "<dt>op.affects_customer_rights</dt><dd>true</dd>" in page
+    # evidence as a (field, value) table, the rule's expression kept as the field's tooltip
+    assert '<td title="op.affects_customer_rights">op.affects_customer_rights</td><td>yes</td>' in page
     assert "missing field: <code>wait_minutes</code>" in page
 
 
@@ -115,7 +116,7 @@ def test_a_finding_about_a_group_of_records_shows_its_key_branch_and_month(tmp_p
         ("SH-002", "2026-11", "violation"),
         ("(none)", "(none)", "undetermined"),
     ]
-    assert "<code>group branch=SH-001, month=2026-11</code>" in page
+    assert '<code data-col="record">group branch=SH-001, month=2026-11</code>' in page
     counts = dict(re.findall(r'data-count="(\w+)"><span class="n">(\d+)</span>', page))
     assert (counts["group_violations"], counts["group_undetermined"]) == ("2", "1")
 
@@ -186,7 +187,7 @@ def test_report_to_html_writes_the_file_and_returns_the_page(report: svcpolicy.R
 def _check(*args: str | Path) -> tuple[int, str]:
     out = StringIO()
     with redirect_stdout(out):
-        code = main([str(a) for a in args])
+        code = main([*(str(a) for a in args), "--no-config"])
     return code, out.getvalue()
 
 

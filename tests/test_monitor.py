@@ -11,7 +11,7 @@ import pytest
 
 import svcpolicy
 from monitor_streams import ev, random_stream, shuffle_within, tick
-from svcpolicy.monitor.monitor import Alert, DueSoon, LateEvent, Monitor
+from svcpolicy.monitor import Alert, DueSoon, LateEvent, Monitor
 from svcpolicy.results.findings import Finding, Outcome
 
 CMP = "EVT-CMP-001-decided-within-period"
@@ -67,7 +67,8 @@ def test_a_complaint_decided_on_its_last_day_is_in_time_and_one_day_later_is_not
         ("B", "2026-02-24", "2026-02-25")
     ]
     assert missed[0].message("en") == (
-        "Complaint B received 2026-02-01T11:00:00+08:00 had 15 days, due 2026-02-24; still not decided on 2026-02-25"
+        "Complaint B received 2026-02-01T11:00:00+08:00 had 15 days; still not decided on 2026-02-25, "
+        "after the deadline 2026-02-24"
     )
     assert [c.label for c in missed[0].citations][-2:] == ["第二百零一条", "第二百零三条"]
 
@@ -83,7 +84,8 @@ def test_a_deadline_is_missed_only_when_a_later_event_or_tick_arrives(monitor: M
     ("extension", "due"),
     [
         ({"to_days": 30, "notified_at": "2026-03-10T09:00:00+08:00"}, "2026-04-01"),
-        ({"to_days": 30, "notified_at": None}, "2026-03-17"),  # not told: no extension
+        ({"to_days": 30, "notified_at": None}, "2026-04-01"),  # the NFRA text asks no notice for the first
+        ({"to_days": 30, "notified_at": None, "complexity": "simple"}, "2026-03-17"),  # simple: cannot be extended
         (
             {
                 "to_days": 60,
@@ -104,7 +106,7 @@ def test_a_deadline_is_missed_only_when_a_later_event_or_tick_arrives(monitor: M
         ),
     ],
 )
-def test_extensions_count_only_with_notice_and_for_60_days_senior_approval(
+def test_extensions_count_for_complex_complaints_and_for_60_days_only_with_notice_and_senior_approval(
     monitor: Monitor, extension: dict[str, Any], due: str
 ) -> None:
     alerts = run(
@@ -245,8 +247,14 @@ def test_investment_sales_need_a_prior_risk_warning_and_disclosures_a_prior_cons
 def test_durable_rules_and_plain_python_give_the_same_findings(policy: svcpolicy.Policy) -> None:
     for seed in range(3):
         stream = random_stream(seed)
+        assert {"consent.granted", "data.disclosed", "product.declined", "operation.performed"} <= {
+            e["type"] for e in stream
+        }, "the stream exercises every sequence rule"
         with Monitor(policy, engine="durable") as durable, Monitor(policy, engine="python") as python:
-            assert comparable(run(durable, stream)) == comparable(run(python, stream))
+            found = comparable(run(durable, stream))
+            assert found == comparable(run(python, stream))
+        breached = {a["rule"] for a in found if a["outcome"] == "violation"}
+        assert DATA in breached and RISK in breached, breached
 
 
 # -- event time, order, duplicates ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 
 import svcpolicy
 from monitor_streams import random_stream
-from svcpolicy.monitor.monitor import Monitor
+from svcpolicy.monitor import Monitor
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 ALLOWANCE = dt.timedelta(hours=1)
@@ -119,22 +119,34 @@ def test_kill_9_mid_stream_then_resending_the_rest_on_stdin_loses_and_adds_nothi
 def test_kill_9_while_reading_a_file_then_rerunning_the_same_command_resumes(
     tmp_path: Path, stream: list[dict[str, Any]], expected: tuple[list[dict[str, Any]], list[int]]
 ) -> None:
-    outputs, _ = expected
+    outputs, after_line = expected
+    lines = lines_of(stream)
+    half = len(lines) // 2
+    # The first run reads the file through a named pipe that holds only its first half and stays open, so the
+    # process is certainly in the middle of the file when it is killed; the rerun finds the whole file there.
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"".join(lines_of(stream)))
+    os.mkfifo(events)
     state = str(tmp_path / "state.db")
     first = watch(str(events), "--state", state, "--commit-every", "5")
     assert first.stdout is not None
     out = reader(first.stdout)
+    writer = open(events, "wb")  # noqa: SIM115 - held open past the kill on purpose
+    writer.write(b"".join(lines[:half]))
+    writer.flush()
     seen: list[dict[str, Any]] = []
-    line = out.get(timeout=60)
-    assert line is not None
-    seen.append(orjson.loads(line))
+    while len(seen) < after_line[half // 2]:
+        line = out.get(timeout=60)
+        assert line is not None, first.stderr.read() if first.stderr else ""
+        seen.append(orjson.loads(line))
     os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=30)
+    assert first.wait(timeout=30) == -signal.SIGKILL
+    writer.close()
     while (line := out.get(timeout=30)) is not None:
         seen.append(orjson.loads(line))
+    assert 0 < len(first_of_each_seq(seen)) < len(outputs), "killed mid-file, with outputs still to come"
 
+    events.unlink()
+    events.write_bytes(b"".join(lines))
     second = watch(str(events), "--state", state, "--commit-every", "5")
     rest, err = second.communicate(timeout=120)
     assert second.returncode in (0, 1), err.decode()

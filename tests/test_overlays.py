@@ -28,7 +28,9 @@ def test_the_example_branch_overlay_keeps_every_head_office_rule_and_adds_its_ow
     branch = svcpolicy.load_policy(OVERLAY)
     assert {r.id for r in base.rules} < {r.id for r in branch.rules}
     assert branch.id == "sh-pudong-branch"
-    assert all(r.passed for r in branch.run_examples("BR-005-large-withdrawal-double-check"))
+    results = branch.run_examples("BR-005-large-withdrawal-double-check")
+    assert results, "the branch rule has embedded examples"
+    assert all(r.passed for r in results), [r for r in results if not r.passed]
 
 
 def test_a_tightened_deadline_applies_to_the_head_office_rule() -> None:
@@ -88,13 +90,12 @@ def test_tightening_a_parameter_the_base_does_not_have_is_an_error(write_pack: C
 
 
 def test_packs_extending_each_other_in_a_cycle_are_refused(tmp_path: Path) -> None:
-    for name, other in (("a", "b"), ("b", "a")):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "pack.yaml").write_text(
-            f'pack: {name}\ntitle: t\nversion: "1"\nextends: ../{other}\n', encoding="utf-8"
+    for name, other in (("a", "b"), ("b", "a")):  # two pack files side by side: extends stays inside the folder
+        (tmp_path / f"{name}.yaml").write_text(
+            f'pack: {name}\ntitle: t\nversion: "1"\nextends: {other}.yaml\n', encoding="utf-8"
         )
     with pytest.raises(svcpolicy.PackError, match="cycle"):
-        svcpolicy.load_policy(tmp_path / "a")
+        svcpolicy.load_policy(tmp_path / "a.yaml")
 
 
 def test_findings_of_an_overlay_cite_the_head_office_articles() -> None:

@@ -23,9 +23,11 @@ BIN = Path(sys.executable).parent
 PRE_COMMIT = BIN / "pre-commit"
 MANIFEST = REPO / ".pre-commit-hooks.yaml"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or not PRE_COMMIT.exists(), reason="needs git and pre-commit (dev extras)"
-)
+
+def test_git_and_pre_commit_are_installed_for_these_tests() -> None:
+    """pre-commit is a dev dependency and git is on every machine: a missing one fails, never skips."""
+    assert shutil.which("git") is not None
+    assert PRE_COMMIT.exists(), f"{PRE_COMMIT} missing: `make test` installs the dev extra"
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -120,7 +122,7 @@ def test_a_commit_with_a_violating_record_is_refused_with_the_article_shown(
     assert result.returncode != 0, output
     assert "svcpolicy check (service records)" in output and "Failed" in output
     assert "第十六条" in output and ARTICLE_16 in output
-    assert "records/2026-11/export.jsonl:2 operations[0]  R2  [critical] SVC-016-unauthorized-operation" in output
+    assert "records/2026-11/export.jsonl:2 operations[0]  R2  [严重] SVC-016-unauthorized-operation" in output
     log = git(root, env, "log", "--oneline").stdout.splitlines()
     assert len(log) == 1  # nothing was committed
 

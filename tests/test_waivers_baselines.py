@@ -55,10 +55,9 @@ def test_a_waived_finding_is_still_reported_and_counted_but_no_longer_fails(work
     waiver_file(workdir / "waivers.yaml", waiver())
     code, out, _ = check("--waivers", "waivers.yaml")
     assert code == 0
-    assert "R1  [critical] SVC-016-unauthorized-operation" in out and "<waived W-1 until 2026-12-31>" in out
+    assert "R1  [严重] SVC-016-unauthorized-operation" in out and "<已豁免 W-1，有效期至 2026-12-31>" in out
     assert out.strip().endswith(
-        "2 records: 1 compliant, 1 with violations (1 violations), 0 undetermined, 0 invalid; "
-        "findings waived: 1, in baseline: 0"
+        "共 2 条记录：合规 1，有违规 1（违规 1 项），无法判定 0，无效 0；已豁免 1 项，已列入基线 0 项"
     )
     data = json.loads(check("--waivers", "waivers.yaml", "--format", "json")[1])
     assert data["counts"]["waived"] == 1 and data["counts"]["reconciled"]

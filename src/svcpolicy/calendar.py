@@ -11,13 +11,14 @@ would silently be wrong. Such dates raise :class:`CalendarNotCovered` instead.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import yaml
 from holidays import country_holidays
@@ -35,9 +36,26 @@ from pydantic import (
 
 from svcpolicy.errors import CalendarNotCovered, LocatedError, SourceLocation
 
-__all__ = ["HolidayCalendar", "YearFile", "YearFileError", "load_year_file", "package_known_years"]
+__all__ = [
+    "LONGEST_REST_RUN",
+    "DeadlineBounds",
+    "HolidayCalendar",
+    "YearFile",
+    "YearFileError",
+    "deadline_bounds",
+    "load_year_file",
+    "package_known_years",
+]
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+LONGEST_REST_RUN = 20
+"""The most consecutive rest days (holidays and weekends) any year's schedule is assumed able to give.
+
+The longest run in every official notice since 2001 is 10 days (Spring Festival 2020, as extended); twice that
+leaves room for a schedule unlike any issued so far. It bounds a deadline that runs into a year whose notice
+is not known: the last day is no later than the first unknown day plus this many days.
+"""
 
 
 class YearFileError(LocatedError):
@@ -181,6 +199,24 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     return node.start_mark.line + 1
 
 
+_log = logging.getLogger(__name__)
+_missing_years_logged: set[int] = set()
+"""Years already logged as missing in this process: a run over many records logs each year once."""
+
+
+def _report_missing_year(year: int, known: tuple[int, int]) -> None:
+    if year not in _missing_years_logged:
+        _missing_years_logged.add(year)
+        _log.warning(
+            "the PRC holiday schedule for %d is not known (known years: %d–%d): working-day deadlines in %d are "
+            "undetermined; add the year's State Council notice as a year file",
+            year,
+            known[0],
+            known[1],
+            year,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class HolidayCalendar:
     """Immutable, so one instance can be shared across threads; build it with :meth:`official`.
@@ -252,6 +288,7 @@ class HolidayCalendar:
         if isinstance(day, datetime):
             raise TypeError("pass a date in China local time, not a datetime")
         if not self.known_years[0] <= day.year <= self.known_years[1]:
+            _report_missing_year(day.year, self.known_years)
             raise CalendarNotCovered(day.year, self.known_years)
         if day in self.days_off:
             return False
@@ -268,3 +305,55 @@ class HolidayCalendar:
         while not self.is_working_day(deadline):
             deadline += timedelta(days=1)
         return deadline
+
+    def deadline_bounds(self, start: date, days: int) -> DeadlineBounds:
+        """The earliest and latest the period's last day can be: see :func:`deadline_bounds`."""
+        return deadline_bounds(self, start, days)
+
+
+class WorkingDays(Protocol):
+    """Anything that tells working days and raises CalendarNotCovered for a year it does not know."""
+
+    def is_working_day(self, day: date) -> bool: ...
+
+
+def deadline_bounds(calendar: WorkingDays, start: date, days: int) -> DeadlineBounds:
+    """The earliest and latest the last day of ``days`` calendar days from ``start`` can be (arts. 201, 203).
+
+    Exact when every day involved is known. Counting stops at the first day whose year has no known notice: the
+    last day is that day or a later one, at most :data:`LONGEST_REST_RUN` days later. So a question about the
+    deadline is undetermined only when its answer falls between the two bounds.
+    """
+    if days < 1:
+        raise ValueError(f"a period has at least one day, got {days}")
+    try:
+        day = start + timedelta(days=days)
+        while True:
+            try:
+                if calendar.is_working_day(day):
+                    return DeadlineBounds(day, day, None)
+            except CalendarNotCovered as exc:
+                return DeadlineBounds(day, day + timedelta(days=LONGEST_REST_RUN), exc)
+            day += timedelta(days=1)
+    except OverflowError:
+        raise ValueError(f"a period of {days} days from {start} ends beyond the calendar's range") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineBounds:
+    """Where a period's last day lies: ``earliest == latest`` when the schedules involved are known.
+
+    ``unknown`` is why the day is not exact (the first year without a known notice), None when it is.
+    """
+
+    earliest: date
+    latest: date
+    unknown: CalendarNotCovered | None
+
+    def passed_on(self, day: date) -> bool:
+        """Whether ``day`` is after the last day; raises ``unknown`` when the unknown schedule decides it."""
+        if day > self.latest:
+            return True
+        if day <= self.earliest or self.unknown is None:
+            return False
+        raise self.unknown

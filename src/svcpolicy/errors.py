@@ -25,6 +25,20 @@ class SvcPolicyError(Exception):
     """Base class of every error svcpolicy raises on purpose."""
 
 
+class UsageError(SvcPolicyError, ValueError):
+    """The library was called wrongly: a naive ``as_of``, an unknown engine, an argument out of range.
+
+    Also a ``ValueError``, so callers that caught the ``ValueError`` raised before keep working.
+    """
+
+
+class InputTypeError(UsageError, TypeError):
+    """What was given as records is none of the accepted kinds (a path, a mapping, a model, or an iterable of these).
+
+    Also a ``TypeError``, what Python raises for an argument of the wrong type.
+    """
+
+
 class LocatedError(SvcPolicyError):
     """An error tied to a place in a file; ``str()`` reads ``file:line:col: message``."""
 

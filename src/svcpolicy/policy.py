@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -18,26 +18,34 @@ from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
 from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.programs import RuleProgram
-from svcpolicy.engine.record_context import group_paths, record_context
-from svcpolicy.engines.durable.adapter import DurableJudge, DurableStats
-from svcpolicy.errors import InputError
+from svcpolicy.engine.record_context import group_paths
+from svcpolicy.engine.stream import RecordIdentifiers, count_group_findings, judge_stream
+from svcpolicy.engines.parallel import available_cores, judge_in_parallel
+from svcpolicy.errors import InputError, InputTypeError, SourceLocation, UsageError
 from svcpolicy.expr import Env
 from svcpolicy.pack.bundled import resolve_pack
-from svcpolicy.pack.loader import read_pack
+from svcpolicy.pack.cache import read_pack_cached
 from svcpolicy.pack.schema import Example
 from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
+from svcpolicy.results.decision import Decision
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts, InputFailure, Report
+
+if TYPE_CHECKING:
+    from svcpolicy.engines.durable import DurableStats
 
 Engine = Literal["native", "durable"]
 RecordInput = Mapping[str, Any] | BaseModel | str | Path
 Inputs = RecordInput | Iterable[RecordInput]
 Progress = Callable[[Counts], None]
+OnInputError = Literal["raise", "report"]
+"""What an input that cannot be read does: ``raise`` an :class:`InputError`, or ``report`` it in
+``input_failures`` and go on with the other inputs (what the command line does)."""
 
 
 def load_policy(pack: str | Path | None = None, *, calendar: HolidayCalendar | None = None) -> Policy:
     """Load and compile a pack: a path, the name of a bundled pack, or None for the default bundled pack."""
-    return Policy(read_pack(resolve_pack(pack)), calendar=calendar or HolidayCalendar.official())
+    return Policy(read_pack_cached(resolve_pack(pack)), calendar=calendar or HolidayCalendar.official())
 
 
 @dataclass(frozen=True)
@@ -81,17 +89,38 @@ class Policy(CompiledPack):
         progress: Progress | None = None,
         engine: Engine = "native",
         keep_context: bool = False,
+        jobs: int = 1,
+        keep_identifiers: bool = False,
+        on_input_error: OnInputError = "raise",
     ) -> Evaluation:
         """Stream findings and invalid records in input order, in constant memory.
 
         ``keep_context=True`` also keeps the scalar fields of each record that has findings in
         ``Evaluation.records`` (for a report's ``by("branch_id")`` and its HTML): memory then grows with findings.
 
-        ``engine="durable"`` judges record rules with durable-rules (see svcpolicy.engines.durable.adapter); rules it
+        ``engine="durable"`` judges record rules with durable-rules (see svcpolicy.engines.durable); rules it
         cannot express run on the closure engine, and the findings are the same.
+
+        ``jobs=N`` judges files (and parts of large JSONL/CSV files) in N worker processes (0: one per core); the
+        findings, their order, the counts and the group findings are those of ``jobs=1``.
+
+        ``keep_identifiers=True`` keeps, in ``Evaluation.identifiers``, the values each record with findings holds at
+        the pack's identifying paths (``privacy: identifying_fields``), so a report can mask them.
+
+        A file that cannot be read raises :class:`InputError`; ``on_input_error="report"`` lists it in
+        ``Evaluation.input_failures`` instead and goes on with the other inputs.
         """
         return Evaluation(
-            self, inputs, as_of=as_of, encoding=encoding, progress=progress, engine=engine, keep_context=keep_context
+            self,
+            inputs,
+            as_of=as_of,
+            encoding=encoding,
+            progress=progress,
+            engine=engine,
+            keep_context=keep_context,
+            jobs=jobs,
+            keep_identifiers=keep_identifiers,
+            on_input_error=on_input_error,
         )
 
     def evaluate(
@@ -102,10 +131,24 @@ class Policy(CompiledPack):
         encoding: str = "utf-8",
         progress: Progress | None = None,
         engine: Engine = "native",
+        jobs: int = 1,
+        on_input_error: OnInputError = "raise",
     ) -> Report:
-        """Evaluate records (a file path, a dict, a pydantic model, or an iterable of these) into a Report."""
+        """Evaluate records (a file path, a dict, a pydantic model, or an iterable of these) into a Report.
+
+        ``jobs=N`` spreads the work over N processes (0: one per core) with the same result as ``jobs=1``.
+        A file that cannot be read raises :class:`InputError`, unless ``on_input_error="report"`` (then it is
+        listed in ``Report.input_failures``).
+        """
         run = self.iter_findings(
-            inputs, as_of=as_of, encoding=encoding, progress=progress, engine=engine, keep_context=True
+            inputs,
+            as_of=as_of,
+            encoding=encoding,
+            progress=progress,
+            engine=engine,
+            keep_context=True,
+            jobs=jobs,
+            on_input_error=on_input_error,
         )
         findings: list[Finding] = []
         invalid: list[InvalidRecord] = []
@@ -124,6 +167,33 @@ class Policy(CompiledPack):
             records=run.records,
             group_paths=group_paths(self.aggregates),
         )
+
+    def check(
+        self,
+        record: Mapping[str, Any] | BaseModel,
+        *,
+        as_of: dt.datetime | None = None,
+        include_aggregates: bool = False,
+    ) -> Decision:
+        """Decide one record, as a bank system asks before or after a transaction: its outcome, findings and the
+        fields whose absence left rules undetermined.
+
+        Aggregate rules judge groups of records, so on one record they can only be undetermined: they are skipped
+        unless ``include_aggregates=True`` (then they judge a group of this one record).
+        """
+        if as_of is not None and as_of.tzinfo is None:
+            raise UsageError("as_of must carry a time zone offset")
+        (raw,) = _sources(record)
+        if not isinstance(raw, RawRecord):
+            raise InputTypeError(f"check() takes one record (a mapping or a model), not {type(record).__name__}")
+        valid, error, _ = validate(raw)
+        if valid is None:
+            return Decision(Outcome.INVALID, error=error or "invalid record")
+        outcome, findings = self.judge(valid, raw.locator, as_of)
+        if include_aggregates and self.aggregates:
+            findings = [*findings, *self._aggregate_findings(self.aggregates, [valid], as_of)]
+            outcome = _worst([outcome, *(f.outcome for f in findings)])
+        return Decision.of(outcome, findings)
 
     # -- embedded examples --------------------------------------------------------------------------
 
@@ -203,11 +273,23 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         progress_every: int = 1000,
         engine: Engine = "native",
         keep_context: bool = False,
+        jobs: int = 1,
+        keep_identifiers: bool = False,
+        on_input_error: OnInputError = "raise",
     ) -> None:
         if as_of is not None and as_of.tzinfo is None:
-            raise ValueError("as_of must carry a time zone offset")
+            raise UsageError("as_of must carry a time zone offset")
         if engine not in ("native", "durable"):
-            raise ValueError(f"engine is 'native' or 'durable', not {engine!r}")
+            raise UsageError(f"engine is 'native' or 'durable', not {engine!r}")
+        if on_input_error not in ("raise", "report"):
+            raise UsageError(f"on_input_error is 'raise' or 'report', not {on_input_error!r}")
+        if jobs < 0:
+            raise UsageError(f"jobs is a number of processes (0: one per core), not {jobs}")
+        self.jobs = jobs or available_cores()
+        if self.jobs > 1 and engine != "native":
+            raise UsageError("jobs > 1 runs the native engine; the durable engine judges in one process")
+        _refuse_unusable(inputs)
+        self.on_input_error = on_input_error
         self.engine = engine
         self.engine_stats: DurableStats | None = None  # filled by the durable engine
         self.policy = policy
@@ -217,6 +299,8 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         self.input_failures: list[InputFailure] = []
         self.keep_context = keep_context
         self.records: dict[tuple[str, int], dict[str, Any]] = {}  # scalar fields of records with findings
+        self.identifiers: RecordIdentifiers = {}  # their identifying values, with keep_identifiers
+        self.keep_identifiers = keep_identifiers
         self._progress = progress
         self._progress_every = progress_every
         self._items = self._run(inputs)
@@ -228,30 +312,64 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         return next(self._items)
 
     def _raw_records(self, inputs: Inputs) -> Iterator[RawRecord]:
-        if isinstance(inputs, str | Path | Mapping | BaseModel):
-            inputs = [inputs]
-        for position, item in enumerate(inputs, start=1):
-            if isinstance(item, str | Path):
-                try:
-                    yield from read_records(item, encoding=self.encoding)
-                except InputError as exc:
-                    self.counts.input_errors += 1
-                    self.input_failures.append(InputFailure(str(item), exc.message))
-            elif isinstance(item, BaseModel):
-                data = item.model_dump(mode="python", exclude_unset=True, by_alias=True)
-                yield RawRecord(Locator("<input>", position), data)
-            elif isinstance(item, Mapping):
-                yield RawRecord(Locator("<input>", position), item)
-            else:
-                yield RawRecord(Locator("<input>", position), None, f"not a record: {type(item).__name__}")
+        for item in _sources(inputs):
+            if isinstance(item, RawRecord):
+                yield item
+                continue
+            try:
+                yield from read_records(item, encoding=self.encoding)
+            except InputError as exc:
+                if self.on_input_error == "raise":
+                    raise
+                self.counts.input_errors += 1
+                self.input_failures.append(InputFailure(str(item), exc.message))
 
     def _run(self, inputs: Inputs) -> Iterator[Finding | InvalidRecord]:
         policy, counts, as_of = self.policy, self.counts, self.as_of
-        every, progress = self._progress_every, self._progress
-        env = Env({}, params={}, as_of=as_of, tz=policy.tz, calendar=policy.calendar)
         aggregate_runs = [AggregateRun(program) for program in policy.aggregates]
+        contexts = self.records if self.keep_context else None
+        if self.jobs > 1:
+            yield from self._raising_failures(
+                judge_in_parallel(
+                    policy,
+                    _sources(inputs),
+                    as_of,
+                    jobs=self.jobs,
+                    encoding=self.encoding,
+                    counts=counts,
+                    runs=aggregate_runs,
+                    contexts=contexts,
+                    failures=self.input_failures,
+                    progress=self._progress,
+                    identifiers=self.identifiers if self.keep_identifiers else None,
+                )
+            )
+        else:
+            yield from self._judge_here(inputs, aggregate_runs, contexts)
+        yield from count_group_findings(policy.group_findings(aggregate_runs, as_of), counts)
+        if self._progress is not None:
+            self._progress(counts)
+
+    def _raising_failures(self, items: Iterator[Finding | InvalidRecord]) -> Iterator[Finding | InvalidRecord]:
+        """Pass the workers' items on; with ``on_input_error="raise"``, raise the first input failure they report."""
+        for item in items:
+            self._raise_failure()
+            yield item
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self.on_input_error == "raise" and self.input_failures:
+            failure = self.input_failures[0]
+            raise InputError(failure.error, SourceLocation(failure.source))
+
+    def _judge_here(
+        self, inputs: Inputs, aggregate_runs: list[AggregateRun], contexts: dict[tuple[str, int], dict[str, Any]] | None
+    ) -> Iterator[Finding | InvalidRecord]:
+        policy, as_of = self.policy, self.as_of
         judge, check, raws = policy.judge, validate, self._raw_records(inputs)
         if self.engine == "durable":
+            from svcpolicy.engines.durable import DurableJudge  # durable-rules is imported only when used
+
             durable = DurableJudge(policy, as_of)
             judge, check, raws, self.engine_stats = (
                 durable.judge,
@@ -259,35 +377,43 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                 durable.prefetch(raws),
                 durable.stats,
             )
-        for raw in raws:
-            record, error, record_id = check(raw)
-            if record is None:
-                counts.add_record(Outcome.INVALID)
-                yield InvalidRecord(
-                    RecordRef(record_id, raw.locator.source, raw.locator.line), error or "invalid record"
-                )
-            else:
-                outcome, findings = judge(record, raw.locator, as_of, env=env)
-                if aggregate_runs:
-                    ref = RecordRef(record.get("id"), raw.locator.source, raw.locator.line)
-                    for aggregate in aggregate_runs:
-                        aggregate.feed(env, record, ref)
-                counts.add_record(outcome)
-                if findings and self.keep_context:
-                    self.records[raw.locator] = record_context(record)
-                for finding in findings:
-                    if finding.outcome is Outcome.VIOLATION:
-                        counts.violations += 1
-                    else:
-                        counts.undetermined_findings += 1
-                    yield finding
-            if progress is not None and counts.records % every == 0:
-                progress(counts)
-        for finding in policy.group_findings(aggregate_runs, as_of):
-            if finding.outcome is Outcome.VIOLATION:
-                counts.group_violations += 1
-            else:
-                counts.group_undetermined += 1
-            yield finding
-        if progress is not None:
-            progress(counts)
+        yield from judge_stream(
+            policy,
+            raws,
+            as_of,
+            counts=self.counts,
+            runs=aggregate_runs,
+            contexts=contexts,
+            identifiers=self.identifiers if self.keep_identifiers else None,
+            judge=judge,
+            check=check,
+            progress=self._progress,
+            progress_every=self._progress_every,
+        )
+
+
+def _refuse_unusable(inputs: object) -> None:
+    """Raise :class:`InputTypeError` for inputs that are no records at all (bytes would iterate as integers)."""
+    if isinstance(inputs, bytes | bytearray | memoryview):
+        raise InputTypeError("records given as bytes: pass a file path, or decode them (json.loads) into mappings")
+    if not isinstance(inputs, str | Path | Mapping | BaseModel | Iterable):
+        raise InputTypeError(
+            f"records are a file path, a mapping, a model or an iterable of these, not {type(inputs).__name__}"
+        )
+
+
+def _sources(inputs: Inputs) -> Iterator[str | Path | RawRecord]:
+    """The inputs in order: record files as paths, everything else as located raw records (``<input>:N``)."""
+    _refuse_unusable(inputs)
+    if isinstance(inputs, str | Path | Mapping | BaseModel):
+        inputs = [inputs]
+    for position, item in enumerate(inputs, start=1):
+        if isinstance(item, str | Path):
+            yield item
+        elif isinstance(item, BaseModel):
+            data = item.model_dump(mode="python", exclude_unset=True, by_alias=True)
+            yield RawRecord(Locator("<input>", position), data)
+        elif isinstance(item, Mapping):
+            yield RawRecord(Locator("<input>", position), item)
+        else:
+            yield RawRecord(Locator("<input>", position), None, f"not a record: {type(item).__name__}")

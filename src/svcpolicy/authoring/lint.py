@@ -23,15 +23,10 @@ import datetime as dt
 import difflib
 import functools
 import re
-import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, NotRequired, Required, Union, cast, get_args, get_origin, get_type_hints
-
-from pydantic import AwareDatetime
-from typing_extensions import is_typeddict
+from typing import Any, Literal, cast
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.parameters import ParameterTable
@@ -41,7 +36,8 @@ from svcpolicy.expr import nodes as n
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.loader import read_pack
 from svcpolicy.pack.schema import Rule
-from svcpolicy.records.model import ABSENT_DEFAULTS, Interaction
+from svcpolicy.records.model import ABSENT_DEFAULTS, RECORD_TYPE
+from svcpolicy.records.types import FieldSpec
 
 Level = Literal["error", "warning"]
 SCAFFOLD_MARKER = "TODO(svcpolicy init-pack)"
@@ -77,79 +73,29 @@ class LintMessage:
 # -- the record model, as kinds per field path ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FieldKind:
-    """What a field of the record model holds: its kind, whether null is allowed, its allowed literals."""
-
-    kind: str  # text, number, boolean, datetime, list, mapping, any
-    nullable: bool
-    choices: tuple[Any, ...] = ()
-
-
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    nullable = False
-    while True:
-        origin = get_origin(annotation)
-        if origin in (Required, NotRequired, Annotated):
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            args = get_args(annotation)
-            if type(None) in args:
-                nullable = True
-            rest = [a for a in args if a is not type(None)]
-            if len(rest) != 1:
-                return annotation, nullable
-            annotation = rest[0]
-        else:
-            return annotation, nullable
-
-
-def _kind_of(annotation: Any) -> tuple[str, tuple[Any, ...]]:
-    origin = get_origin(annotation)
-    if origin is list:
-        return "list", ()
-    if origin is Literal:
-        choices = get_args(annotation)
-        return ("number" if all(isinstance(c, int) for c in choices) else "text"), choices
-    if is_typeddict(annotation) or origin is dict or annotation is dict:
-        return "mapping", ()
-    if annotation is bool:
-        return "boolean", ()
-    if annotation in (int, float, Decimal):
-        return "number", ()
-    if annotation is str:
-        return "text", ()
-    if annotation is AwareDatetime or annotation is dt.datetime:
-        return "datetime", ()
-    return "any", ()
-
-
-def _model_kinds(typed_dict: Any = Interaction, prefix: str = "") -> Iterator[tuple[str, FieldKind]]:
-    for name, annotation in get_type_hints(typed_dict, include_extras=True).items():
-        path = f"{prefix}{name}"
-        inner, nullable = _unwrap(annotation)
-        kind, choices = _kind_of(inner)
-        yield path, FieldKind(kind, nullable, choices)
-        if kind == "list":
-            item, _ = _unwrap(get_args(inner)[0])
-            if is_typeddict(item):
-                yield from _model_kinds(item, f"{path}[].")
-        elif is_typeddict(inner):
-            yield from _model_kinds(inner, f"{path}.")
-
-
-FIELD_KINDS: Mapping[str, FieldKind] = dict(_model_kinds())
+FIELD_KINDS: Mapping[str, FieldSpec] = {spec.path: spec for spec in RECORD_TYPE.descendants()}
+"""The record model's fields by schema path, as :mod:`svcpolicy.records.types` describes them."""
 _FREE = "<free>"  # a path under extra: anything goes
+_WORDS = {"string": "text", "bool": "boolean"}  # a kind in a pack author's words
+
+
+def _word(kind: str) -> str:
+    return _WORDS.get(kind, kind)
 
 
 def _value_kind(value: object) -> str:
     if isinstance(value, bool):
-        return "boolean"
+        return "bool"
     if isinstance(value, int | float):
         return "number"
     if isinstance(value, str):
-        return "text"
+        return "string"
     return "any"
+
+
+def _fits(literal_kind: str, field_kind: str) -> bool:
+    """A literal of ``literal_kind`` can equal a value of ``field_kind`` (a decimal amount equals numbers)."""
+    return literal_kind == field_kind or (field_kind == "decimal" and literal_kind == "number")
 
 
 # -- walking one expression --------------------------------------------------------------------------
@@ -222,7 +168,9 @@ class _Checker:
                 )
             elif kind is not None and kind.kind not in ("mapping", "any"):
                 self.error(
-                    node, f"`{node.base.text}` is a {kind.kind} value: it has no field `{node.name}`", "field-of-value"
+                    node,
+                    f"`{node.base.text}` is a {_word(kind.kind)} value: it has no field `{node.name}`",
+                    "field-of-value",
                 )
             else:
                 siblings = sorted(
@@ -266,7 +214,7 @@ class _Checker:
                 kind = FIELD_KINDS.get(collection)
                 if kind is not None and kind.kind not in ("list", "any"):
                     self.error(
-                        node.iterable, f"`{node.iterable.text}` is a {kind.kind} value, not a list", "not-a-list"
+                        node.iterable, f"`{node.iterable.text}` is a {_word(kind.kind)} value, not a list", "not-a-list"
                     )
             item = None if collection is None else (_FREE if collection == _FREE else f"{collection}[]")
             inner = _Scope({**scope.names, node.var: item}, scope.params)
@@ -310,22 +258,22 @@ class _Checker:
             literals: list[object] = []
             if isinstance(other, n.Const) and other.value is not None:
                 literals = [other.value]
-                if op in ("in", "not in") and isinstance(other.value, str) and kind.kind == "text" and other is right:
+                if op in ("in", "not in") and isinstance(other.value, str) and kind.kind == "string" and other is right:
                     continue  # substring test: "保本" in statement
             elif isinstance(other, n.ListLit) and op in ("in", "not in") and other is right:
                 literals = [item.value for item in other.items if isinstance(item, n.Const) and item.value is not None]
             for literal in literals:
                 self._literal_fits(node, path, kind, literal)
 
-    def _literal_fits(self, node: n.Node, path: str, kind: FieldKind, literal: object) -> None:
+    def _literal_fits(self, node: n.Node, path: str, kind: FieldSpec, literal: object) -> None:
         literal_kind = _value_kind(literal)
         if kind.kind in ("any", "mapping", "list") or literal_kind == "any":
             return
-        if literal_kind != kind.kind:
+        if not _fits(literal_kind, kind.kind):
             self.error(
                 node,
-                f"`{node.text}` compares {path} (a {kind.kind}) with a {literal_kind} ({literal!r}): never true, "
-                "always undetermined",
+                f"`{node.text}` compares {path} (a {_word(kind.kind)}) with a {_word(literal_kind)} ({literal!r}): "
+                "never true, always undetermined",
                 "type-mismatch",
             )
         elif kind.choices and literal not in kind.choices:
@@ -405,14 +353,19 @@ class LintResult:
     def warnings(self) -> list[LintMessage]:
         return [m for m in self.messages if m.level == "warning"]
 
+    @property
+    def loads(self) -> bool:
+        """False when the engine itself refused the pack (it does not load or compile): a broken pack."""
+        return not any(m.code in LOAD_ERROR_CODES for m in self.errors)
+
 
 def base_files(pack: PackDefinition) -> set[str]:
     """The files of the packs an overlay extends (its base, the base's base, …): not the overlay's own."""
     files: set[str] = set()
-    base = getattr(pack, "base", None)
+    base = pack.base
     while base is not None:
         files.update(str(f) for f in base.files)
-        base = getattr(base, "base", None)
+        base = base.base
     return files
 
 
@@ -431,9 +384,20 @@ def lint_pack(path: str | Path) -> LintResult:
     return LintResult(str(path), sorted(set(messages)))
 
 
+LOAD_ERROR_CODES = frozenset({"pack", "expression"})
+"""The codes of errors the engine raises itself (:func:`_pack_error`), as against lint's own findings."""
+
+
 def _pack_error(exc: PackError) -> LintMessage:
     code = "expression" if isinstance(exc, ExpressionError) else "pack"
     return LintMessage.at(exc.location, "error", exc.message, code)
+
+
+def lint_loaded(pack: PackDefinition) -> LintResult:
+    """Lint a pack the engine has already loaded and compiled (what ``svcpolicy check`` does before it runs)."""
+    messages: list[LintMessage] = []
+    _lint_rules(pack, messages)
+    return LintResult(str(pack.root), sorted(set(messages)))
 
 
 def _lint_definition(pack: PackDefinition, messages: list[LintMessage]) -> None:
@@ -445,6 +409,11 @@ def _lint_definition(pack: PackDefinition, messages: list[LintMessage]) -> None:
         messages.extend(_pack_error(e) for e in exc.errors)
     except PackError as exc:
         messages.append(_pack_error(exc))
+    _lint_rules(pack, messages)
+
+
+def _lint_rules(pack: PackDefinition, messages: list[LintMessage]) -> None:
+    """Lint's own checks of rules, parameters and sources (the engine's compile is not repeated here)."""
     inherited = base_files(pack)
     tz = _tz(pack.manifest.timezone)
     table = ParameterTable(pack.parameters, tz)
@@ -564,7 +533,7 @@ def _lint_rule(
                     else None
                 )
                 names[var] = None if schema is None else (_FREE if schema == _FREE else f"{schema}[]")
-    is_aggregate = getattr(rule, "kind", "record") == "aggregate"
+    is_aggregate = rule.kind == "aggregate"
     member_fields: list[tuple[str, str, tuple[str | int, ...]]] = []
     if rule.applies_if:
         member_fields.append(("applies_if", rule.applies_if, ("applies_if",)))
@@ -575,12 +544,11 @@ def _lint_rule(
             schema = checker.schema(node, _Scope(dict(names), params)) if isinstance(node, n.PATH_NODES) else None
             parsed[f"let:{name}"] = node
         names[name] = schema if node is not None and isinstance(node, n.PATH_NODES) else None
-    where_source = getattr(rule, "where", None)
-    if where_source:
-        member_fields.append(("where", where_source, ("where",)))
-    for key, source in (getattr(rule, "group_by", None) or {}).items():
+    if rule.where:
+        member_fields.append(("where", rule.where, ("where",)))
+    for key, source in rule.group_by.items():
         member_fields.append(("group_by", source, ("group_by", key)))
-    for key, source in (getattr(rule, "aggregate", None) or {}).items():
+    for key, source in rule.aggregate.items():
         match = _AGGREGATE_SPEC.match(source)
         if match and match.group("argument").strip():
             member_fields.append(("aggregate", match.group("argument"), ("aggregate", key)))
@@ -597,7 +565,7 @@ def _lint_rule(
             elif known:
                 checker.error(node, "applies_if is always true: drop it", "constant-condition", "warning")
     if is_aggregate:
-        group_scope = dict.fromkeys([*getattr(rule, "group_by", {}), *getattr(rule, "aggregate", {})])
+        group_scope = dict.fromkeys([*rule.group_by, *rule.aggregate])
         when_scope = _Scope(cast(dict[str, str | None], group_scope), params)
     else:
         when_scope = _Scope(dict(names), params)
@@ -650,7 +618,3 @@ def _placeholders(text: str, location: SourceLocation | None) -> list[tuple[str,
     except ExpressionError:
         return []  # reported by the engine's compile
     return found
-
-
-def lint_packs(paths: list[str | Path]) -> list[LintResult]:
-    return [lint_pack(path) for path in paths]

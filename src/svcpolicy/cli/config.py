@@ -70,6 +70,7 @@ class ProjectConfig(BaseModel):
     output: list[Annotated[str, Field(pattern=r"^[a-z]+=.+$")]] = []
     lang: Literal["zh", "en"] | None = None
     encoding: str | None = None
+    jobs: Annotated[int, Field(ge=0)] | None = None
     waivers: list[str] = []
     baseline: str | None = None
     records: dict[str, list[str]] = {}

@@ -8,13 +8,17 @@ member references, so memory grows with the number of groups, never with the num
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
 from svcpolicy.engine.programs import citation_for, jsonable, rule_window, window_text
+from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
 from svcpolicy.expr.nodes import Node
@@ -72,7 +76,7 @@ class AggregateProgram:
         self.value_fns = tuple(s.argument.fn for s in self.specs if s.argument is not None)
         self.when = compiler.compile(rule.when, location=site.expression_at("when"))
         self.message_zh, self.message_en = (
-            compiler.template(text, location=site.at("message", lang))
+            compiler.template(text, location=site.at("message", lang), lang=lang)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
 
@@ -102,11 +106,35 @@ class AggregateProgram:
         return (start is None or day >= start) and (end is None or day <= end)
 
 
+_FLOAT_SCALE_BITS = 1074
+"""Every finite float is an integer multiple of 2**-1074, so floats are summed exactly as integers of that unit:
+the total is then the same however the stream was split and merged (float addition is not associative)."""
+
+
+def _exact_float(value: float) -> int:
+    numerator, denominator = value.as_integer_ratio()
+    return numerator << (_FLOAT_SCALE_BITS + 1 - denominator.bit_length())
+
+
 def _add_sum(acc: list[Any], i: int, value: Any) -> None:
     if value is not None:
         total = acc[i]
-        total[0] += value
+        if type(value) is float and math.isfinite(value):
+            total[2] = _exact_float(value) + (total[2] or 0)
+        else:
+            total[0] += value
         total[1] += 1
+
+
+def _sum(total: list[Any]) -> Any:
+    """A sum's value: exact for integers and decimals, correctly rounded for floats."""
+    floats = total[2]
+    if floats is None:
+        return total[0]
+    rounded = floats / (1 << _FLOAT_SCALE_BITS)  # int / int is correctly rounded
+    if isinstance(total[0], Decimal):
+        return total[0] + Decimal(rounded)
+    return total[0] + rounded
 
 
 def _add_share(acc: list[Any], i: int, value: Any) -> None:
@@ -130,6 +158,81 @@ def _add_max(acc: list[Any], i: int, value: Any) -> None:
         acc[i] = value
 
 
+def _add_peak(acc: list[Any], i: int, value: Any) -> None:
+    if not isinstance(value, list | tuple) or len(value) != 2 or value[0] is None:
+        raise TypeError("peak() takes a pair (when, change) with a known time")
+    at, change = value
+    if isinstance(change, bool) or not isinstance(change, int | float | Decimal):
+        raise TypeError("peak()'s change is a number")
+    events = acc[i]
+    if events is not None:
+        events.append((at, change))
+        if len(events) > MAX_DISTINCT:
+            acc[i] = None  # too many to order: the result is unknown rather than a guess
+
+
+def _peak(events: list[tuple[Any, Any]] | None) -> Any:
+    """The highest running total of the changes taken in time order (decreases first at equal times), from 0."""
+    if events is None:
+        return None
+    try:
+        ordered = sorted(events, key=lambda event: (event[0], event[1]))
+    except TypeError:  # times of different kinds (a date and a datetime) have no order
+        return None
+    running = highest = 0
+    for _, change in ordered:
+        running += change
+        highest = max(highest, running)
+    return highest
+
+
+def _merge_sum(mine: list[Any], theirs: list[Any]) -> list[Any]:
+    floats = theirs[2] if mine[2] is None else mine[2] if theirs[2] is None else mine[2] + theirs[2]
+    return [mine[0] + theirs[0], mine[1] + theirs[1], floats]
+
+
+def _merge_share(mine: list[Any], theirs: list[Any]) -> list[Any]:
+    return [mine[0] + theirs[0], mine[1] + theirs[1]]
+
+
+def _merge_distinct(mine: set[Any], theirs: set[Any]) -> set[Any]:
+    """Only the size is read: capped at MAX_DISTINCT, it is min(cap, distinct values) as in one pass."""
+    merged = mine | theirs
+    return merged if len(merged) <= MAX_DISTINCT else set(itertools.islice(merged, MAX_DISTINCT))
+
+
+def _merge_min(mine: Any, theirs: Any) -> Any:
+    return mine if theirs is None or (mine is not None and not theirs < mine) else theirs
+
+
+def _merge_max(mine: Any, theirs: Any) -> Any:
+    return mine if theirs is None or (mine is not None and not theirs > mine) else theirs
+
+
+def _merge_peak(mine: list[Any] | None, theirs: list[Any] | None) -> list[Any] | None:
+    if mine is None or theirs is None or len(mine) + len(theirs) > MAX_DISTINCT:
+        return None
+    return mine + theirs
+
+
+def _merge_count(mine: Any, theirs: Any) -> Any:
+    return None  # count() keeps no accumulator: it is the group's member count
+
+
+Merger = Callable[[Any, Any], Any]
+_MERGERS: dict[str, Merger] = {
+    "count": _merge_count,
+    "sum": _merge_sum,
+    "avg": _merge_sum,
+    "share": _merge_share,
+    "distinct": _merge_distinct,
+    "min": _merge_min,
+    "max": _merge_max,
+    "peak": _merge_peak,
+}
+"""Fold the accumulator of a later part of the stream into an earlier one's: the result is what one pass over both
+parts would hold (ties keep the earlier value, as ``_add_min``/``_add_max`` do)."""
+
 Updater = Callable[[list[Any], int, Any], None]
 _UPDATERS: dict[str, Updater] = {
     "sum": _add_sum,
@@ -138,6 +241,7 @@ _UPDATERS: dict[str, Updater] = {
     "distinct": _add_distinct,
     "min": _add_min,
     "max": _add_max,
+    "peak": _add_peak,
 }
 
 
@@ -151,7 +255,15 @@ class _Group:
         self.left_out = 0
         self.refs: list[RecordRef] = []
         self.accumulators: list[Any] = [
-            set() if s.function == "distinct" else [0, 0] if s.function in ("sum", "avg", "share") else None
+            set()
+            if s.function == "distinct"
+            else [0, 0, None]
+            if s.function in ("sum", "avg")
+            else [0, 0]
+            if s.function == "share"
+            else []
+            if s.function == "peak"
+            else None
             for s in specs
         ]
 
@@ -163,17 +275,31 @@ class _Group:
         if len(self.refs) < MAX_MEMBER_REFS:
             self.refs.append(ref.resolve())
 
+    def merge(self, later: _Group, specs: tuple[AggregateSpec, ...]) -> None:
+        """Fold in the same group's state from a later part of the stream."""
+        self.members += later.members
+        self.left_out += later.left_out
+        self.refs.extend(later.refs[: MAX_MEMBER_REFS - len(self.refs)])
+        self.accumulators = [
+            _MERGERS[spec.function](mine, theirs)
+            for spec, mine, theirs in zip(specs, self.accumulators, later.accumulators, strict=True)
+        ]
+
     def results(self, specs: tuple[AggregateSpec, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for spec, acc in zip(specs, self.accumulators, strict=True):
             if spec.function == "count":
                 out[spec.name] = self.members
             elif spec.function == "sum":
-                out[spec.name] = acc[0]
-            elif spec.function in ("avg", "share"):
+                out[spec.name] = _sum(acc)
+            elif spec.function == "avg":
+                out[spec.name] = _sum(acc) / acc[1] if acc[1] else None
+            elif spec.function == "share":
                 out[spec.name] = acc[0] / acc[1] if acc[1] else None
             elif spec.function == "distinct":
                 out[spec.name] = len(acc)
+            elif spec.function == "peak":
+                out[spec.name] = _peak(acc)
             else:
                 out[spec.name] = acc
         return out
@@ -204,6 +330,17 @@ def _hashable(value: Any, what: str) -> Any:
     return value
 
 
+@dataclass
+class GroupTally:
+    """An aggregate run's state without its compiled program: plain data that pickles, to merge elsewhere."""
+
+    rule: str
+    groups: dict[tuple[Any, ...], _Group]
+    unkeyed: list[RecordRef]
+    unkeyed_total: int
+    unkeyed_reason: str | None
+
+
 class AggregateRun:
     """The groups of one aggregate rule during one evaluation."""
 
@@ -213,6 +350,26 @@ class AggregateRun:
         self.unkeyed: list[RecordRef] = []
         self.unkeyed_total = 0
         self.unkeyed_reason: str | None = None
+
+    def tally(self) -> GroupTally:
+        """The groups so far, to be merged into the run of another part of the stream."""
+        return GroupTally(self.program.id, self.groups, self.unkeyed, self.unkeyed_total, self.unkeyed_reason)
+
+    def merge(self, later: GroupTally) -> None:
+        """Fold in the tally of the part of the stream that follows this run's: groups keep their first appearance
+        and first member references, so the findings are those of one pass over both parts."""
+        if later.rule != self.program.id:
+            raise ValueError(f"cannot merge groups of rule {later.rule} into {self.program.id}")
+        specs = self.program.specs
+        for key, group in later.groups.items():
+            mine = self.groups.get(key)
+            if mine is None:
+                self.groups[key] = group
+            else:
+                mine.merge(group, specs)
+        self.unkeyed.extend(later.unkeyed[: MAX_MEMBER_REFS - len(self.unkeyed)])
+        self.unkeyed_total += later.unkeyed_total
+        self.unkeyed_reason = self.unkeyed_reason or later.unkeyed_reason
 
     def feed(self, env: Env, record: Mapping[str, Any], ref: RecordRef) -> None:
         """Add one validated record's contribution (its items', with ``for_each``)."""
@@ -286,31 +443,28 @@ class AggregateRun:
             results = group.results(program.specs)
             if group.members == 0:
                 reason = f"all {group.left_out} members of this group lack data the rule needs"
-                yield self._finding(Outcome.UNDETERMINED, named, results, group, env, pack, reason=reason)
+                yield self._undetermined(named, results, group, pack, reason)
                 continue
             env.reset({**named, **results}, env.params)
             try:
                 verdict = program.when.fn(env)
             except Undetermined as exc:
-                yield self._finding(Outcome.UNDETERMINED, named, results, group, env, pack, reason=exc.reason)
+                yield self._undetermined(named, results, group, pack, exc.reason)
                 continue
             if verdict is True:
-                yield self._finding(Outcome.VIOLATION, named, results, group, env, pack)
+                yield self._violation(named, results, group, env, pack)
             elif group.left_out:
                 reason = f"{group.left_out} members lack data the rule needs; the group may be in breach"
-                yield self._finding(Outcome.UNDETERMINED, named, results, group, env, pack, reason=reason)
+                yield self._undetermined(named, results, group, pack, reason)
         if self.unkeyed_total:
             reason = f"{self.unkeyed_total} members could not be placed in a group: {self.unkeyed_reason}"
-            yield Finding(
-                rule=program.id,
-                title=program.rule.title,
-                severity=program.rule.severity,
-                outcome=Outcome.UNDETERMINED,
-                citations=program.citations,
-                record=RecordRef(None),
-                message_zh=f"无法判定：{reason}",
-                message_en=f"Cannot decide: {reason}",
-                pack=pack,
+            yield undetermined_finding(
+                program.id,
+                program.rule.title,
+                program.rule.severity,
+                program.citations,
+                RecordRef(None),
+                pack,
                 reason=reason,
                 group={},
                 members=tuple(self.unkeyed),
@@ -318,36 +472,54 @@ class AggregateRun:
                 left_out=self.unkeyed_total,
             )
 
-    def _finding(
-        self,
-        outcome: Outcome,
-        group_key: dict[str, Any],
-        results: dict[str, Any],
-        group: _Group,
-        env: Env,
-        pack: PackRef,
-        reason: str | None = None,
+    def _violation(
+        self, group_key: dict[str, Any], results: dict[str, Any], group: _Group, env: Env, pack: PackRef
     ) -> Finding:
         program = self.program
-        if outcome is Outcome.VIOLATION:
-            zh, en = program.message_zh.render(env), program.message_en.render(env)
-        else:
-            zh, en = f"无法判定：{reason}", f"Cannot decide: {reason}"
         return Finding(
             rule=program.id,
             title=program.rule.title,
             severity=program.rule.severity,
-            outcome=outcome,
+            outcome=Outcome.VIOLATION,
             citations=program.citations,
             record=RecordRef(None),
-            message_zh=zh,
-            message_en=en,
+            message_zh=program.message_zh.render(env),
+            message_en=program.message_en.render(env),
             pack=pack,
-            evidence={k: jsonable(v) for k, v in {**group_key, **results}.items()},
-            reason=reason,
-            group={k: jsonable(v) for k, v in group_key.items()},
+            evidence=_group_evidence(group_key, results),
+            group=_group_key(group_key),
             members=tuple(group.refs),
             members_total=group.members + group.left_out,
             left_out=group.left_out,
             effective=program.window_text,
         )
+
+    def _undetermined(
+        self, group_key: dict[str, Any], results: dict[str, Any], group: _Group, pack: PackRef, reason: str
+    ) -> Finding:
+        program = self.program
+        return undetermined_finding(
+            program.id,
+            program.rule.title,
+            program.rule.severity,
+            program.citations,
+            RecordRef(None),
+            pack,
+            reason=reason,
+            evidence=_group_evidence(group_key, results),
+            group=_group_key(group_key),
+            members=tuple(group.refs),
+            members_total=group.members + group.left_out,
+            left_out=group.left_out,
+            effective=program.window_text,
+        )
+
+
+def _group_evidence(group_key: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
+    """A group's evidence: its key and its aggregates' values."""
+    return {k: jsonable(v) for k, v in {**group_key, **results}.items()}
+
+
+def _group_key(group_key: dict[str, Any]) -> dict[str, Any]:
+    """A group's key as JSON-able values (the finding's ``group``, which its fingerprint reads)."""
+    return {k: jsonable(v) for k, v in group_key.items()}

@@ -8,12 +8,14 @@ instance serves many threads.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
 from svcpolicy.engine.parameters import ParameterTable
+from svcpolicy.engine.portable import PackSource, rebuild, remember
 from svcpolicy.engine.programs import RuleProgram, judge_record
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
@@ -23,6 +25,8 @@ from svcpolicy.records.model import ABSENT_DEFAULTS
 from svcpolicy.records.readers import Locator
 from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.findings import Finding, Outcome, PackRef
+
+_log = logging.getLogger(__name__)
 
 
 def _timezone(offset: str) -> dt.timezone:
@@ -63,6 +67,22 @@ class CompiledPack:
         self.aggregates: tuple[AggregateProgram, ...] = tuple(aggregates)
         kinds = {kind for program in programs for kind in program.kinds}
         self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
+        # the bytes compiled here, read now: a pack file edited later must not reach the workers
+        self._source = PackSource.of(pack)
+        remember(self, self._source)
+        _log.info(
+            "pack %s %s loaded from %s: %d record rules, %d aggregate rules",
+            self.id,
+            self.version,
+            pack.root,
+            len(self.programs),
+            len(self.aggregates),
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the pack's content and the calendar's data, rebuilt once per process on the other side
+        (compiled rules are closures): what a ``--jobs`` worker or a Spark task receives."""
+        return (rebuild, (type(self), self._source, self.calendar))
 
     def programs_for(self, record: Mapping[str, Any]) -> tuple[RuleProgram, ...]:
         """The record rules that apply to a record of this kind."""
@@ -86,6 +106,8 @@ class CompiledPack:
                 description=rule.description,
                 kind=str(rule.kind),
                 waivable=rule.waivable,
+                title_zh=rule.title_zh,
+                description_zh=rule.description_zh,
             )
             for rule in self.definition.rules
         )

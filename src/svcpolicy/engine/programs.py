@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
+from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
 from svcpolicy.expr.nodes import Node
@@ -65,7 +66,7 @@ class RuleProgram:
             let_nodes[name] = compiled.node
         self.when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=self.loop)
         self.message_zh, self.message_en = (
-            compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop)
+            compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop, lang=lang)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
 
@@ -174,8 +175,15 @@ def jsonable(value: Any) -> Any:
 
 
 def rule_window(rule: Rule, pack: PackDefinition) -> tuple[dt.date | None, dt.date | None]:
-    """The days a rule is in force: its own dates within its pack's (either may be open-ended)."""
+    """The days a rule is in force: its own dates within its pack's (either may be open-ended).
+
+    A rule all of whose cited provisions take effect later has no basis before the earliest of them, so it
+    starts then too.
+    """
     starts = [d for d in (rule.effective_from, pack.manifest.effective_from) if d is not None]
+    cited_from = [provision_effective_from(pack, ref) for ref in rule.cite]
+    if cited_from and all(d is not None for d in cited_from):
+        starts.append(min(d for d in cited_from if d is not None))
     ends = [d for d in (rule.effective_until, pack.manifest.effective_until) if d is not None]
     return (max(starts) if starts else None, min(ends) if ends else None)
 
@@ -186,10 +194,23 @@ def window_text(window: tuple[dt.date | None, dt.date | None]) -> tuple[str | No
     return (window[0].isoformat() if window[0] else None, window[1].isoformat() if window[1] else None)
 
 
+def provision_effective_from(pack: PackDefinition, ref: str) -> dt.date | None:
+    """The first day a cited provision is in force: its own date, else its source's (None: no date known)."""
+    source_id, _, provision_id = ref.partition("/")
+    source = pack.sources[source_id]
+    return source.provisions[provision_id].effective_from or source.effective_from
+
+
 def citation_for(pack: PackDefinition, ref: str) -> Citation:
     source_id, _, provision_id = ref.partition("/")
     source = pack.sources[source_id]
     provision = source.provisions[provision_id]
+    effective_from = provision_effective_from(pack, ref)
+    repeats = provision.label is not None and any(
+        other.label == provision.label and other.chapter != provision.chapter
+        for key, other in source.provisions.items()
+        if key != provision_id
+    )
     return Citation(
         source=source_id,
         provision=provision_id,
@@ -200,34 +221,52 @@ def citation_for(pack: PackDefinition, ref: str) -> Citation:
         kind=source.kind,
         reference=source.reference,
         confidence=provision.confidence,
+        wording=provision.wording,
+        effective_from=effective_from.isoformat() if effective_from else None,
+        label_repeats=repeats,
     )
+
+
+def citations_in_force(citations: tuple[Citation, ...], day: dt.date | None) -> tuple[Citation, ...]:
+    """The citations a finding on ``day`` may make: none of a provision not yet in force that day.
+
+    An unknown day keeps them all (the rule's own window already makes dated rules undetermined then).
+    """
+    if day is None or all(c.effective_from is None for c in citations):
+        return citations
+    text = day.isoformat()
+    return tuple(c for c in citations if c.effective_from is None or c.effective_from <= text)
 
 
 def make_finding(program: RuleProgram, verdict: Verdict, env: Env, ref: RecordRef, pack: PackRef) -> Finding:
     """Turn a verdict into a finding; a violation also gets its evidence and rendered messages."""
     located = RecordRef(ref.id, ref.source, ref.line, verdict.path)
-    if verdict.outcome is Outcome.VIOLATION:
-        program.focus(env, verdict.index)
-        evidence = program.evidence(env)
-        zh, en = program.message_zh.render(env), program.message_en.render(env)
-    else:
-        evidence = {}
-        what = verdict.reason or "undetermined"
-        zh = f"无法判定：{what}"
-        en = f"Cannot decide: {what}"
+    rule = program.rule
+    if verdict.outcome is not Outcome.VIOLATION:
+        return undetermined_finding(
+            program.id,
+            rule.title,
+            rule.severity,
+            citations_in_force(program.citations, record_date(env.record, env.tz)),
+            located,
+            pack,
+            reason=verdict.reason,
+            missing=verdict.missing,
+            effective=program.window_text,
+        )
+    program.focus(env, verdict.index)
+    evidence = program.evidence(env)
     return Finding(
         rule=program.id,
-        title=program.rule.title,
-        severity=program.rule.severity,
-        outcome=verdict.outcome,
-        citations=program.citations,
+        title=rule.title,
+        severity=rule.severity,
+        outcome=Outcome.VIOLATION,
+        citations=citations_in_force(program.citations, record_date(env.record, env.tz)),
         record=located,
-        message_zh=zh,
-        message_en=en,
+        message_zh=program.message_zh.render(env),
+        message_en=program.message_en.render(env),
         pack=pack,
         evidence=evidence,
-        missing=verdict.missing,
-        reason=verdict.reason,
         effective=program.window_text,
     )
 

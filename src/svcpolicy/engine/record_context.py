@@ -36,6 +36,33 @@ def _path(prefix: str, key: str) -> str:
     return f"{prefix}{key}"
 
 
+def identifying_values(record: Mapping[str, Any], paths: Iterable[str]) -> tuple[str, ...]:
+    """The values a record holds at the pack's identifying paths (``operations[].authorization.by``), as text.
+
+    Reports mask these wherever they occur; an evaluation keeps them only for records that have findings.
+    """
+    found: dict[str, None] = {}
+    for path in paths:
+        _collect(record, path.split("."), found)
+    return tuple(found)
+
+
+def _collect(node: Any, steps: list[str], found: dict[str, None]) -> None:
+    if not steps:
+        if isinstance(node, str | int) and not isinstance(node, bool) and str(node).strip():
+            found[str(node)] = None
+        return
+    if not isinstance(node, Mapping):
+        return
+    step, rest = steps[0], steps[1:]
+    if step.endswith("[]"):
+        items = node.get(step[:-2])
+        for item in items if isinstance(items, list | tuple) else ():
+            _collect(item, rest, found)
+    else:
+        _collect(node.get(step), rest, found)
+
+
 _PLAIN_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 

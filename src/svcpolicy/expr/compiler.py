@@ -9,7 +9,7 @@ second, traced tree (built on first use, for violations only) records every fiel
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -68,6 +68,7 @@ class Compiler:
         self._params = frozenset(params)
         self._defaults = dict(absent_defaults)
         self._constants = dict(constants)
+        self._shared: dict[Hashable, int] = {}  # per-record subexpressions of every rule -> their memo slot
 
     def compile(
         self,
@@ -97,7 +98,7 @@ class Compiler:
             collection_schema = n.spelling(parse(collection, location))
             item_schema = f"{collection_schema}[]" if collection_schema is not None else None
             scope[var] = _Local(item_schema, _constant_path(collection_schema or collection.strip()))
-        builder = _Builder(self._params, self._defaults, self._constants, scope, traced=False)
+        builder = _Builder(self._params, self._defaults, self._constants, scope, traced=False, shared=self._shared)
         fn = builder.build(node)
         return CompiledExpr(source, node, fn, frozenset(builder.reads), lambda: builder.traced().build(node))
 
@@ -110,15 +111,24 @@ class Compiler:
         local_schema: Mapping[str, str] = {},
         lets: Mapping[str, n.Node] = {},
         loop: tuple[str, str] | None = None,
+        lang: str = "en",
     ) -> Template:
-        """Compile a message template: ``{expr}`` placeholders, ``{{``/``}}`` for literal braces."""
+        """Compile a message template: ``{expr}`` placeholders, ``{{``/``}}`` for literal braces; values are
+        written in ``lang`` (missing ones as 未提供 in Chinese)."""
 
         def placeholder(source: str, where: SourceLocation | None) -> CompiledExpr:
             return self.compile(
                 source, location=where, local_names=local_names, local_schema=local_schema, lets=lets, loop=loop
             )
 
-        return Template.parse(text, location, placeholder)
+        return Template.parse(text, location, placeholder, lang)
+
+    def compile_node(self, node: n.Node) -> Fn:
+        """The closure of an already parsed tree without local names: how another compiler (the durable one)
+        evaluates constant sub-expressions, so that both engines agree on their values by construction."""
+        return _Builder(self._params, self._defaults, self._constants, {}, traced=False, shared=self._shared).build(
+            node
+        )
 
 
 class _Builder:
@@ -132,12 +142,14 @@ class _Builder:
         scope: dict[str, _Local],
         *,
         traced: bool,
+        shared: dict[Hashable, int] | None = None,
     ) -> None:
         self.params = params
         self.defaults = defaults
         self.constants = constants
         self.scope = scope
         self.is_traced = traced
+        self.shared = shared
         self.reads: set[str] = set()
 
     def traced(self) -> _Builder:
@@ -151,7 +163,18 @@ class _Builder:
                 return fn
             return _trace(fn, key) if self.is_traced else fn
         method: Callable[[_Builder, Any], Fn] = getattr(_Builder, f"_build_{type(node).__name__}")
-        return method(self, node)
+        fn = method(self, node)
+        if self.shared is not None and isinstance(node, n.Call) and self._per_record(node):
+            return _memo(fn, self.shared.setdefault(_memo_key(node), len(self.shared)))
+        return fn
+
+    def _per_record(self, node: n.Node) -> bool:
+        """Whether a value depends on nothing but the record, its parameters and the clock: no loop variable,
+        no local. Such a value is computed once per record however often rules (or a loop) ask for it."""
+        return not any(
+            isinstance(part, n.Quantifier) or (isinstance(part, n.Name) and part.id in self.scope)
+            for part in n.walk(node)
+        )
 
     def _note_read(self, node: n.Node) -> str | None:
         """Add a field path to ``reads`` (parameters and ``as_of`` are not record fields); return its key."""
@@ -292,6 +315,10 @@ class _Builder:
         operands = [self.build(node.left), *(self.build(operand) for operand in node.operands)]
         tests = [_pair_test(op, node.text) for op in node.ops]
         if len(tests) == 1:
+            if node.ops[0] in ("in", "not in"):
+                member = self._membership(node, operands[0], tests[0])
+                if member is not None:
+                    return member
             return _single_compare(node.ops[0], operands[0], operands[1], tests[0])
 
         def chain(env: Env) -> bool:
@@ -317,6 +344,37 @@ class _Builder:
             return True
 
         return chain
+
+    def _membership(self, node: n.Compare, left: Fn, test: Callable[[Any, Any], bool]) -> Fn | None:
+        """``x in table`` as a set lookup when the table is a constant list (hashed once) or a per-record value
+        (hashed once per record, e.g. ``lookup(params.pairs, business_type)`` inside a loop); None otherwise."""
+        right = node.operands[0]
+        known, constant = self._static(right)
+        values: Fn
+        table: Fn
+        if known:
+            hashed = _hashed(constant)
+            if hashed is None:
+                return None
+            values, table = (lambda env: constant), (lambda env: hashed)
+        elif self.shared is not None and isinstance(right, n.Call) and self._per_record(right):
+            values = self.build(right)  # memoised: a Call of the record only
+            slot = self.shared.setdefault(("hashed", _memo_key(right)), len(self.shared))
+            table = _memo(lambda env: _hashed(values(env)), slot)
+        else:
+            return None
+        negate = node.ops[0] == "not in"
+
+        def member(env: Env) -> bool:
+            a = left(env)
+            members = table(env)
+            if members is not None:
+                key = _hash_key(a)
+                if key is not _UNHASHABLE:
+                    return (key not in members) if negate else (key in members)
+            return test(a, values(env))
+
+        return member
 
     def _build_BoolOp(self, node: n.BoolOp) -> Fn:
         operands = [self.build(operand) for operand in node.operands]
@@ -376,11 +434,11 @@ class _Builder:
 
     def _build_Call(self, node: n.Call) -> Fn:
         function = FUNCTIONS[node.function]
-        if function.specialize is not None and len(node.args) == 2 and not self.is_traced:
-            known, value = self._static(node.args[1])
-            if known:
+        if function.specialize is not None and len(node.args) >= 2 and not self.is_traced:
+            statics = [self._static(arg) for arg in node.args[1:]]
+            if all(known for known, _ in statics):
                 try:
-                    fast = function.specialize(value)
+                    fast = function.specialize(*(value for _, value in statics))
                 except Undetermined as exc:
                     raise ExpressionError(f"{function.signature}: {exc.reason}", node.loc) from None
                 first = self.build(node.args[0])
@@ -390,8 +448,10 @@ class _Builder:
         if len(args) == 1:
             (only,) = args
             return lambda env: impl(env, only(env))
-        first, second = args  # every function takes one or two arguments
-        return lambda env: impl(env, first(env), second(env))
+        if len(args) == 2:
+            first, second = args
+            return lambda env: impl(env, first(env), second(env))
+        return lambda env: impl(env, *(arg(env) for arg in args))
 
     def _build_Has(self, node: n.Has) -> Fn:
         fn, _, _ = self._path(node.path, use_defaults=False)  # has() asks about the record, not defaults
@@ -473,6 +533,69 @@ class _Builder:
             return kind == "all"
 
         return quantifier
+
+
+def _memo_key(node: n.Node) -> Hashable:
+    """Nodes compare without their text, and ``Const(1) == Const(True)``: the constants' types keep them apart."""
+    return node, tuple(type(part.value) for part in n.walk(node) if isinstance(part, n.Const))
+
+
+_UNHASHABLE: Any = object()
+
+
+def _hash_key(value: Any) -> Any:
+    """A hashable stand-in equal exactly when ``==`` holds (lists tagged, so a list never equals a tuple)."""
+    if type(value) is list:
+        key = (list, *value)  # lists of scalars, the common case, need no recursion
+        try:
+            hash(key)
+        except TypeError:
+            items = tuple(_hash_key(item) for item in value)
+            return _UNHASHABLE if _UNHASHABLE in items else (list, *items)
+        return key
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return value
+
+
+def _hashed(table: Any) -> frozenset[Any] | None:
+    """A list's members as a set of hash keys; None for anything else (a string, a mapping, unhashable items)."""
+    if type(table) is not list:
+        return None
+    keys = frozenset(_hash_key(item) for item in table)
+    return None if _UNHASHABLE in keys else keys
+
+
+class _Raised:
+    """A memoised Undetermined: asking again raises it again."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Undetermined) -> None:
+        self.error = error
+
+
+def _memo(fn: Fn, slot: int) -> Fn:
+    """``fn`` evaluated once per record (``Env.memo`` is emptied for each record), its Undetermined included."""
+
+    def memo(env: Env) -> Any:
+        cache = env.memo
+        value = cache.get(slot, _MISSING)
+        if value is _MISSING:
+            try:
+                value = fn(env)
+            except Undetermined as exc:
+                cache[slot] = _Raised(exc)
+                raise
+            cache[slot] = value
+            return value
+        if type(value) is _Raised:
+            raise value.error
+        return value
+
+    return memo
 
 
 def _root_is_param(node: n.Node) -> bool:

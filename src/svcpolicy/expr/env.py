@@ -24,10 +24,11 @@ class Env:
 
     ``locals`` holds loop variables, ``let`` values and quantifier variables; ``paths`` the concrete path of
     each bound name (``op`` -> ``operations[2]``) and ``positions`` the current index of each quantifier
-    variable. Paths are only turned into strings when an ``Undetermined`` is raised.
+    variable. Paths are only turned into strings when an ``Undetermined`` is raised. ``memo`` holds the values of
+    per-record subexpressions shared by rules (``month(started_at)``), by compiler slot, for the current record.
     """
 
-    __slots__ = ("as_of", "calendar", "locals", "params", "paths", "positions", "record", "trace", "tz")
+    __slots__ = ("as_of", "calendar", "locals", "memo", "params", "paths", "positions", "record", "trace", "tz")
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class Env:
         self.locals: dict[str, Any] = {}
         self.paths: dict[str, str] = {}
         self.positions: dict[str, int] = {}
+        self.memo: dict[int, Any] = {}
 
     def reset(self, record: Mapping[str, Any], params: Mapping[str, Any]) -> None:
         """Reuse this environment for the next record of a stream (saves an allocation per record).
@@ -57,6 +59,7 @@ class Env:
         self.record = record
         self.params = params
         self.trace = None
+        self.memo.clear()
 
     def bind(self, name: str, value: Any, path: str) -> None:
         """Bind a loop variable or ``let`` value; ``path`` names it in undetermined findings."""

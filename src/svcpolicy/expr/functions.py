@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeGuard
 
+from svcpolicy.calendar import deadline_bounds
 from svcpolicy.errors import CalendarNotCovered
 from svcpolicy.expr.env import Env
 from svcpolicy.expr.undetermined import Undetermined
@@ -138,6 +139,29 @@ def _calendar_deadline(env: Env, start: object, days: object) -> date:
         raise Undetermined(str(exc)) from None
 
 
+def _latest_deadline(env: Env, start: object, days: object) -> date:
+    """The last day of the period, or the latest it can be when a year involved has no known schedule."""
+    day = _day("latest_deadline", env, start)
+    count = _calendar_days("latest_deadline", days)
+    try:
+        return deadline_bounds(env.calendar, day, count).latest
+    except (CalendarNotCovered, ValueError) as exc:
+        raise Undetermined(str(exc) if isinstance(exc, CalendarNotCovered) else f"latest_deadline(): {exc}") from None
+
+
+def _deadline_passed(env: Env, start: object, days: object, on: object) -> bool:
+    """Whether the period has ended before day ``on``: undetermined only if an unknown schedule decides it."""
+    day = _day("deadline_passed", env, start)
+    count = _calendar_days("deadline_passed", days)
+    judged = _day("deadline_passed", env, on)
+    try:
+        return deadline_bounds(env.calendar, day, count).passed_on(judged)
+    except CalendarNotCovered as exc:
+        raise Undetermined(str(exc)) from None
+    except ValueError as exc:
+        raise Undetermined(f"deadline_passed(): {exc}") from None
+
+
 def _is_working_day(env: Env, value: object) -> bool:
     day = _day("is_working_day", env, value)
     try:
@@ -172,6 +196,44 @@ def _contains_any(env: Env, haystack: object, phrases: object) -> bool:
     return _contains_any_of(phrases)(haystack)
 
 
+def _contains_unnegated(env: Env, haystack: object, phrases: object, negations: object) -> bool:
+    """Whether a phrase occurs somewhere no negation covers it: "不保本，但其实保本" still promises 保本."""
+    return _contains_unnegated_of(phrases, negations)(haystack)
+
+
+def _contains_unnegated_of(phrases: object, negations: object) -> Callable[[object], bool]:
+    """contains_unnegated with its phrases and negations fixed (checked once), as parameters give them."""
+    wanted = tuple(p for p in _phrases(phrases) if p)
+    negating = tuple(n for n in _phrases(negations) if n)
+
+    def contains(haystack: object) -> bool:
+        if type(haystack) is str:
+            texts: tuple[str, ...] | list[str] = (haystack,)
+        elif isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
+            texts = haystack
+        else:
+            raise _wrong("contains_unnegated", "a string or a list of strings as its first argument", haystack)
+        return any(_unnegated_in(text, wanted, negating) for text in texts)
+
+    return contains
+
+
+def _unnegated_in(text: str, phrases: tuple[str, ...], negations: tuple[str, ...]) -> bool:
+    found = [(i, phrase) for phrase in phrases if phrase in text for i in _occurrences(text, phrase)]
+    if not found:  # the common case: no banned phrase at all, so no negation needs looking for
+        return False
+    covered = [(i, i + len(neg)) for neg in negations if neg in text for i in _occurrences(text, neg)]
+    return any(not any(lo <= i and i + len(phrase) <= hi for lo, hi in covered) for i, phrase in found)
+
+
+def _occurrences(text: str, phrase: str) -> list[int]:
+    found, i = [], text.find(phrase)
+    while i >= 0:
+        found.append(i)
+        i = text.find(phrase, i + 1)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Function:
     """A callable the language exposes; ``impl`` receives the environment then the evaluated arguments."""
@@ -179,9 +241,14 @@ class Function:
     arity: int
     impl: Callable[..., Any]
     signature: str
-    specialize: Callable[[Any], Callable[[Any], Any]] | None = None
-    """For two-argument functions: build a one-argument version once the second argument is a constant."""
+    specialize: Callable[..., Callable[[Any], Any]] | None = None
+    """Build a one-argument version once every argument after the first is a constant (checked once)."""
 
+
+CALENDAR_FUNCTIONS = frozenset(
+    {"date", "calendar_deadline", "latest_deadline", "deadline_passed", "is_working_day", "minutes_between"}
+)
+"""Functions of dates and the holiday calendar: arithmetic no rule engine without a calendar can do."""
 
 FUNCTIONS: dict[str, Function] = {
     "len": Function(1, _len, "len(x)"),
@@ -197,4 +264,9 @@ FUNCTIONS: dict[str, Function] = {
     "calendar_deadline": Function(2, _calendar_deadline, "calendar_deadline(start, n)"),
     "is_working_day": Function(1, _is_working_day, "is_working_day(d)"),
     "contains_any": Function(2, _contains_any, "contains_any(text_or_list, phrases)", _contains_any_of),
+    "contains_unnegated": Function(
+        3, _contains_unnegated, "contains_unnegated(text_or_list, phrases, negations)", _contains_unnegated_of
+    ),
+    "latest_deadline": Function(2, _latest_deadline, "latest_deadline(start, n)"),
+    "deadline_passed": Function(3, _deadline_passed, "deadline_passed(start, n, day)"),
 }

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 import math
+import tokenize
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar, Literal
@@ -123,6 +125,12 @@ class _Parser:
         except SyntaxError as exc:
             line = exc.lineno or 1
             column = (exc.offset or 1) - 1 if exc.lineno else 0
+            assignment = _lone_equals(self.source)
+            if assignment is not None:
+                line, column = assignment
+                raise ExpressionError(
+                    "`=` assigns, it does not compare: use == to compare", self._location(line, column)
+                ) from None
             raise ExpressionError(f"invalid syntax: {exc.msg}", self._location(line, column)) from None
         except (ValueError, UnicodeError) as exc:
             raise ExpressionError(f"invalid expression text: {exc}", self._location(1, 0)) from None
@@ -130,8 +138,35 @@ class _Parser:
             raise ExpressionError(
                 f"expression is nested too deeply; the limit is {MAX_DEPTH}", self._location(1, 0)
             ) from None
+        except MemoryError:  # "parser stack overflowed": CPython's own bound, hit by ~200 nested `[-`
+            raise ExpressionError(
+                f"expression is too complex to parse (nested too deeply; the limit is {MAX_DEPTH})",
+                self._location(1, 0),
+            ) from None
         self._check_size(tree.body)
+        if not self.source.isascii():
+            self._check_spelling(tree.body)
         return self._convert(tree.body)
+
+    def _check_spelling(self, root: ast.expr) -> None:
+        """Refuse identifiers Python read differently from how they are written.
+
+        Python folds identifiers with Unicode NFKC, so ``customer.ᵢd`` would silently read ``customer.id``; a
+        pack must say what it means, so a name is taken only when its spelling is its name.
+        """
+        for node in ast.walk(root):
+            if isinstance(node, ast.Name):
+                name, written = node.id, self._text(node)
+            elif isinstance(node, ast.Attribute):  # the attribute is written after the node's last dot
+                name, written = node.attr, self._text(node).rsplit(".", 1)[-1].strip(" \t\n\\")
+            else:
+                continue
+            if written != name:
+                raise self._error(
+                    node,
+                    f"identifier `{written}` is read by Python as `{name}` (Unicode NFKC folding); "
+                    f"write `{name}` if that is what is meant",
+                )
 
     def _location(self, lineno: int, char_column: int) -> SourceLocation:
         base = self.base
@@ -363,3 +398,15 @@ class _Parser:
         ast.Call: _call,
         ast.GeneratorExp: _generator,
     }
+
+
+def _lone_equals(source: str) -> tuple[int, int] | None:
+    """Where a single ``=`` stands in an expression that does not parse (1-based line, 0-based column): the
+    common slip for ``==``. None when there is none or the text does not even tokenize."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.OP and token.string == "=":
+                return token.start
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return None

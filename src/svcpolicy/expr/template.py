@@ -1,7 +1,7 @@
 """Message templates: text with ``{expr}`` placeholders, rendered for a violation.
 
 A placeholder is an ordinary expression, compiled with the rule's names in scope. Rendering never fails:
-a value the record does not supply (or null) shows as ``?``.
+a value the record does not supply (or null) shows as 未提供 / ``(not given)``, in the template's language.
 """
 
 from __future__ import annotations
@@ -18,17 +18,23 @@ if TYPE_CHECKING:
     from svcpolicy.expr.compiled import CompiledExpr
     from svcpolicy.expr.env import Env
 
-MISSING_TEXT = "?"
+MISSING_TEXT = {"zh": "未提供", "en": "(not given)"}
+"""What a placeholder shows when the record does not supply the value (or it is null)."""
+EMPTY_TEXT = {"zh": "空", "en": "(empty)"}
+"""What a placeholder shows for an empty text or list."""
+_YES_NO = {"zh": ("是", "否"), "en": ("true", "false")}
+_SEPARATOR = {"zh": "、", "en": ", "}
 
 
 class Template:
     """A compiled template: literal text and compiled placeholders, in order."""
 
-    __slots__ = ("parts", "text")
+    __slots__ = ("lang", "parts", "text")
 
-    def __init__(self, text: str, parts: tuple[str | CompiledExpr, ...]) -> None:
+    def __init__(self, text: str, parts: tuple[str | CompiledExpr, ...], lang: str = "en") -> None:
         self.text = text
         self.parts = parts
+        self.lang = "zh" if lang == "zh" else "en"
 
     @classmethod
     def parse(
@@ -36,8 +42,11 @@ class Template:
         text: str,
         location: SourceLocation | None,
         compile_placeholder: Callable[[str, SourceLocation | None], CompiledExpr],
+        lang: str = "en",
     ) -> Template:
-        """Split ``text`` into literals and placeholders; an unbalanced brace is an ExpressionError."""
+        """Split ``text`` into literals and placeholders; an unbalanced brace is an ExpressionError.
+
+        ``lang`` is the language the values are written in (missing values, yes/no, list separators)."""
         parts: list[str | CompiledExpr] = []
         literal: list[str] = []
         i = 0
@@ -63,10 +72,10 @@ class Template:
                 i += 1
         if literal:
             parts.append("".join(literal))
-        return cls(text, tuple(parts))
+        return cls(text, tuple(parts), lang)
 
     def render(self, env: Env) -> str:
-        """The message for this record; placeholders that cannot be evaluated show as ``?``."""
+        """The message for this record; placeholders that cannot be evaluated show as missing (未提供)."""
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
@@ -76,31 +85,40 @@ class Template:
                 value = part(env)
             except Undetermined:
                 value = None
-            out.append(format_value(value))
+            out.append(format_value(value, self.lang))
         return "".join(out)
 
     def __repr__(self) -> str:
         return f"Template({self.text!r})"
 
 
-def format_value(value: Any) -> str:
-    """How a value reads in a message: ISO dates, short numbers, lists joined by commas."""
+def format_value(value: Any, lang: str = "en") -> str:
+    """How a value reads in a message: ISO dates, short numbers (thousands separated from 10,000), lists joined
+    by commas (、), a sequence of named steps as ``a → b → c``, and missing or empty values said in words."""
+    lang = "zh" if lang == "zh" else "en"
     if value is None:
-        return MISSING_TEXT
+        return MISSING_TEXT[lang]
     if isinstance(value, str):
-        return value
+        return value or EMPTY_TEXT[lang]
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return _YES_NO[lang][0 if value else 1]
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".")
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return ", ".join(format_value(item) for item in value)
+        if not value:
+            return EMPTY_TEXT[lang]
+        if all(isinstance(item, Mapping) and item.get("name") for item in value):
+            return " → ".join(str(item["name"]) for item in value)
+        return _SEPARATOR[lang].join(format_value(item, lang) for item in value)
     if isinstance(value, Mapping):
-        return "(" + ", ".join(f"{key}: {format_value(item)}" for key, item in value.items()) + ")"
+        pairs = (f"{key}: {format_value(item, lang)}" for key, item in value.items())
+        return "(" + _SEPARATOR[lang].join(pairs) + ")"
     return str(value)
 
 

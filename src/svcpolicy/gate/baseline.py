@@ -100,8 +100,8 @@ def load_baseline(path: str | Path) -> Baseline:
     return Baseline(name, {e.fingerprint: e for e in parsed.findings}, pack)
 
 
-def write_baseline(path: str | Path, findings: Iterable[Finding], pack: PackRef, as_of: dt.datetime | None) -> int:
-    """Write a baseline of these findings (sorted, one entry per fingerprint); returns how many entries."""
+def write_baseline(path: str | Path, findings: Iterable[Finding], pack: PackRef, as_of: dt.datetime | None) -> Baseline:
+    """Write a baseline of these findings (sorted, one entry per fingerprint); returns it, as if loaded."""
     entries = {f.fingerprint: entry_for(f) for f in findings}
     document: dict[str, Any] = {
         "svcpolicy_baseline": FORMAT_VERSION,
@@ -117,4 +117,4 @@ def write_baseline(path: str | Path, findings: Iterable[Finding], pack: PackRef,
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return len(entries)
+    return Baseline(str(path), entries, pack)

@@ -8,12 +8,17 @@ Counting (``Counts``): ``waived`` and ``baselined`` count *findings*, like ``vio
 parts of the findings already counted (violations, undetermined findings, group findings). Record outcomes
 are untouched, so ``records = compliant + with_violations + undetermined + invalid`` holds whatever is
 waived.
+
+The verdict (``GateVerdict``: passed, how many items block, and why) is the gate's alone. ``conclude`` judges
+the run once it is over, from everything ``observe`` saw plus the inputs that could not be read; writers print
+that verdict and ``svcpolicy check`` exits with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +26,11 @@ from svcpolicy.gate.baseline import Baseline
 from svcpolicy.gate.waivers import PlacedWaiver, WaiverSet
 from svcpolicy.pack.schema import Severity
 from svcpolicy.results.catalog import RuleInfo
-from svcpolicy.results.dispositions import OPEN_INVALID, Disposition, GateNote, Status
+from svcpolicy.results.dispositions import OPEN_INVALID, Disposition, GateNote, GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, PackRef
 
 if TYPE_CHECKING:
-    from svcpolicy.results.report import Counts
+    from svcpolicy.results.report import Counts, InputFailure
 
 
 @dataclass
@@ -37,7 +42,7 @@ class _Use:
 
 @dataclass
 class Gate:
-    """The gate's settings and what it saw; ``observe`` every item of a run, then read ``notes()``."""
+    """The gate's settings and what it saw; ``observe`` every item of a run, ``conclude`` it, read ``verdict``."""
 
     fail_on: Severity = Severity.INFO
     fail_on_undetermined: bool = False
@@ -47,14 +52,15 @@ class Gate:
     rules: tuple[RuleInfo, ...] = ()
     pack: PackRef | None = None
     fail_on_stale_waivers: bool = False
-    blocking: int = 0
-    blocking_baselinable: int = 0
 
     def __post_init__(self) -> None:
         self._waivable = {r.id: r.waivable for r in self.rules}
         self._uses = [_Use() for _ in self.waivers]
         self._baseline_seen: set[str] = set()
         self._day = self.today or dt.date.today()
+        self._blocking_findings = 0
+        self._invalid_records = 0
+        self._verdict: GateVerdict | None = None
 
     def waivable(self, rule: str) -> bool:
         return self._waivable.get(rule, True)
@@ -100,7 +106,7 @@ class Gate:
     def observe(self, item: Finding | InvalidRecord, counts: Counts | None = None) -> Disposition:
         """Judge an item of the run, remember which waivers and baseline entries it used, and count it."""
         if isinstance(item, InvalidRecord):
-            self.blocking += 1
+            self._invalid_records += 1
             return OPEN_INVALID
         disposition, uses = self._judge(item)
         for index, use in uses:
@@ -109,9 +115,7 @@ class Gate:
         if self.baseline is not None and item.fingerprint in self.baseline:
             self._baseline_seen.add(item.fingerprint)
         if disposition.blocking:
-            self.blocking += 1
-            if self.waivable(item.rule):
-                self.blocking_baselinable += 1
+            self._blocking_findings += 1
         if counts is not None:
             if disposition.status is Status.WAIVED:
                 counts.waived += 1
@@ -189,21 +193,39 @@ class Gate:
                 )
         return result
 
-    def stale(self) -> list[GateNote]:
-        return [n for n in self.notes() if n.kind in ("stale-waiver", "expired-waiver", "unwaivable")]
+    def conclude(self, input_failures: Sequence[InputFailure] = ()) -> GateVerdict:
+        """Judge the run once it is over: what ``observe`` saw, the inputs not read, and (if asked) stale waivers."""
+        stale = [n for n in self.notes() if n.kind in _STALE_KINDS] if self.fail_on_stale_waivers else []
+        self._verdict = GateVerdict.of(
+            blocking_findings=self._blocking_findings,
+            invalid_records=self._invalid_records,
+            input_failures=len(input_failures),
+            stale_waivers=stale,
+        )
+        return self._verdict
 
     @property
-    def failed(self) -> bool:
-        return self.blocking > 0 or (self.fail_on_stale_waivers and bool(self.stale()))
+    def verdict(self) -> GateVerdict:
+        if self._verdict is None:
+            raise RuntimeError("the gate judges a run once it is over: call conclude() first")
+        return self._verdict
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.baseline is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "fail_on": str(self.fail_on),
             "fail_on_undetermined": self.fail_on_undetermined,
+            "fail_on_stale_waivers": self.fail_on_stale_waivers,
             "as_of_date": self._day.isoformat(),
             "waivers": len(self.waivers),
             "baseline": None if self.baseline is None else {"file": self.baseline.file, "entries": len(self.baseline)},
-            "blocking": self.blocking,
-            "passed": not self.failed,
+            **self.verdict.to_dict(),
             "notes": [n.to_dict() for n in self.notes()],
         }
+
+
+_STALE_KINDS = frozenset({"stale-waiver", "expired-waiver", "unwaivable"})
+"""The waiver notes that ``--fail-on-stale-waivers`` fails a run on."""

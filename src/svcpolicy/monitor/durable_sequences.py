@@ -8,7 +8,7 @@ breached when nothing fired, ``not-after`` when something did.
 
 What stays in Python, and why: the ``within`` deadlines. durable-rules has no holiday calendar and its timers
 run on wall time, while the monitor must judge by event time (replays give the live findings) with the PRC
-calendar's 调休 days; so deadlines are computed by ``HolidayCalendar.calendar_deadline`` in svcpolicy.monitor.monitor.
+calendar's 调休 days; so deadlines are computed by ``HolidayCalendar.calendar_deadline`` in svcpolicy.monitor.cases.
 
 Pitfalls handled (docs: shared durable-rules notes): facts are used, not events (an event is consumed by the
 first rule); ids are unique per fact (``o:`` + rule + key for cases, ``e:`` + a counter for checks); no record
@@ -30,6 +30,15 @@ from svcpolicy.errors import SvcPolicyError
 T = TypeVar("T")
 _NAMES = itertools.count(1)
 MAX_ATTEMPTS = 16
+
+
+def durable_available() -> bool:
+    """Whether durable-rules (the ``svcpolicy[durable]`` extra, a C extension) can be imported."""
+    try:
+        importlib.import_module("durable_rules_engine")
+    except ImportError:
+        return False
+    return True
 
 
 class MonitorEngineError(SvcPolicyError):

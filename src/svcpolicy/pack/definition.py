@@ -44,3 +44,9 @@ class PackDefinition:
     base: PackDefinition | None = None
     sequences: list[SequenceRule] = field(default_factory=list)  # event-monitor rules (pack/sequences.py)
     sequence_sites: list[Site] = field(default_factory=list)
+
+    @property
+    def identifying_fields(self) -> tuple[str, ...]:
+        """The record paths that identify a customer: the base pack's, then this pack's own (``privacy:``)."""
+        inherited = self.base.identifying_fields if self.base is not None else ()
+        return tuple(dict.fromkeys((*inherited, *self.manifest.privacy.identifying_fields)))

@@ -173,8 +173,15 @@ def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tup
         if manifest.tighten:
             raise PackError("`tighten` needs a base pack to tighten: add `extends:`", doc.location(("tighten",)))
         return None
+    where = doc.location(("extends",))
+    if Path(manifest.extends).is_absolute() or ".." in Path(manifest.extends).parts:
+        raise PackError(
+            f"extends {manifest.extends!r} must stay inside the pack directory (or name a bundled pack)", where
+        )
     relative = root / manifest.extends
     if relative.exists():
+        if not relative.resolve().is_relative_to(root.resolve()):
+            raise PackError(f"extends {manifest.extends!r} lies outside the pack (symlink?)", where)
         target = relative
     else:
         try:
@@ -182,7 +189,7 @@ def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tup
         except PackError:
             raise PackError(
                 f"extends {manifest.extends!r}: no such pack (a path relative to this pack, or a bundled pack's name)",
-                doc.location(("extends",)),
+                where,
             ) from None
     return read_pack(target, chain)
 

@@ -7,10 +7,13 @@ misspelt key (``severty:``) is an error at its line, not a silently ignored sett
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from svcpolicy.records.model import field_paths
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Za-z0-9]+)+$"
@@ -55,6 +58,13 @@ class Provision(_Strict):
     reason: str | None = None
     restates: list[Annotated[str, Field(pattern=REF_PATTERN)]] = []
     confidence: Literal["confirmed", "secondary-source", "unconfirmed"] = "confirmed"
+    wording: Literal["verbatim", "excerpt", "paraphrase"] = Field(
+        default="verbatim",
+        description="verbatim: the whole provision as written; excerpt: a quoted part; paraphrase: a gloss",
+    )
+    effective_from: dt.date | None = Field(
+        default=None, description="first day in force; defaults to the source's effective_from"
+    )
     note: str | None = None
 
     @model_validator(mode="after")
@@ -63,6 +73,8 @@ class Provision(_Strict):
             raise ValueError("a not-checkable provision needs a one-line `reason`")
         if self.label is None and self.confidence == "confirmed":
             raise ValueError("a provision without a label must say `confidence: secondary-source` or `unconfirmed`")
+        if self.wording == "paraphrase" and self.confidence == "confirmed":
+            raise ValueError("a paraphrase is never `confirmed`: say `confidence: secondary-source` or `unconfirmed`")
         return self
 
 
@@ -137,7 +149,7 @@ class Example(_Strict):
 
 
 NAME = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
-AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "distinct", "share")
+AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "distinct", "share", "peak")
 
 
 class Rule(_Strict):
@@ -146,7 +158,9 @@ class Rule(_Strict):
     id: Annotated[str, Field(pattern=RULE_ID_PATTERN)]
     kind: Literal["record", "aggregate"] = "record"
     title: str
+    title_zh: str | None = Field(default=None, description="the title in Chinese, for reports in Chinese (--lang zh)")
     description: str | None = None
+    description_zh: str | None = Field(default=None, description="the description in Chinese")
     cite: Annotated[list[Annotated[str, Field(pattern=REF_PATTERN)]], Field(min_length=1)]
     severity: Severity
     applies_to: list[Literal["interaction"]] = ["interaction"]
@@ -191,6 +205,25 @@ class Rule(_Strict):
         return self
 
 
+class Privacy(_Strict):
+    """Which record fields identify a customer: reports mask their values unless ``--show-customer-ids``."""
+
+    identifying_fields: list[str] = Field(
+        default=[],
+        description="record paths (``customer.id``, ``operations[].authorization.by``, ``extra.phone``)",
+    )
+
+    @field_validator("identifying_fields")
+    @classmethod
+    def _known_paths(cls, paths: list[str]) -> list[str]:
+        known = field_paths()
+        for path in paths:
+            free = path.startswith("extra.") and re.fullmatch(r"extra(\.[A-Za-z_]\w*(\[\])?)+", path)
+            if path not in known and not free:
+                raise ValueError(f"{path!r} is neither a record field (docs/records.md) nor under extra.")
+        return paths
+
+
 class PackManifest(_Strict):
     """``pack.yaml``: metadata plus optional sources, parameters and rules of its own."""
 
@@ -208,6 +241,7 @@ class PackManifest(_Strict):
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
     rules: list[Rule] = []
     sequences: list[dict[str, Any]] = Field(default=[], description="event-monitor rules: pack/sequences.py")
+    privacy: Privacy = Privacy()
 
     @field_validator("version", mode="before")
     @classmethod

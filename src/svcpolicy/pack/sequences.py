@@ -64,6 +64,9 @@ class Extension(_Strict):
     approval_levels: NAME | None = Field(
         default=None, description="parameter listing approver_level codes; the event needs approved_by and one"
     )
+    unless: dict[str, str | int | bool] = Field(
+        default_factory=dict, description="event fields whose value makes the extension not count (complexity: simple)"
+    )
 
 
 class Period(_Strict):

@@ -18,6 +18,8 @@ import yaml
 from svcpolicy.errors import PackError, SourceLocation
 
 MAX_NODES = 200_000
+MAX_DEPTH = 100
+"""Deeper nesting is refused: PyYAML composes recursively, and a few hundred ``[`` would exhaust the stack."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 Loc = tuple[str | int, ...]
@@ -49,6 +51,22 @@ class YamlDocument:
         return where
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting beyond :data:`MAX_DEPTH` where it starts, as a YAML error."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in the stubs
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 class _Builder:
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
@@ -65,6 +83,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise PackError(f"document expands to more than {MAX_NODES:,} values (alias bomb?)", self._at(node))
+        if len(loc) > MAX_DEPTH:  # only an alias inside its own anchor gets here: the composer bounds the rest
+            raise PackError(f"nested more than {MAX_DEPTH} levels deep (an alias inside its anchor?)", self._at(node))
         collection = isinstance(node, yaml.MappingNode | yaml.SequenceNode)
         self.doc.positions.setdefault(loc, self._at(key_node if collection and key_node else node))
         if collection and node.tag not in _PLAIN_COLLECTION_TAGS:
@@ -74,7 +94,7 @@ class _Builder:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise PackError("mapping keys must be plain scalars", self._at(key_node))
-                raw_key = self.loader.construct_object(key_node)
+                raw_key = self._scalar(key_node)
                 key = raw_key if isinstance(raw_key, str) else str(raw_key)
                 if key in result:
                     raise PackError(f"duplicate key {key!r}", self._at(key_node))
@@ -87,10 +107,21 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)  # noqa: S101 - composer yields only three node kinds
         if node.style in ("'", '"'):
             self.doc.quoted.add(loc)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        """A scalar's value; one that looks like a date, an int or a tagged value but is none is a PackError."""
         try:
             return self.loader.construct_object(node)
-        except ValueError as exc:  # a scalar that looks like a date but is none: 2026-13-01
-            raise PackError(f"{node.value!r} is not a valid value: {exc}", self._at(node)) from exc
+        except ValueError as exc:  # 2026-13-01, 2026-02-30, an int of 5000 digits
+            raise PackError(f"{_shown(node.value)} is not a valid value: {exc}", self._at(node)) from exc
+        except (KeyError, AttributeError) as exc:  # PyYAML's answer to `!!bool maybe`, `!!timestamp soon`
+            raise PackError(f"{_shown(node.value)} does not fit its tag {node.tag}", self._at(node)) from exc
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """A scalar as quoted in a message, shortened: a 5000-digit number should not fill the screen."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
 def load_yaml(path: Path) -> YamlDocument:
@@ -111,7 +142,10 @@ def load_yaml(path: Path) -> YamlDocument:
 
 def load_yaml_text(text: str, name: str) -> YamlDocument:
     """Load YAML text safely with positions (one document; an empty one is an empty mapping)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: NUL, U+0001, U+FFFE, a surrogate
+        raise PackError(_bad_character(exc), _position(name, text, exc.position)) from exc
     try:
         node = loader.get_single_node()
         builder = _Builder(name, loader)
@@ -125,6 +159,17 @@ def load_yaml_text(text: str, name: str) -> YamlDocument:
         raise PackError(f"YAML: {exc}", SourceLocation(name)) from exc
     finally:
         loader.dispose()
+
+
+def _bad_character(exc: yaml.reader.ReaderError) -> str:
+    character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return f"character U+{character:04X} is not allowed in a YAML file (a control character or non-character)"
+
+
+def _position(name: str, text: str, offset: int) -> SourceLocation:
+    """``file:line:col`` of a character offset in ``text``."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return SourceLocation(name, text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
 def walk_strings(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:

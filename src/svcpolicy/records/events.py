@@ -52,6 +52,9 @@ class ComplaintExtended(_ComplaintEvent):
     notified_at: AwareDatetime | None = Field(description="when the complainant was told; null: not told")
     approved_by: str | None = None
     approver_level: str | None = None
+    complexity: Literal["simple", "complex"] | None = Field(
+        default=None, description="the complaint's complexity as assessed when extending; simple cannot be extended"
+    )
 
 
 class ComplaintDecided(_ComplaintEvent):

@@ -14,21 +14,34 @@ annotations, and callers may rely on it.
 """
 
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, GetJsonSchemaHandler, TypeAdapter, with_config
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    TypeAdapter,
+    with_config,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 # typing_extensions: pydantic needs its TypedDict before Python 3.12, and Required is 3.11+ in typing.
-from typing_extensions import Required, TypedDict, is_typeddict  # noqa: UP035
+from typing_extensions import Required, TypedDict  # noqa: UP035
+
+from svcpolicy.records.types import FieldSpec, describe
 
 __all__ = [
     "ABSENT_DEFAULTS",
     "INTERACTION_ADAPTER",
+    "RECORD_TYPE",
     "AbsentMeans",
     "Interaction",
     "field_paths",
@@ -54,13 +67,16 @@ class AbsentMeans:
         return schema
 
 
+# Numbers and booleans are strict (StrictInt, StrictFloat, StrictBool): "52" or true for a number, "yes" or 1 for a
+# boolean make a record invalid instead of being coerced, so a broken export is seen (docs/records.md). An integer
+# is still a valid float. CSV cells are text: the CSV reader turns them into numbers and booleans by the model's kinds.
 # Numbers are accepted where text is expected because exports (and YAML) often write ids as numbers;
 # inputs are kept out of error messages because they may carry customer data.
 # cache_strings="keys": keys repeat in every record, values rarely do (measured ~3 % faster than "all")
 _CONFIG = ConfigDict(extra="ignore", coerce_numbers_to_str=True, hide_input_in_errors=True, cache_strings="keys")
 
 Timestamp = Annotated[AwareDatetime | None, Field(description="Date-time with a UTC offset.")]
-RiskLevel = Annotated[int | None, Field(ge=1, le=5, description="Risk level, 1 (lowest) to 5 (highest).")]
+RiskLevel = Annotated[StrictInt | None, Field(ge=1, le=5, description="Risk level, 1 (lowest) to 5 (highest).")]
 
 
 @with_config(_CONFIG)
@@ -78,8 +94,8 @@ class Customer(TypedDict, total=False):
     id: str | None
     risk_tolerance: Annotated[RiskLevel, Field(description="Assessed, 1–5; null: never assessed.")]
     risk_assessed_at: Annotated[Timestamp, Field(description="When the risk tolerance was last assessed.")]
-    age: Annotated[int | None, Field(ge=0, le=150)]
-    identity_verified: Annotated[bool | None, Field(description="Identity verified in this interaction.")]
+    age: Annotated[StrictInt | None, Field(ge=0, le=150)]
+    identity_verified: Annotated[StrictBool | None, Field(description="Identity verified in this interaction.")]
     kind: Annotated[
         Literal["individual", "unit"] | None,
         Field(description="individual: a natural person; unit: an organisation (单位存款人)."),
@@ -95,6 +111,16 @@ class Step(TypedDict, total=False):
 
 
 @with_config(_CONFIG)
+class PowerOfAttorney(TypedDict, total=False):
+    """The customer's recorded power of attorney (授权委托书) under which an agent acts for them."""
+
+    reference: Annotated[str | None, Field(description="The document's reference in the bank's records.")]
+    scope: Annotated[list[str], Field(description="The operation kinds the customer empowered the agent to do.")]
+    valid_from: Timestamp
+    valid_until: Annotated[Timestamp, Field(description="End of validity; null: the document states none.")]
+
+
+@with_config(_CONFIG)
 class Authorization(TypedDict, total=False):
     """The customer's authorisation of an operation."""
 
@@ -102,6 +128,10 @@ class Authorization(TypedDict, total=False):
     method: Annotated[str | None, Field(description="e.g. signature, password, biometric, recorded_call.")]
     scope: Annotated[str | None, Field(description="The operation kind the authorisation covers.")]
     at: Timestamp
+    power_of_attorney: Annotated[
+        PowerOfAttorney | None,
+        Field(description="When an agent (by) authorised for the customer: the customer's mandate; null: none."),
+    ]
 
 
 @with_config(_CONFIG)
@@ -110,13 +140,28 @@ class Operation(TypedDict, total=False):
 
     id: str | None
     kind: Annotated[str | None, Field(description="e.g. change_contact_phone, close_account, transfer.")]
-    affects_customer_rights: bool | None
+    affects_customer_rights: StrictBool | None
     at: Timestamp
+    applied_by: Annotated[
+        str | None,
+        Field(description="Who applied for the operation (客户申请): the customer's or their agent's id, else staff."),
+    ]
     amount: Annotated[Decimal | None, Field(description="Amount moved, for transfers and withdrawals (CNY).")]
     account_id: Annotated[str | None, Field(description="The account the operation opens or acts on.")]
     account_type: Annotated[
         str | None,
         Field(description="Type of that account: basic, general, special or temporary, or the bank's own code."),
+    ]
+    account_currency: Annotated[
+        str | None, Field(description="ISO 4217 currency of that account: CNY for a 人民币 account, USD, …")
+    ]
+    refused: Annotated[
+        StrictBool | None,
+        AbsentMeans(False),
+        Field(description="The bank refused the operation (e.g. an account opening); absent: it was done."),
+    ]
+    refusal_reason: Annotated[
+        str | None, Field(description="The reason the customer was given for a refusal; null: none was given.")
     ]
     authorization: Annotated[Authorization | None, Field(description="null: there was none.")]
 
@@ -127,17 +172,32 @@ class Offer(TypedDict, total=False):
 
     product_id: str | None
     product_risk_level: RiskLevel
-    related_to_stated_need: bool | None
-    customer_declined: bool | None
+    product_category: Annotated[
+        str | None,
+        Field(description="deposit, time_deposit, large_deposit_certificate, wealth_management, fund, insurance, …"),
+    ]
+    principal_guaranteed: Annotated[
+        StrictBool | None, Field(description="The product's terms guarantee the principal.")
+    ]
+    related_to_stated_need: StrictBool | None
+    recommended: Annotated[StrictBool | None, Field(description="Staff recommended the product to the customer.")]
+    customer_declined: StrictBool | None
     declined_at: Timestamp
-    sold: bool | None
+    # Absent reads as null: without a record of the customer coming back for it, a sale after a decline is
+    # judged as the sale after a decline it appears to be (a default that can only add findings).
+    customer_requested_at: Annotated[
+        Timestamp,
+        AbsentMeans(None),
+        Field(description="When the customer asked for the product on their own initiative; null: never."),
+    ]
+    sold: StrictBool | None
     sold_at: Timestamp
     risk_disclosed_at: Annotated[Timestamp, Field(description="When risk was disclosed; null: never.")]
     # No absence default: an export that omits what was said cannot show that no promise was made.
     statements: Annotated[list[str], Field(description="What the seller said about the product, verbatim.")]
-    recorded: Annotated[bool | None, Field(description="Whether the sale was audio/video recorded.")]
+    recorded: Annotated[StrictBool | None, Field(description="Whether the sale was audio/video recorded.")]
     tied_to_service: Annotated[
-        bool | None,
+        StrictBool | None,
         Field(description="The service the customer asked for was made conditional on buying this product (搭售)."),
     ]
 
@@ -148,9 +208,23 @@ class Disclosure(TypedDict, total=False):
 
     fields: Annotated[list[str], Field(description="Which customer data items were disclosed.")]
     recipient: str | None
-    third_party: bool | None
+    third_party: StrictBool | None
     consent_ref: Annotated[str | None, Field(description="Reference of the customer's consent; null: none.")]
     legal_basis: Annotated[str | None, Field(description="Legal basis for disclosing; null: none.")]
+    lawful_basis: Annotated[
+        str | None,
+        Field(
+            description="The kind of lawful basis, a code from the pack's closed list: consent, contract_necessity, "
+            "legal_duty, court_order, regulator_request, emergency, …; anything else (业务需要) is none."
+        ),
+    ]
+    consent_purposes: Annotated[
+        list[str], Field(description="The purposes the referenced consent covers (service, marketing, …).")
+    ]
+    consent_separate: Annotated[
+        StrictBool | None,
+        Field(description="The consent was given separately for this use (单独同意), not inside general terms."),
+    ]
     purpose: Annotated[
         str | None, Field(description="What the data was given or used for: service, legal_request, marketing, …")
     ]
@@ -164,6 +238,16 @@ class Fee(TypedDict, total=False):
     code: Annotated[str | None, Field(description="Fee code as in the bank's published fee schedule.")]
     amount: Annotated[Decimal | None, Field(description="Amount as a decimal string (exact) or a JSON number.")]
     currency: Annotated[str | None, Field(description="ISO 4217 code, e.g. CNY.")]
+    waiver: Annotated[
+        str | None,
+        AbsentMeans(None),
+        Field(description="Code of the fee waiver applied (the pack's waiver table); absent or null: none."),
+    ]
+    price_told_at: Annotated[
+        Timestamp, Field(description="When the customer was told the service and its price; null: never.")
+    ]
+    price_accepted: Annotated[StrictBool | None, Field(description="The customer accepted the price before service.")]
+    at: Annotated[Timestamp, Field(description="When the service charged for was provided.")]
 
 
 @with_config(_CONFIG)
@@ -174,7 +258,7 @@ class Extension(TypedDict, total=False):
     notified_at: Annotated[Timestamp, Field(description="When the complainant was told; null: never.")]
     approved_by: str | None
     approver_level: Annotated[str | None, Field(description="e.g. branch_head, head_office.")]
-    at: Timestamp
+    at: Annotated[Timestamp, Field(description="When the extension was decided (for 60 days: approved).")]
 
 
 @with_config(_CONFIG)
@@ -192,6 +276,7 @@ class Complaint(TypedDict, total=False):
     id: str | None
     received_at: Timestamp
     logged_ref: Annotated[str | None, Field(description="Complaint register ticket; null: not logged.")]
+    logged_at: Annotated[Timestamp, Field(description="When it was entered in the complaint register.")]
     complexity: Literal["simple", "complex"] | None
     extensions: Annotated[list[Extension], AbsentMeans([])]
     progress_updates: Annotated[list[ProgressUpdate], AbsentMeans([])]
@@ -203,7 +288,8 @@ class Complaint(TypedDict, total=False):
 class SuspiciousActivity(TypedDict, total=False):
     """Illegal or irregular customer behaviour observed by staff."""
 
-    observed: bool | None
+    observed: StrictBool | None
+    observed_at: Annotated[Timestamp, Field(description="When staff observed it.")]
     reported_at: Annotated[Timestamp, Field(description="When it was reported to a supervisor; null: never.")]
     reported_to: str | None
 
@@ -212,10 +298,46 @@ class SuspiciousActivity(TypedDict, total=False):
 class Satisfaction(TypedDict, total=False):
     """The satisfaction survey after the service."""
 
-    asked: bool | None
+    asked: StrictBool | None
     score: Annotated[
-        float | None, Field(ge=0, allow_inf_nan=False, description="On the bank's scale; null: not answered.")
+        StrictFloat | None, Field(ge=0, allow_inf_nan=False, description="On the bank's scale; null: not answered.")
     ]
+
+
+@with_config(_CONFIG)
+class QaReview(TypedDict, total=False):
+    """A quality-assurance review of this interaction (录音录像或现场抽查的质检评分)."""
+
+    reviewed_at: Timestamp
+    reviewer_id: str | None
+    courtesy: Annotated[
+        Literal["pass", "fail"] | None, Field(description="Courtesy and patience (礼貌、热情、耐心) as scored.")
+    ]
+    accuracy: Annotated[
+        Literal["pass", "fail"] | None, Field(description="Truth and accuracy of the answers (真实、准确) as scored.")
+    ]
+    violation_confirmed: Annotated[
+        StrictBool | None, Field(description="The review confirmed a breach of the service rules by the employee.")
+    ]
+    sanction: Annotated[str | None, Field(description="The disciplinary measure decided (纪律处分); null: none.")]
+    sanctioned_at: Timestamp
+
+
+@with_config(_CONFIG)
+class Loan(TypedDict, total=False):
+    """A loan application handled in this interaction."""
+
+    applied_at: Timestamp
+    decision: Annotated[
+        Literal["approved", "declined"] | None, Field(description="The decision; null: not decided yet.")
+    ]
+    decided_at: Timestamp
+    decision_reason: Annotated[
+        str | None, Field(description="The reason the applicant was given for a decline; null: none given.")
+    ]
+    apr: Annotated[Decimal | None, Field(description="Annualised rate (年化利率) disclosed, in percent.")]
+    apr_disclosed_at: Annotated[Timestamp, Field(description="When the annualised rate was shown; null: never.")]
+    contract_signed_at: Annotated[Timestamp, Field(description="When the loan contract was signed; null: not.")]
 
 
 @with_config(_CONFIG)
@@ -248,7 +370,7 @@ class Interaction(TypedDict, total=False):
     started_at: Timestamp
     ended_at: Timestamp
     wait_minutes: Annotated[
-        float | None, Field(ge=0, allow_inf_nan=False, description="Queue time before service, minutes.")
+        StrictFloat | None, Field(ge=0, allow_inf_nan=False, description="Queue time before service, minutes.")
     ]
     steps: Annotated[list[Step], AbsentMeans([])]
     operations: Annotated[list[Operation], AbsentMeans([])]
@@ -266,6 +388,10 @@ class Interaction(TypedDict, total=False):
     service_recovery: Annotated[
         ServiceRecovery | None, Field(description="Apology and compensation for a missed standard; null: none.")
     ]
+    qa_review: Annotated[
+        QaReview | None, AbsentMeans(None), Field(description="QA review of the interaction; absent: not sampled.")
+    ]
+    loan: Annotated[Loan | None, AbsentMeans(None), Field(description="A loan application; absent: none.")]
     extra: Annotated[dict[str, Any], Field(description="Bank-specific attributes, free-form, read by branch packs.")]
 
 
@@ -277,50 +403,20 @@ def json_schema() -> dict[str, Any]:
     return {"$schema": JSON_SCHEMA_DIALECT, **INTERACTION_ADAPTER.json_schema(mode="validation")}
 
 
-def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...], bool]:
-    """Strip Required/Annotated/None from an annotation: (inner type, Annotated metadata, is a list)."""
-    metadata: list[Any] = []
-    while True:
-        origin = get_origin(annotation)
-        if origin is Required:
-            annotation = get_args(annotation)[0]
-        elif origin is Annotated:
-            annotation, *extra = get_args(annotation)
-            metadata.extend(extra)
-        elif origin in (Union, types.UnionType):
-            non_null = [arg for arg in get_args(annotation) if arg is not type(None)]
-            if len(non_null) != 1:
-                break
-            annotation = non_null[0]
-        elif origin is list:
-            inner, inner_meta, _ = _unwrap(get_args(annotation)[0])
-            return inner, (*metadata, *inner_meta), True
-        else:
-            break
-    return annotation, tuple(metadata), False
+RECORD_TYPE: FieldSpec = describe(Interaction)
+"""The record model as one tree of :class:`~svcpolicy.records.types.FieldSpec` (what each field holds)."""
 
-
-def _walk(typed_dict: Any, prefix: str = "") -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """(schema path, Annotated metadata) of every field, nested TypedDicts included."""
-    for name, annotation in get_type_hints(typed_dict, include_extras=True).items():
-        path = f"{prefix}{name}"
-        inner, metadata, is_list = _unwrap(annotation)
-        yield path, metadata
-        if is_typeddict(inner):
-            yield from _walk(inner, f"{path}[]." if is_list else f"{path}.")
-
-
-_FIELDS = tuple(_walk(Interaction))
+_FIELDS = tuple(RECORD_TYPE.descendants())
 
 ABSENT_DEFAULTS: Mapping[str, Any] = types.MappingProxyType(
-    {path: m.value for path, metadata in _FIELDS for m in metadata if isinstance(m, AbsentMeans)}
+    {spec.path: m.value for spec in _FIELDS for m in spec.metadata if isinstance(m, AbsentMeans)}
 )
 """What absence means, by schema path (``offers[].statements``); fields not listed have no default.
 
 The list values are shared: copy before mutating.
 """
 
-_FIELD_PATHS = frozenset(path for path, _ in _FIELDS)
+_FIELD_PATHS = frozenset(spec.path for spec in _FIELDS)
 
 
 def field_paths() -> frozenset[str]:

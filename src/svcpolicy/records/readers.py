@@ -6,14 +6,17 @@ Reading and validating are separate steps so that one bad item never stops a run
 :class:`~svcpolicy.errors.InputError`.
 
 JSONL and CSV are streamed in binary mode in constant memory. JSONL lines are handed on as bytes and validated
-straight from bytes by pydantic (its JSON parser also checks UTF-8, so valid lines are not decoded twice).
-JSON and YAML are whole-file formats, capped at :data:`MAX_FILE_BYTES`.
+straight from bytes (by msgspec, :mod:`svcpolicy.records.fast_decode`, else pydantic; both parsers check UTF-8,
+so valid lines are not decoded twice).
+JSON and YAML are whole-file formats, capped at :data:`MAX_FILE_BYTES`. A JSONL or CSV file can also be read in
+parts (a :class:`ByteRange` each), with the line numbers of the whole file, so that several processes share it.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -26,11 +29,14 @@ import yaml
 from pydantic import ValidationError
 
 from svcpolicy.errors import InputError, SourceLocation
-from svcpolicy.records.model import INTERACTION_ADAPTER, Interaction
+from svcpolicy.records.fast_decode import decode_fast
+from svcpolicy.records.model import INTERACTION_ADAPTER, RECORD_TYPE, Interaction
 
 __all__ = [
+    "LINE_FORMATS",
     "MAX_FILE_BYTES",
     "MAX_LINE_BYTES",
+    "ByteRange",
     "Locator",
     "RawRecord",
     "Validation",
@@ -77,6 +83,19 @@ class RawRecord(NamedTuple):
     error: str | None = None
 
 
+class ByteRange(NamedTuple):
+    """A part of a JSONL or CSV file: from ``start`` (the first byte of a record's first line) up to ``end`` (just
+    after a line's newline), and the number of the line at ``start`` in the whole file."""
+
+    start: int
+    end: int
+    line: int
+
+
+LINE_FORMATS = frozenset({".jsonl", ".ndjson", ".csv"})
+"""The formats that can be read in parts (:class:`ByteRange`): a record never spans a line boundary at which
+a part starts (a CSV part starts where the quotes before it are balanced)."""
+
 Validation = tuple[Interaction | None, str | None, str | None]
 """(record, None, None) when valid, else (None, error message, the record's id if the raw data has one)."""
 
@@ -87,11 +106,53 @@ def validate(raw: RawRecord) -> Validation:
     if payload is None:
         return None, raw.error or "no record data", None
     try:
-        if isinstance(payload, bytes):
-            return INTERACTION_ADAPTER.validate_json(payload), None, None
-        return INTERACTION_ADAPTER.validate_python(payload), None, None
+        if isinstance(payload, bytes):  # both JSON parsers refuse lone surrogates themselves
+            record = decode_fast(payload)  # msgspec; what it does not take, pydantic decides and explains
+            if record is None:
+                record = INTERACTION_ADAPTER.validate_json(payload)
+            return record, None, None
+        record = INTERACTION_ADAPTER.validate_python(payload)
     except ValidationError as exc:
         return None, _explain(exc, payload), _recover_id(payload)
+    where = _lone_surrogate(record)
+    if where is not None:
+        return (
+            None,
+            f"{where}: text holds a lone surrogate, which is not Unicode (a broken export?)",
+            _recover_id(payload),
+        )
+    return record, None, None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _lone_surrogate(record: Mapping[str, Any]) -> str | None:
+    """The path of the first key or text holding a lone surrogate (``\\ud800`` in JSON), else None.
+
+    Python's JSON and text decoders let one through; no output format can encode it, so such a record is
+    invalid rather than crashing every writer later. Iterative, so deep ``extra`` data cannot overflow the stack.
+    """
+    stack: list[tuple[str, Any]] = [("", record)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return path or "record"
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                name = str(key)
+                child = f"{path}.{_printable(name)}" if path else _printable(name)
+                if _SURROGATE.search(name):
+                    return child
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}", item) for i, item in enumerate(value))
+    return None
 
 
 def _explain(exc: ValidationError, payload: bytes | Mapping[str, Any]) -> str:
@@ -111,31 +172,58 @@ def _explain(exc: ValidationError, payload: bytes | Mapping[str, Any]) -> str:
     shown = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:MAX_ERRORS_SHOWN]]
     if len(errors) > MAX_ERRORS_SHOWN:
         shown.append(f"… and {len(errors) - MAX_ERRORS_SHOWN} more")
-    return "; ".join(shown)
+    return _printable("; ".join(shown))  # a key in the path may hold a lone surrogate
 
 
 def _recover_id(payload: bytes | Mapping[str, Any]) -> str | None:
     """The record's id from data that failed validation, so the report can still name the record."""
     if isinstance(payload, bytes):
         try:
-            payload = orjson.loads(payload)
+            value = orjson.loads(payload).get("id")
         except orjson.JSONDecodeError:
+            value = _scan_id(payload)
+        except AttributeError:  # valid JSON, but not an object
             return None
-        if not isinstance(payload, dict):
-            return None
-    value = payload.get("id")
-    if isinstance(value, str) and value:
+    else:
+        value = payload.get("id")
+    if isinstance(value, str) and value and not _SURROGATE.search(value):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
 
 
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[-+.\w]+|[{}\[\]:,]')
+
+
+def _scan_id(line: bytes) -> Any:
+    """The value of the top-level ``"id"`` of a line no parser accepts (a NaN elsewhere, nesting too deep).
+
+    A flat scan of JSON tokens that only counts depth, so it neither recurses nor parses what it skips.
+    """
+    depth, key = 0, b""
+    tokens = _JSON_TOKEN.finditer(line)
+    for match in tokens:
+        token = match.group()
+        if token in (b"{", b"["):
+            depth += 1
+        elif token in (b"}", b"]"):
+            depth -= 1
+        elif token == b":" and depth == 1 and key == b'"id"':
+            value = next(tokens, None)
+            try:
+                return None if value is None else orjson.loads(value.group())
+            except orjson.JSONDecodeError:
+                return None
+        key = token if depth == 1 else b""
+    return None
+
+
 # -- reading ---------------------------------------------------------------------------------------------
 
 
-def read_records(path: str | Path, *, encoding: str = "utf-8") -> Iterator[RawRecord]:
-    """Read a record file, its format chosen by extension.
+def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange | None = None) -> Iterator[RawRecord]:
+    """Read a record file, its format chosen by extension; only ``part`` of it, if given (JSONL and CSV).
 
     Raises :class:`InputError` before anything is yielded when the file cannot be read at all: missing, a
     directory, an unknown extension or encoding, a bad CSV header, or a JSON/YAML file that does not parse or
@@ -155,14 +243,44 @@ def read_records(path: str | Path, *, encoding: str = "utf-8") -> Iterator[RawRe
         codec = codecs.lookup(encoding).name
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}", SourceLocation(source)) from None
-    return reader(file, source, codec)
+    if part is not None and file.suffix.lower() not in LINE_FORMATS:
+        raise ValueError(f"only {', '.join(sorted(LINE_FORMATS))} files can be read in parts, not {source}")
+    return reader(file, source, codec, part)
 
 
-def _open(file: Path, source: str) -> BinaryIO:
+def _open(file: Path, source: str, part: ByteRange | None = None) -> BinaryIO:
     try:
-        return file.open("rb")
+        stream = file.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", SourceLocation(source)) from None
+    if part is None:
+        return stream
+    stream.seek(part.start)
+    return io.BufferedReader(_Slice(stream, part.end - part.start))
+
+
+class _Slice(io.RawIOBase):
+    """The next ``size`` bytes of a file, then end of file: one part of it, read through the usual line reader."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        data = self._stream.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _lines(stream: BinaryIO) -> Iterator[bytes | None]:
@@ -194,16 +312,16 @@ def _too_long() -> str:
     return f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
 
 
-def _read_jsonl(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
+def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     _line_codec(codec, source)
     _open(file, source).close()  # an unreadable file raises here, not at the first next()
-    return _jsonl_records(file, source, codec)
+    return _jsonl_records(file, source, codec, part)
 
 
-def _jsonl_records(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
+def _jsonl_records(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     utf8 = _is_utf8(codec)
-    with _open(file, source) as stream:
-        for number, line in enumerate(_lines(stream), start=1):
+    with _open(file, source, part) as stream:
+        for number, line in enumerate(_lines(stream), start=1 if part is None else part.line):
             if line is None:
                 yield RawRecord(Locator(source, number), None, _too_long())
                 continue
@@ -226,7 +344,7 @@ def _jsonl_records(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
 Column = tuple[str | int, ...]
 
 
-def _read_csv(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
+def _read_csv(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     _line_codec(codec, source)
     with _open(file, source) as stream:
         header_lines = _DecodedLines(stream, codec)
@@ -239,14 +357,14 @@ def _read_csv(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
             line, message = next(iter(header_lines.bad.items()))
             raise InputError(f"CSV header {message}", SourceLocation(source, line))
     columns = _parse_header(header or [], source)
-    return _csv_records(file, source, codec, columns)
+    return _csv_records(file, source, codec, columns, part)
 
 
 class _DecodedLines:
     """Decoded physical lines for ``csv.reader``; lines that cannot be decoded are remembered, not raised."""
 
-    def __init__(self, stream: BinaryIO, codec: str) -> None:
-        self._lines = enumerate(_lines(stream), start=1)
+    def __init__(self, stream: BinaryIO, codec: str, first_line: int = 1) -> None:
+        self._lines = enumerate(_lines(stream), start=first_line)
         self._codec = codec
         self.bad: dict[int, str] = {}
 
@@ -278,9 +396,11 @@ def _parse_header(header: list[str], source: str) -> list[Column]:
         fail("missing (the first row must name the columns)")
     for position, name in enumerate(header, start=1):
         parts = name.strip().split(".")
-        if any(not part for part in parts) or parts[0].isdigit():
+        if any(not part for part in parts) or _is_position(parts[0]):
             fail(f"column {position} {name!r} is not a dotted field name")
-        column: Column = tuple(int(p) if p.isdigit() else p for p in parts)
+        if any(part.isdigit() and not part.isascii() for part in parts):
+            fail(f"column {position} {name!r}: a list position is written in ASCII digits")
+        column: Column = tuple(int(p) if _is_position(p) else p for p in parts)
         if column in leaves or column in branches:
             fail(f"column {position} {name!r} repeats or contains another column")
         for depth in range(1, len(column)):
@@ -294,12 +414,21 @@ def _parse_header(header: list[str], source: str) -> list[Column]:
     return columns
 
 
-def _csv_records(file: Path, source: str, codec: str, columns: list[Column]) -> Iterator[RawRecord]:
-    with _open(file, source) as stream:
-        lines = _DecodedLines(stream, codec)
+def _is_position(part: str) -> bool:
+    """A list position is written in ASCII digits: ``str.isdigit`` also takes ``²`` and ``٣``."""
+    return part.isascii() and part.isdigit()
+
+
+def _csv_records(
+    file: Path, source: str, codec: str, columns: list[Column], part: ByteRange | None
+) -> Iterator[RawRecord]:
+    before = 0 if part is None else part.line - 1  # lines of the file before this part
+    with _open(file, source, part) as stream:
+        lines = _DecodedLines(stream, codec, before + 1)
         reader = csv.reader(lines, strict=True)
-        next(reader, None)  # the header, already parsed
-        previous_end = reader.line_num
+        if before == 0:
+            next(reader, None)  # the header, already parsed
+        previous_end = before + reader.line_num
         while True:
             start = previous_end + 1
             problem: str | None = None
@@ -309,7 +438,7 @@ def _csv_records(file: Path, source: str, codec: str, columns: list[Column]) -> 
                 row, problem = [], f"bad CSV row: {exc}"
             if row is None:
                 return
-            previous_end = reader.line_num
+            previous_end = before + reader.line_num
             bad = [lines.bad.pop(n) for n in range(start, previous_end + 1) if n in lines.bad]
             if bad:
                 problem = bad[0]
@@ -330,9 +459,35 @@ def _nest(columns: list[Column], row: list[str]) -> dict[str, Any]:
         node = root
         for part in column[:-1]:
             node = node.setdefault(part, {})
-        node[column[-1]] = cell
+        node[column[-1]] = _cell_value(column, cell)
     nested: dict[str, Any] = _listify(root)
     return nested
+
+
+_FIELD_SPECS = {spec.path: spec for spec in RECORD_TYPE.descendants()}
+_CSV_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+_CSV_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
+_CSV_INT = re.compile(r"[+-]?[0-9]+")
+_CSV_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _cell_value(column: Column, cell: str) -> Any:
+    """A CSV cell as the model's field holds it: CSV has only text, so a number or boolean column's cell is read as
+    one here (the record model itself is strict). A cell that does not read as one stays text, and validation says
+    what is wrong with it."""
+    path = "".join(f".{part}" if isinstance(part, str) else "[]" for part in column).lstrip(".")
+    spec = _FIELD_SPECS.get(path)
+    if spec is None:
+        return cell
+    text = cell.strip()
+    if spec.kind == "bool":
+        lowered = text.lower()
+        return True if lowered in _CSV_TRUE else False if lowered in _CSV_FALSE else cell
+    if spec.kind == "number" and spec.scalar is int and _CSV_INT.fullmatch(text):
+        return int(text)
+    if spec.kind == "number" and spec.scalar is float and _CSV_FLOAT.fullmatch(text):
+        return float(text)
+    return cell
 
 
 def _listify(node: dict[Any, Any]) -> Any:
@@ -379,7 +534,7 @@ def _skip_space(text: str, position: int) -> int:
     return match.end() if match else position
 
 
-def _read_json(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
+def _read_json(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     """An array of objects (each located at the line it starts on) or a single object."""
     text = _read_whole(file, source, codec)
     try:
@@ -428,7 +583,7 @@ def _json_item(item: Any, locator: Locator) -> RawRecord:
     return RawRecord(locator, None, "not a JSON object")
 
 
-def _read_yaml(file: Path, source: str, codec: str) -> Iterator[RawRecord]:
+def _read_yaml(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     """A list of mappings, one mapping, or several ``---`` documents of either; safe loading, no aliases."""
     text = _read_whole(file, source, codec)
     loader = _YAML_LOADER(text)
@@ -485,9 +640,25 @@ def _yaml_item(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> RawReco
         return RawRecord(locator, None, f"cannot load: {exc.problem}")
     except RecursionError:
         return RawRecord(locator, None, "nested too deeply")
+    except (ValueError, KeyError, AttributeError) as exc:  # a date 2026-02-30, a 5000-digit int, `!!bool maybe`
+        _forget_partial_construction(loader)
+        return RawRecord(locator, None, f"cannot load: {_scalar_problem(exc)}")
 
 
-_READERS: Mapping[str, Callable[[Path, str, str], Iterator[RawRecord]]] = {
+def _scalar_problem(exc: Exception) -> str:
+    """ValueError says what is wrong; PyYAML's KeyError/AttributeError come from a value its explicit tag refuses."""
+    return str(exc) if isinstance(exc, ValueError) else "a value does not fit its YAML tag (e.g. `!!bool maybe`)"
+
+
+def _forget_partial_construction(loader: yaml.SafeLoader) -> None:
+    """PyYAML only clears its construction state after a document succeeds; the next item starts afresh."""
+    loader.constructed_objects = {}
+    loader.recursive_objects = {}
+    loader.state_generators = []
+    loader.deep_construct = False
+
+
+_READERS: Mapping[str, Callable[[Path, str, str, ByteRange | None], Iterator[RawRecord]]] = {
     ".jsonl": _read_jsonl,
     ".ndjson": _read_jsonl,
     ".json": _read_json,

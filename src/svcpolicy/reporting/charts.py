@@ -194,7 +194,8 @@ def by_chart(report: Report, key: str = "branch_id", n: int = 15) -> Figure:
     column, stacked by severity, for the ``n`` values with the most."""
     with needs("matplotlib", "Report.plot_by()"):
         import matplotlib  # noqa: F401
-    table = by(report, key).head(n)
+    table = by(report, key)
+    table = table[(table["violations"] + table["undetermined"]) > 0].head(n)  # by() also lists quiet values
     figure, axes = _figure(max(2.5, 0.42 * len(table) + 1.2))
     if table.empty:
         _empty(axes, "findings")

@@ -1,11 +1,13 @@
 """JUnit XML output, read by CI dashboards (Jenkins, GitLab, Azure DevOps, GitHub test reporters).
 
-The pack is a test suite and each rule a test case: a rule with no finding that fails the gate passes. Each
-finding that fails the gate is a ``<failure>`` of its rule's case (message, record, file:line, and the cited
-articles verbatim). Findings that do not fail it — waived, in the baseline, below ``--fail-on``, or
-undetermined when undetermined does not fail — are listed in the case's ``<system-out>``, never dropped.
-Invalid records are ``<error>`` elements of a case ``svcpolicy.records``, unreadable inputs of
-``svcpolicy.inputs``.
+The pack is a test suite. Each finding is a test case of its own (class ``<pack>.<rule>``, named after the
+record, or the group, it is about), so readers that count one failure per case count the findings: a finding
+that fails the gate is a ``<failure>`` (message, record, file:line, the cited articles verbatim); one that does
+not — waived, in the baseline, below ``--fail-on``, or undetermined when undetermined does not fail — is
+``<skipped>`` with the reason, never dropped. A rule with no finding is one passing case. Each invalid record is
+an ``<error>`` case of ``svcpolicy.records``, each unreadable input one of ``svcpolicy.inputs``; each waiver that
+fails the run under ``--fail-on-stale-waivers`` is a ``<failure>`` case of ``svcpolicy.waivers``. So the suite
+fails exactly when the gate's verdict does.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from typing import TextIO
 
+from svcpolicy.reporting import wording
 from svcpolicy.results.catalog import rules_of
-from svcpolicy.results.findings import Finding
+from svcpolicy.results.findings import Finding, Outcome
 from svcpolicy.results.report import Report
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -27,26 +31,46 @@ def _xml_safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _where(finding: Finding) -> str:
+def _where(finding: Finding, lang: str) -> str:
     ref = finding.record if finding.group is None else (finding.members[0] if finding.members else finding.record)
     path = f" {finding.record.path}" if finding.record.path else ""
-    group = f" group {finding.group}" if finding.group is not None else ""
-    return f"{ref.locator}{path} record {ref.id or '-'}{group}"
+    w = wording.words(lang)
+    group = f" {w['group']} {finding.group}" if finding.group is not None else ""
+    return f"{ref.locator}{path} {w['record']} {ref.id or '-'}{group}"
 
 
-def _detail(finding: Finding, lang: str) -> str:
-    lines = [f"{_where(finding)}", f"[{finding.severity}] {finding.rule}: {finding.message(lang)}"]
+def _case_name(finding: Finding) -> str:
+    """What a finding's case is about: the record (and item), or the group's key."""
+    if finding.group is not None:
+        return ", ".join(f"{k}={v}" for k, v in finding.group.items()) or "group"
+    path = f" {finding.record.path}" if finding.record.path else ""
+    return f"{finding.record.id or finding.record.locator}{path}"
+
+
+def _detail(finding: Finding, title: str, lang: str) -> str:
+    w = wording.words(lang)
+    severity = wording.severity_name(finding.severity, lang)
+    lines = [_where(finding, lang), f"[{severity}] {finding.rule} {title}: {finding.message(lang)}"]
     if finding.missing or finding.reason:
-        lines.append(f"missing {finding.missing or '-'}: {finding.reason or ''}")
-    for c in finding.citations:
-        chapter = f" {c.chapter}" if c.chapter else ""
-        lines.append(f"{c.title} {c.display_label}{chapter} [{c.ref}]: 「{c.text}」")
-    lines.append(f"fingerprint {finding.fingerprint}")
+        lines.append(f"{w['missing']} {finding.missing or '-'}: {wording.reason(finding.reason, lang)}")
+    lines.extend(wording.citation_line(c, lang, text=True) for c in finding.citations)
+    lines.append(f"{w['fingerprint']} {finding.fingerprint}")
     return "\n".join(lines)
 
 
+@dataclass
+class _Tally:
+    tests: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+
 def junit_tree(report: Report, *, lang: str = "zh") -> ET.ElementTree[ET.Element]:
+    lang = wording.language(lang)
+    w = wording.words(lang)
     rules = rules_of(report.rules, report.findings)
+    titles = {rule.id: wording.rule_title(rule, lang) for rule in rules}
     by_rule: dict[str, list[Finding]] = {rule.id: [] for rule in rules}
     for finding in report.findings:
         by_rule[finding.rule].append(finding)
@@ -62,54 +86,61 @@ def junit_tree(report: Report, *, lang: str = "zh") -> ET.ElementTree[ET.Element
         ("pack", report.pack.id),
         ("pack_version", report.pack.version),
         ("as_of", report.as_of.isoformat() if report.as_of else ""),
-        ("summary", report.counts.summary()),
+        ("summary", wording.summary(report.counts, lang)),
+        ("verdict", wording.verdict_text(report.verdict, lang)),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
-    tests = failures = errors = 0
+    tally = _Tally()
+
+    def case(classname: str, name: str) -> ET.Element:
+        tally.tests += 1
+        return ET.SubElement(suite, "testcase", classname=classname, name=name)
+
     for rule in rules:
-        case = ET.SubElement(suite, "testcase", classname=f"{report.pack.id}.{rule.id.split('-')[0]}", name=rule.id)
-        tests += 1
-        passed_through: list[str] = []
+        classname = f"{report.pack.id}.{rule.id}"
+        if not by_rule[rule.id]:
+            case(classname, f"{rule.id} {titles[rule.id]}")
         for finding in by_rule[rule.id]:
+            testcase = case(classname, f"{rule.id} {_case_name(finding)}")
             disposition = report.disposition(finding)
+            message = f"{finding.record.id or _where(finding, lang)}: {finding.message(lang)}"
             if disposition.blocking:
-                failures += 1
+                tally.failures += 1
                 failure = ET.SubElement(
-                    case,
-                    "failure",
-                    message=f"{finding.record.id or _where(finding)}: {finding.message(lang)}",
-                    type=f"{finding.outcome}/{finding.severity}",
+                    testcase, "failure", message=message, type=f"{finding.outcome}/{finding.severity}"
                 )
-                failure.text = _detail(finding, lang)
+                failure.text = _detail(finding, titles[rule.id], lang)
             else:
-                why = disposition.tag or (
-                    "below --fail-on" if finding.outcome.value == "violation" else str(finding.outcome)
+                tally.skipped += 1
+                why = wording.disposition_tag(disposition, lang) or (
+                    w["below_threshold"]
+                    if finding.outcome is Outcome.VIOLATION
+                    else wording.outcome_name(finding.outcome, lang)
                 )
-                passed_through.append(f"{why}: {_where(finding)} {finding.rule}: {finding.message(lang)}")
-        if passed_through:
-            ET.SubElement(case, "system-out").text = "\n".join(passed_through)
-    if report.invalid:
-        case = ET.SubElement(suite, "testcase", classname=f"{report.pack.id}.svcpolicy", name="svcpolicy.records")
-        tests += 1
-        for item in report.invalid:
-            errors += 1
-            error = ET.SubElement(case, "error", message=f"invalid record {item.record.locator}", type="invalid")
-            error.text = f"{item.record.locator} {item.record.id or '-'}: {item.error}"
-    if report.input_failures:
-        case = ET.SubElement(suite, "testcase", classname=f"{report.pack.id}.svcpolicy", name="svcpolicy.inputs")
-        tests += 1
-        for failure_ in report.input_failures:
-            errors += 1
-            error = ET.SubElement(case, "error", message=f"input not read: {failure_.source}", type="input")
-            error.text = failure_.error
+                skipped = ET.SubElement(testcase, "skipped", message=f"{why}: {message}")
+                skipped.text = _detail(finding, titles[rule.id], lang)
+    for item in report.invalid:
+        tally.errors += 1
+        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.records")
+        error = ET.SubElement(testcase, "error", message=f"{w['invalid']} {item.record.locator}", type="invalid")
+        error.text = f"{item.record.locator} {item.record.id or '-'}: {wording.record_error(item.error, lang)}"
+    for failure_ in report.input_failures:
+        tally.errors += 1
+        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.inputs")
+        error = ET.SubElement(testcase, "error", message=f"{w['input_not_read']}: {failure_.source}", type="input")
+        error.text = failure_.error
+    for note in report.verdict.stale_waivers:
+        tally.failures += 1
+        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.waivers")
+        ET.SubElement(testcase, "failure", message=note.message, type=note.kind).text = str(note)
     notes = report.gate.notes() if report.gate is not None else []
     if notes:
         ET.SubElement(suite, "system-err").text = "\n".join(str(note) for note in notes)
     for element in (suite, suites):
-        element.set("tests", str(tests))
-        element.set("failures", str(failures))
-        element.set("errors", str(errors))
-        element.set("skipped", "0")
+        element.set("tests", str(tally.tests))
+        element.set("failures", str(tally.failures))
+        element.set("errors", str(tally.errors))
+        element.set("skipped", str(tally.skipped))
         element.set("time", "0")
     for element in suites.iter():
         if element.text:

@@ -22,6 +22,7 @@ from svcpolicy.extras import needs
 from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.rows import FINDING_COLUMNS, SEVERITIES, finding_row, is_group_finding, worst
 from svcpolicy.results.findings import Finding, Outcome
+from svcpolicy.results.tallies import TALLY_KEYS, month_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,19 +175,48 @@ def _flags(frame: pd.DataFrame) -> pd.DataFrame:
 
 def by(report: Report, *keys: str) -> pd.DataFrame:
     """Findings per value of one or more columns: record fields (``"branch_id"``, ``"employee.id"``,
-    ``"channel"``, ``"customer.age"``) or finding columns (``"rule"``, ``"citation"``, ``"severity"``).
+    ``"channel"``, ``"customer.age"``), ``"month"`` (of ``started_at``, in the record's local time) or finding
+    columns (``"rule"``, ``"citation"``, ``"severity"``).
 
-    Columns: ``violations undetermined records rules`` (distinct records and rules), then the violations of
-    each severity, ``critical`` … ``info``. Most violations first; a record without the field is counted under
-    a missing value, never dropped.
+    Columns: ``violations undetermined records rules`` (distinct records and rules with findings), then the
+    violations of each severity, ``critical`` … ``info``. Most violations first; a record without the field is
+    counted under a missing value, never dropped.
+
+    By one of the keys every evaluation tallies (``branch_id``, ``employee.id``, ``month``) the table also has
+    the rates: ``checked`` (records judged), ``with_violations`` (of those, records with a violation) and
+    ``violation_rate`` (their ratio); values whose records were all compliant are rows too, with 0 findings.
     """
     if not keys:
         raise TypeError("by() needs at least one column, e.g. report.by('branch_id')")
-    return _summarise(report, keys, "by()")
+    result = _summarise(report, keys, "by()")
+    if len(keys) == 1 and keys[0] in TALLY_KEYS:
+        result = _with_rates(result, report, keys[0])
+    return result
+
+
+def _with_rates(result: pd.DataFrame, report: Report, key: str) -> pd.DataFrame:
+    """The summary joined to the records judged per value (a missing value, None in the tally, is NaN here)."""
+    import pandas as pd
+
+    tally = report.counts.per_key
+    checked, flagged = tally.checked(key), tally.with_violations(key)
+    rates = pd.DataFrame(
+        {"checked": list(checked.values()), "with_violations": list(flagged.values())},
+        index=pd.Index([math.nan if value is None else value for value in checked], name=key, dtype=object),
+        dtype="int64",
+    )
+    quiet = [value for value in rates.index if value not in result.index]  # all their records compliant
+    joined = result.reindex([*result.index, *quiet]).join(rates, how="left")
+    joined = joined.fillna(0).astype("int64")
+    judged = joined["checked"].where(joined["checked"] > 0)
+    joined["violation_rate"] = (joined["with_violations"] / judged).astype("float64")
+    return joined
 
 
 def _summarise(report: Report, keys: Sequence[str], what: str) -> pd.DataFrame:
     frame = _frame(report, "zh", f"Report.{what}")
+    if "month" in keys:  # the month a record started (or a group's month key), as the tally counts it
+        frame["month"] = [_finding_month(report.context(f)) for f in report.findings]
     if frame.empty:
         frame = frame.reindex(columns=[*frame.columns, *(k for k in keys if k not in frame.columns)])
     _require_columns(frame, keys, what)
@@ -201,6 +231,11 @@ def _summarise(report: Report, keys: Sequence[str], what: str) -> pd.DataFrame:
     )
     result = result.astype("int64")
     return result.sort_values(["violations", "undetermined"], ascending=False, kind="stable")
+
+
+def _finding_month(context: Mapping[str, Any]) -> str | None:
+    group_month = context.get("month")
+    return month_of(context.get("started_at")) or (group_month if isinstance(group_month, str) else None)
 
 
 def top(report: Report, n: int = 10, *, by: str = "rule") -> pd.DataFrame:

@@ -8,14 +8,31 @@ Everything here is plain Python: the HTML report needs neither pandas nor matplo
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
 from svcpolicy.pack.schema import Severity
+from svcpolicy.reporting.wording import article
 from svcpolicy.results.findings import Citation, Finding
+from svcpolicy.results.tallies import local_time, month_of
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "SEVERITIES",
+    "SEVERITY_COLOURS",
+    "UNDETERMINED_COLOUR",
+    "citation_heading",
+    "evidence_text",
+    "finding_row",
+    "is_group_finding",
+    "local_time",
+    "month_of",
+    "months_between",
+    "primary",
+    "worst",
+]
 
 SEVERITIES: tuple[Severity, ...] = tuple(reversed(Severity))
 """Most serious first."""
@@ -67,9 +84,10 @@ def primary(finding: Finding) -> Citation:
     return finding.citations[0]
 
 
-def citation_heading(citation: Citation) -> str:
-    """``第十六条 (银行客户服务规章制度)``: the article as an auditor names it."""
-    return f"{citation.display_label} ({citation.title})"
+def citation_heading(citation: Citation, lang: str = "zh") -> str:
+    """``第十六条 (银行客户服务规章制度)``: the article as an auditor names it (chapter and markers as
+    :func:`svcpolicy.reporting.wording.article` writes them)."""
+    return f"{article(citation, lang)} ({citation.title})"
 
 
 def evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -110,24 +128,6 @@ def finding_row(finding: Finding, context: Mapping[str, Any], lang: str = "zh") 
         if key != "id" and key not in row:
             row[key] = value
     return row
-
-
-def local_time(value: Any) -> dt.datetime | None:
-    """A record time as the wall-clock time where it happened (its own offset), or None when it has none."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    return None
-
-
-def month_of(value: Any) -> str | None:
-    """``2026-11`` for a record time, in the record's own local time."""
-    moment = local_time(value)
-    return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
 
 
 def months_between(first: str, last: str) -> list[str]:

@@ -6,7 +6,8 @@ line (``region.startLine``), with the record id and item path as a logical locat
 fingerprint in ``partialFingerprints`` so dashboards track it across runs. Waived findings carry an external,
 accepted ``suppression`` (reason, approver, expiry); with a baseline, ``baselineState`` says new or unchanged.
 Invalid records are results of the tool's own rule ``svcpolicy/invalid-record``; unreadable inputs and
-waiver/baseline notes are invocation notifications.
+waiver/baseline notes are invocation notifications. The invocation's ``properties.verdict`` is the gate's
+verdict (passed, blocking, reasons): ``executionSuccessful`` is false only when an input could not be read.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any, TextIO
 import orjson
 
 from svcpolicy.pack.schema import Severity
+from svcpolicy.reporting import wording
 from svcpolicy.results.catalog import RuleInfo, rules_of
-from svcpolicy.results.dispositions import Status
-from svcpolicy.results.findings import Citation, Finding, InvalidRecord, Outcome, RecordRef
+from svcpolicy.results.dispositions import Disposition, Status
+from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Report
 
 SARIF_VERSION = "2.1.0"
@@ -43,20 +45,14 @@ def level(severity: Severity) -> str:
     return _LEVELS[severity]
 
 
-def _citation_line(citation: Citation) -> str:
-    chapter = f" {citation.chapter}" if citation.chapter else ""
-    return f"{citation.title} {citation.display_label}{chapter} [{citation.ref}]: 「{citation.text}」"
-
-
-def _descriptor(rule: RuleInfo) -> dict[str, Any]:
-    help_text = "\n".join(_citation_line(c) for c in rule.citations)
+def _descriptor(rule: RuleInfo, lang: str) -> dict[str, Any]:
+    help_text = "\n".join(wording.citation_line(c, lang, text=True) for c in rule.citations)
     help_md = "\n\n".join(
-        f"**{c.title} {c.display_label}**{' ' + c.chapter if c.chapter else ''} `{c.ref}`\n\n> {c.text}"
-        for c in rule.citations
+        f"**{wording.citation_line(c, lang, ref=False)}** `{c.ref}`\n\n> {c.text}" for c in rule.citations
     )
     descriptor: dict[str, Any] = {
         "id": rule.id,
-        "shortDescription": {"text": rule.title},
+        "shortDescription": {"text": wording.rule_title(rule, lang)},
         "defaultConfiguration": {"level": level(rule.severity)},
         "help": {"text": help_text, "markdown": help_md},
         "properties": {
@@ -67,8 +63,9 @@ def _descriptor(rule: RuleInfo) -> dict[str, Any]:
             "tags": ["compliance", str(rule.severity)],
         },
     }
-    if rule.description:
-        descriptor["fullDescription"] = {"text": rule.description}
+    description = wording.rule_description(rule, lang)
+    if description:
+        descriptor["fullDescription"] = {"text": description}
     return descriptor
 
 
@@ -96,10 +93,9 @@ def _location(ref: RecordRef) -> dict[str, Any]:
     return location
 
 
-def _result(report: Report, finding: Finding, index: int, lang: str) -> dict[str, Any]:
-    disposition = report.disposition(finding)
+def _result(finding: Finding, disposition: Disposition, index: int, lang: str, has_baseline: bool) -> dict[str, Any]:
     primary = finding.citations[0] if finding.citations else None
-    cited = f" ({primary.title} {primary.display_label})" if primary else ""
+    cited = f" ({wording.citation_line(primary, lang, ref=False)})" if primary else ""
     result: dict[str, Any] = {"ruleId": finding.rule, "ruleIndex": index}
     if finding.outcome is Outcome.VIOLATION:
         result["kind"] = "fail"
@@ -116,7 +112,7 @@ def _result(report: Report, finding: Finding, index: int, lang: str) -> dict[str
     if related:
         result["relatedLocations"] = related
     result["partialFingerprints"] = {FINGERPRINT_KEY: finding.fingerprint}
-    if report.gate is not None and report.gate.baseline is not None:
+    if has_baseline:
         result["baselineState"] = "unchanged" if disposition.status is Status.BASELINED else "new"
     if disposition.status is Status.WAIVED and disposition.waiver is not None:
         placed = waiver = disposition.waiver
@@ -174,63 +170,103 @@ def _invalid_result(item: InvalidRecord, index: int) -> dict[str, Any]:
     return result
 
 
-def sarif_log(report: Report, *, lang: str = "zh") -> dict[str, Any]:
-    """The report as a SARIF 2.1.0 log (a dict ready for JSON)."""
-    from svcpolicy._version import __version__
+_INVALID_DESCRIPTOR = {
+    "id": INVALID_RECORD_RULE,
+    "shortDescription": {"text": "A record could not be parsed or fails the record model"},
+    "defaultConfiguration": {"level": "error"},
+    "properties": {"tags": ["svcpolicy"]},
+}
 
-    rules = rules_of(report.rules, report.findings)
-    descriptors = [_descriptor(rule) for rule in rules]
-    index = {rule.id: i for i, rule in enumerate(rules)}
-    results = [_result(report, f, index[f.rule], lang) for f in report.findings]
-    if report.invalid:
-        descriptors.append(
-            {
-                "id": INVALID_RECORD_RULE,
-                "shortDescription": {"text": "A record could not be parsed or fails the record model"},
-                "defaultConfiguration": {"level": "error"},
-                "properties": {"tags": ["svcpolicy"]},
-            }
-        )
-        results.extend(_invalid_result(item, len(descriptors) - 1) for item in report.invalid)
-    invocation: dict[str, Any] = {"executionSuccessful": not report.input_failures}
-    failures = [
-        {
-            "level": "error",
-            "message": {"text": f"input not read: {failure.error}"},
-            "locations": [{"physicalLocation": {"artifactLocation": artifact_location(failure.source)}}],
+
+def _json(value: Any, indent: int) -> str:
+    """Indented JSON to stand ``indent`` spaces in (orjson escapes line breaks inside strings, so lines split)."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    return text.replace("\n", "\n" + " " * indent)
+
+
+class SarifStream:
+    """A SARIF log written as the run goes: each result as it comes, the rules and the invocation (with the
+    gate's verdict) at the end, when the report is finished. Memory stays with the rules, not the findings."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._report, self._out, self._lang = report, out, lang
+        catalog = rules_of(report.rules, ())
+        self._rules: list[RuleInfo | None] = list(catalog)
+        """The rules in ``ruleIndex`` order, as they are first met; None is the invalid-record rule."""
+        self._index = {rule.id: i for i, rule in enumerate(catalog)}
+        self._invalid_index: int | None = None
+        self._count = 0
+        out.write(f'{{\n  "$schema": "{SARIF_SCHEMA}",\n  "version": "{SARIF_VERSION}",\n  "runs": [\n    {{\n')
+        out.write('      "results": [')
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        if isinstance(item, InvalidRecord):
+            if self._invalid_index is None:
+                self._invalid_index = len(self._rules)
+                self._rules.append(None)
+            result = _invalid_result(item, self._invalid_index)
+        else:
+            if item.rule not in self._index:
+                self._index[item.rule] = len(self._rules)
+                self._rules.append(RuleInfo(item.rule, item.title, item.severity, item.citations))
+            has_baseline = self._report.gate is not None and self._report.gate.has_baseline
+            result = _result(item, disposition, self._index[item.rule], self._lang, has_baseline)
+        self._out.write(("," if self._count else "") + "\n        " + _json(result, 8))
+        self._count += 1
+
+    def close(self) -> None:
+        """The rest of the run: rules, invocation with the verdict, counts and gate."""
+        from svcpolicy._version import __version__
+
+        report = self._report
+        descriptors = [_INVALID_DESCRIPTOR if rule is None else _descriptor(rule, self._lang) for rule in self._rules]
+        verdict = report.verdict
+        invocation: dict[str, Any] = {
+            "executionSuccessful": not verdict.input_failures,
+            "properties": {"verdict": verdict.to_dict()},
         }
-        for failure in report.input_failures
-    ]
-    if failures:
-        invocation["toolExecutionNotifications"] = failures
-    notes = report.gate.notes() if report.gate is not None else []
-    if notes:
-        invocation["toolConfigurationNotifications"] = [
-            {"level": "warning", "message": {"text": str(note)}, "descriptor": {"id": note.kind}} for note in notes
-        ]
-    run: dict[str, Any] = {
-        "tool": {
-            "driver": {
-                "name": "svcpolicy",
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": descriptors,
-                "properties": {"pack": report.pack.to_dict()},
+        failures = [
+            {
+                "level": "error",
+                "message": {"text": f"input not read: {failure.error}"},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact_location(failure.source)}}],
             }
-        },
-        "invocations": [invocation],
-        "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri() + "/"}},
-        "results": results,
-        "properties": {
-            "pack": report.pack.to_dict(),
-            "asOf": report.as_of.isoformat() if report.as_of else None,
-            "counts": report.counts.to_dict(),
-            "gate": None if report.gate is None else report.gate.to_dict(),
-        },
-    }
-    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+            for failure in report.input_failures
+        ]
+        if failures:
+            invocation["toolExecutionNotifications"] = failures
+        notes = report.gate.notes() if report.gate is not None else []
+        if notes:
+            invocation["toolConfigurationNotifications"] = [
+                {"level": "warning", "message": {"text": str(note)}, "descriptor": {"id": note.kind}} for note in notes
+            ]
+        rest: dict[str, Any] = {
+            "tool": {
+                "driver": {
+                    "name": "svcpolicy",
+                    "version": __version__,
+                    "semanticVersion": __version__,
+                    "rules": descriptors,
+                    "properties": {"pack": report.pack.to_dict()},
+                }
+            },
+            "invocations": [invocation],
+            "originalUriBaseIds": {SRCROOT: {"uri": Path.cwd().as_uri() + "/"}},
+            "properties": {
+                "pack": report.pack.to_dict(),
+                "asOf": report.as_of.isoformat() if report.as_of else None,
+                "counts": report.counts.to_dict(),
+                "gate": None if report.gate is None else report.gate.to_dict(),
+            },
+        }
+        members = ",\n".join(f"      {_json(key, 6)}: {_json(value, 6)}" for key, value in rest.items())
+        self._out.write(("\n      ]" if self._count else "]") + ",\n" + members + "\n    }\n  ]\n}\n")
 
 
 def write_sarif(report: Report, out: TextIO, lang: str = "zh") -> None:
-    out.write(orjson.dumps(sarif_log(report, lang=lang), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
-    out.write("\n")
+    """The report as a SARIF 2.1.0 log."""
+    stream = SarifStream(report, out, lang)
+    items: list[Finding | InvalidRecord] = [*report.findings, *report.invalid]
+    for item in items:
+        stream.write(item, report.disposition(item))
+    stream.close()

@@ -27,6 +27,9 @@ class RuleInfo:
     description: str | None = None
     kind: str = "record"
     waivable: bool = True
+    title_zh: str | None = None
+    """The title in Chinese (the pack's ``title_zh``), for reports in Chinese."""
+    description_zh: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +39,8 @@ class RuleInfo:
             "kind": self.kind,
             "waivable": self.waivable,
             "description": self.description,
+            "title_zh": self.title_zh,
+            "description_zh": self.description_zh,
             "citations": [c.to_dict() for c in self.citations],
         }
 

@@ -1,12 +1,14 @@
 """What the compliance gate makes of each finding (open, waived, baselined; blocking or not), as plain data.
 
 The gate (``svcpolicy.gate``) decides; a report carries its decisions, and every writer reads them from here,
-so no format judges a finding on its own.
+so no format judges a finding, or the run, on its own. The run's verdict (``GateVerdict``) is the gate's too:
+writers print it and ``svcpolicy check`` exits with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -91,19 +93,103 @@ def default_disposition(item: Finding | InvalidRecord) -> Disposition:
     return Disposition(Status.OPEN, item.outcome is Outcome.VIOLATION)
 
 
+@dataclass(frozen=True)
+class GateReason:
+    """One reason a run fails its gate, and how many items of that kind there are."""
+
+    kind: str
+    """``blocking-finding``, ``invalid-record``, ``input-failure`` or ``stale-waiver``."""
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.count} {_REASON_TEXT[self.kind]}"
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {"kind": self.kind, "count": self.count, "message": str(self)}
+
+
+_REASON_TEXT = {
+    "blocking-finding": "blocking finding(s)",
+    "invalid-record": "invalid record(s)",
+    "input-failure": "input(s) not read",
+    "stale-waiver": "stale, expired or refused waiver(s) (--fail-on-stale-waivers)",
+}
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """Whether a run passes its gate, and why not: the one answer every writer and the exit code give."""
+
+    reasons: tuple[GateReason, ...] = ()
+    stale_waivers: tuple[GateNote, ...] = ()
+    """The waiver notes that fail the run (only under ``--fail-on-stale-waivers``)."""
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        blocking_findings: int,
+        invalid_records: int,
+        input_failures: int,
+        stale_waivers: Sequence[GateNote] = (),
+    ) -> GateVerdict:
+        """The verdict on what a run saw; any reason at all fails it."""
+        counted = (
+            ("blocking-finding", blocking_findings),
+            ("invalid-record", invalid_records),
+            ("input-failure", input_failures),
+            ("stale-waiver", len(stale_waivers)),
+        )
+        return cls(tuple(GateReason(kind, n) for kind, n in counted if n), tuple(stale_waivers))
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+    @property
+    def blocking(self) -> int:
+        """Findings and invalid records that fail the gate."""
+        return self.count("blocking-finding") + self.count("invalid-record")
+
+    @property
+    def input_failures(self) -> int:
+        return self.count("input-failure")
+
+    def count(self, kind: str) -> int:
+        return sum(r.count for r in self.reasons if r.kind == kind)
+
+    def failures(self) -> str:
+        """What fails the run, briefly: ``3 blocking, 1 input(s) not read`` (empty when it passes)."""
+        parts = [f"{self.blocking} blocking"] if self.blocking else []
+        parts += [str(r) for r in self.reasons if r.kind not in ("blocking-finding", "invalid-record")]
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "blocking": self.blocking, "reasons": [r.to_dict() for r in self.reasons]}
+
+
+def default_verdict(items: Iterable[Finding | InvalidRecord], input_failures: int) -> GateVerdict:
+    """Without a gate (a plain evaluation): every violation, invalid record and unread input fails the run."""
+    findings = invalid = 0
+    for item in items:
+        if isinstance(item, InvalidRecord):
+            invalid += 1
+        elif default_disposition(item).blocking:
+            findings += 1
+    return GateVerdict.of(blocking_findings=findings, invalid_records=invalid, input_failures=input_failures)
+
+
 class GateView(Protocol):
-    """What a report needs of the gate that judged it (``svcpolicy.gate.Gate`` is the one implementation)."""
+    """What a report's writers need of the gate that judged it (``svcpolicy.gate.Gate`` is the one implementation).
+
+    The verdict is read, never recomputed: a writer has no way to judge the run differently from the gate.
+    """
 
     @property
-    def failed(self) -> bool: ...
+    def verdict(self) -> GateVerdict: ...
 
     @property
-    def fail_on_stale_waivers(self) -> bool: ...
-
-    @property
-    def baseline(self) -> object | None: ...
-
-    def stale(self) -> list[GateNote]: ...
+    def has_baseline(self) -> bool: ...
 
     def disposition(self, item: Finding | InvalidRecord) -> Disposition: ...
 

@@ -38,6 +38,9 @@ class Citation:
     kind: str = "seed"
     reference: str | None = None
     confidence: str = "confirmed"
+    wording: str = "verbatim"
+    effective_from: str | None = None
+    label_repeats: bool = False
 
     @property
     def ref(self) -> str:
@@ -45,10 +48,18 @@ class Citation:
 
     @property
     def display_label(self) -> str:
-        """The label to print: never an invented article number."""
+        """The label to print: never an invented article number, with its chapter where the label alone is ambiguous.
+
+        A label such as "3." appears under several chapters of one document; printed alone it would point at
+        the wrong article, so the chapter goes in front of it.
+        """
         if self.label:
-            return self.label if self.confidence == "confirmed" else f"{self.label} (unconfirmed)"
-        return "article number unconfirmed"
+            label = self.label if self.confidence == "confirmed" else f"{self.label} (unconfirmed)"
+        else:
+            label = "article number unconfirmed"
+        if self.label_repeats and self.chapter:
+            label = f"{self.chapter} {label}"
+        return label if self.wording == "verbatim" else f"{label} ({self.wording})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +72,9 @@ class Citation:
             "kind": self.kind,
             "reference": self.reference,
             "confidence": self.confidence,
+            "wording": self.wording,
+            "effective_from": self.effective_from,
+            "display_label": self.display_label,
         }
 
 

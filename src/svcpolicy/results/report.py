@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from svcpolicy.results.catalog import RuleInfo
-from svcpolicy.results.dispositions import Disposition, GateView, default_disposition
+from svcpolicy.results.dispositions import Disposition, GateVerdict, GateView, default_disposition, default_verdict
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, PackRef
+from svcpolicy.results.tallies import KeyTally
 
 if TYPE_CHECKING:  # optional extras (svcpolicy[notebook]), imported only when a view is asked for
     import pandas as pd
@@ -36,13 +37,19 @@ class Counts:
     """Findings (of those counted above) that an approved waiver excuses; record outcomes are unchanged."""
     baselined: int = 0
     """Findings (of those counted above) accepted in the baseline; record outcomes are unchanged."""
+    per_key: KeyTally = field(default_factory=KeyTally)
+    """Judged records per branch, employee and month, by outcome: the denominators of rates (``by("branch_id")``).
+    Adds up across workers like the numbers above (``+``)."""
 
     @property
     def reconciled(self) -> bool:
         return self.records == self.compliant + self.with_violations + self.undetermined + self.invalid
 
-    def add_record(self, outcome: Outcome) -> None:
+    def add_record(self, outcome: Outcome, record: Mapping[str, Any] | None = None) -> None:
+        """Count one record; a judged ``record`` is also tallied under its branch, employee and month."""
         self.records += 1
+        if record is not None:
+            self.per_key.add(record, outcome)
         if outcome is Outcome.COMPLIANT:
             self.compliant += 1
         elif outcome is Outcome.VIOLATION:
@@ -126,6 +133,13 @@ class Report:
         """Open, waived or baselined, and whether it fails the gate (without a gate: every violation does)."""
         return self.gate.disposition(item) if self.gate is not None else default_disposition(item)
 
+    @property
+    def verdict(self) -> GateVerdict:
+        """The gate's verdict on the run (without a gate: any violation, invalid record or unread input fails)."""
+        if self.gate is not None:
+            return self.gate.verdict
+        return default_verdict([*self.findings, *self.invalid], len(self.input_failures))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "pack": self.pack.to_dict(),
@@ -178,6 +192,13 @@ class Report:
         from svcpolicy.reporting.notebook import to_pandas
 
         return to_pandas(self, lang=lang)
+
+    def to_excel(self, path: str | Path, *, lang: str = "zh") -> Path:
+        """An Excel workbook: sheets ``findings``, ``per article`` and ``per branch`` (with rates) (needs pandas
+        and openpyxl)."""
+        from svcpolicy.reporting.excel import write_excel
+
+        return write_excel(self, path, lang=lang)
 
     def by_article(self, *, all_citations: bool = False) -> pd.DataFrame:
         """Violations and undetermined findings per article, most breached first (needs pandas)."""

@@ -3,33 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import glob
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-import orjson
-
+from svcpolicy.authoring.lint import lint_loaded
+from svcpolicy.cli.check_summary import ThresholdTally, header
 from svcpolicy.cli.config import Config, ConfigError, discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from svcpolicy.cli.progress import ProgressLine
+from svcpolicy.cli.progress import progress_for
+from svcpolicy.cli.walk import RECORD_EXTENSIONS, record_files
 from svcpolicy.engine.record_context import group_paths
 from svcpolicy.errors import SourceLocation
 from svcpolicy.gate.baseline import Baseline, load_baseline, write_baseline
 from svcpolicy.gate.gate import Gate
 from svcpolicy.gate.waivers import WaiverSet, load_waiver_files
 from svcpolicy.pack.schema import Severity
-from svcpolicy.policy import Policy, load_policy
-from svcpolicy.reporting.formats import FILE_ENCODINGS, FORMATS, STREAMING
-from svcpolicy.reporting.html import html_format_showing_customer_ids
-from svcpolicy.results.dispositions import Status
-from svcpolicy.results.findings import Finding
+from svcpolicy.policy import Evaluation, Policy, load_policy
+from svcpolicy.reporting.masking import MaskedGate, Redactor
+from svcpolicy.reporting.registry import FORMATS
+from svcpolicy.results.dispositions import GateVerdict, Status
+from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
+from svcpolicy.spark import SparkRun, spark_session
 
 NAME = "check"
 HELP = "check record files against a rule pack"
@@ -49,8 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths",
         nargs="*",
-        help="record files: .jsonl .ndjson .json .yaml .yml .csv (globs allowed); "
-        "default: the files of [tool.svcpolicy.records] in pyproject.toml",
+        help="record files: .jsonl .ndjson .json .yaml .yml .csv (globs allowed), or folders to walk for them "
+        "(hidden folders skipped); default: the files of [tool.svcpolicy.records] in pyproject.toml",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="in folders, check only files matching this glob (repeatable; default: the [tool.svcpolicy.records] "
+        "files when configured, else every record file)",
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="in folders, skip files matching this glob"
     )
     parser.add_argument("--pack", help="pack directory or file, or a bundled pack name (default: cn-bank-service)")
     parser.add_argument("--format", choices=FORMATS, help="format written to stdout (default: text)")
@@ -60,7 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="[FORMAT=]PATH",
         help="FORMAT=PATH writes that format to a file (repeatable: --output sarif=out.sarif --output junit=out.xml); "
-        "a bare PATH receives the --format output instead of stdout",
+        "a bare PATH receives the --format output instead of stdout. Formats and their usual extensions: "
+        + ", ".join(f"{f.name} ({f.extension})" for f in FORMATS.values()),
     )
     parser.add_argument(
         "--fail-on",
@@ -78,15 +93,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="never show the progress line")
     parser.add_argument(
         "--engine",
-        choices=("native", "durable"),
+        choices=("native", "durable", "spark"),
         default="native",
         help="durable: judge record rules with durable-rules (same findings; rules it cannot express run natively "
-        "and are listed on stderr)",
+        "and are listed on stderr); spark: judge on Spark (svcpolicy[spark]; same findings)",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="worker processes (0: one per core; default: [tool.svcpolicy] jobs, else 1); same findings as 1",
+    )
+    parser.add_argument(
+        "--spark-master", metavar="URL", help="with --engine spark: the cluster to run on (default: local[*])"
     )
     parser.add_argument(
         "--show-customer-ids",
         action="store_true",
-        help="html format: show customer identifiers instead of masking them (svc-rules 第十条/第十五条)",
+        help="show customer identifiers (the pack's privacy: identifying_fields) instead of masking them in "
+        "every format (svc-rules 第十条/第十五条)",
+    )
+    parser.add_argument(
+        "--html-max-findings",
+        type=_positive,
+        default=HTML_MAX_FINDINGS,
+        metavar="N",
+        help=f"html format: show at most N findings (the counts and rates stay complete; default {HTML_MAX_FINDINGS})",
     )
     gate = parser.add_argument_group("waivers and baselines")
     gate.add_argument("--waivers", action="append", metavar="FILE", help="waiver file (YAML; repeatable)")
@@ -108,11 +141,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _expand(paths: Sequence[str]) -> list[str]:
+HTML_MAX_FINDINGS = 5000
+"""Findings an HTML report shows by default: enough to work through, few enough to open and to keep in memory."""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _expand(paths: Sequence[str], args: argparse.Namespace, config: Config) -> list[str]:
+    """Globs expanded and folders walked (:mod:`svcpolicy.cli.walk`); a plain file is kept as given."""
+    configured = config.record_file_set() if config.values.records else None
     expanded: list[str] = []
     for path in paths:
         matches = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
-        expanded.extend(matches or [path])
+        for match in matches or [path]:
+            if Path(match).is_dir():
+                found = record_files(Path(match), include=args.include, exclude=args.exclude, configured=configured)
+                if not found:
+                    kinds = " ".join(sorted(RECORD_EXTENSIONS))
+                    print(f"svcpolicy: {match}: no record files ({kinds}) in this folder", file=sys.stderr)
+                expanded.extend(str(p) for p in found)
+            else:
+                expanded.append(match)
     return expanded
 
 
@@ -126,6 +183,15 @@ def run(args: argparse.Namespace) -> int:
     waivers = load_waiver_files(settings.waivers) if settings.waivers else WaiverSet.empty()
     baseline = load_baseline(settings.baseline) if settings.baseline else None
     policy = load_policy(settings.pack)
+    refused = lint_loaded(policy.definition).errors
+    if refused:
+        for message in refused:
+            print(message, file=sys.stderr)
+        print(
+            f"svcpolicy: the pack has {len(refused)} lint error(s); fix them (svcpolicy lint) before checking",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     with ExitStack() as stack:
         outputs = [
             (fmt, stack.enter_context(_open(fmt, path)) if path else sys.stdout) for fmt, path in settings.outputs
@@ -135,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _open(fmt: str, path: Path) -> TextIO:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding=FILE_ENCODINGS.get(fmt, "utf-8"), newline="")
+    return path.open("w", encoding=FORMATS[fmt].encoding, newline="")
 
 
 def _paths(args: argparse.Namespace, config: Config) -> list[str] | None:
@@ -143,7 +209,7 @@ def _paths(args: argparse.Namespace, config: Config) -> list[str] | None:
         if not config.values.records:
             return None
         return [str(p) for p in config.record_files()]
-    paths = _expand(args.paths)
+    paths = _expand(args.paths, args, config)
     if args.only_configured and config.values.records:
         wanted = config.record_file_set()
         kept = [p for p in paths if Path(p).resolve() in wanted]
@@ -165,66 +231,105 @@ def _check(
     baseline: Baseline | None,
     outputs: list[tuple[str, TextIO]],
 ) -> int:
-    progress = None if args.no_progress else ProgressLine.if_terminal()
-    run = policy.iter_findings(
-        paths,
-        as_of=args.as_of,
-        encoding=settings.encoding,
-        progress=progress,
-        keep_context=any(fmt == "html" for fmt, _ in settings.outputs),  # where, by whom, when
-        engine=args.engine,
-    )
+    progress = None if args.no_progress else progress_for(paths)
+    keep_context = any(fmt == "html" for fmt, _ in settings.outputs)  # where, by whom, when
+    masking = not args.show_customer_ids
+    run: Evaluation | SparkRun
+    if args.engine == "spark":
+        spark = spark_session(args.spark_master)
+        run = SparkRun(
+            policy,
+            paths,
+            spark,
+            as_of=args.as_of,
+            encoding=settings.encoding,
+            keep_context=keep_context,
+            keep_identifiers=masking,
+        )
+    else:
+        run = policy.iter_findings(
+            paths,
+            as_of=args.as_of,
+            encoding=settings.encoding,
+            progress=progress,
+            keep_context=keep_context,
+            engine=args.engine,
+            jobs=settings.jobs,
+            keep_identifiers=masking,
+            on_input_error="report",
+        )
     catalog = policy.catalog()
-    gate = Gate(
-        fail_on=settings.fail_on,
-        fail_on_undetermined=settings.fail_on_undetermined,
-        waivers=waivers,
-        baseline=baseline,
-        today=run.as_of.astimezone(policy.tz).date(),
-        rules=catalog,
-        pack=policy.ref,
-        fail_on_stale_waivers=settings.fail_on_stale_waivers,
-    )
+
+    def gate_with(accepted: Baseline | None) -> Gate:
+        return Gate(
+            fail_on=settings.fail_on,
+            fail_on_undetermined=settings.fail_on_undetermined,
+            waivers=waivers,
+            baseline=accepted,
+            today=run.as_of.astimezone(policy.tz).date(),
+            rules=catalog,
+            pack=policy.ref,
+            fail_on_stale_waivers=settings.fail_on_stale_waivers,
+        )
+
+    gate = gate_with(baseline)
     report = Report(
         pack=policy.ref,
         as_of=run.as_of,
         counts=run.counts,
         rules=catalog,
-        gate=gate,
         records=run.records,
         group_paths=group_paths(policy.aggregates),
     )
-    streams = [out for fmt, out in outputs if fmt in STREAMING]
-    collect = settings.write_baseline is not None or any(fmt not in STREAMING for fmt, _ in outputs)
+    # customer identifiers are masked once, here, before any writer sees a finding
+    redact = Redactor(run.identifiers, policy.definition.identifying_fields, report.group_paths) if masking else None
+    collected = [(fmt, out) for fmt, out in outputs if FORMATS[fmt].stream is None]
+    cap = args.html_max_findings
+    collect_at_most = cap if collected and all(FORMATS[fmt].caps_findings for fmt, _ in collected) else None
+    for fmt, out in outputs:
+        if fmt == "text":
+            out.write(header(paths, policy, settings.lang) + "\n\n")
+    threshold = ThresholdTally(settings.fail_on)
     try:
-        for item in run:
+        items: Iterable[Finding | InvalidRecord] = run
+        if settings.write_baseline is not None:
+            # writing a baseline accepts this run's findings: the run is judged by the baseline it writes
+            items = list(run)
+            written = _write_baseline(settings.write_baseline, items, gate, policy, run.as_of)
+            gate = gate_with(written)
+        report.gate = MaskedGate(gate) if masking else gate
+        streams = [
+            opener(report, out, settings.lang) for fmt, out in outputs if (opener := FORMATS[fmt].stream) is not None
+        ]
+        for item in items:
             disposition = gate.observe(item, run.counts)
-            for out in streams:
-                line = {**item.to_dict(), **disposition.to_dict()}
-                out.write(orjson.dumps(line, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
-            if collect:
-                if isinstance(item, Finding):
-                    report.findings.append(item)
-                else:
-                    report.invalid.append(item)
+            threshold.observe(item, disposition)
+            shown = redact(item) if redact is not None else item
+            for stream in streams:
+                stream.write(shown, disposition)
+            if collected:
+                _collect(report, shown, collect_at_most, run.records)
     finally:
         if progress is not None:
             progress.close()
     report.input_failures = run.input_failures
-    excused = 0
-    if settings.write_baseline is not None:
-        accepted = [
-            f for f in report.findings if gate.waivable(f.rule) and gate.disposition(f).status is not Status.WAIVED
-        ]
-        written = write_baseline(settings.write_baseline, accepted, policy.ref, run.as_of)
-        excused = gate.blocking_baselinable
-        print(f"svcpolicy: wrote a baseline of {written} finding(s) to {settings.write_baseline}", file=sys.stderr)
-    for fmt, out in outputs:
-        if fmt not in STREAMING:
-            reveal = fmt == "html" and args.show_customer_ids
-            (html_format_showing_customer_ids if reveal else FORMATS[fmt])(report, out, settings.lang)
+    verdict = gate.conclude(run.input_failures)
+    for stream in streams:
+        stream.close()
+    for fmt, out in collected:
+        shown_report = report
+        if FORMATS[fmt].caps_findings and len(report.findings) > cap:
+            shown_report = dataclasses.replace(report, findings=report.findings[:cap])
+        FORMATS[fmt].writer(show_customer_ids=args.show_customer_ids)(shown_report, out, settings.lang)
     for failure in run.input_failures:
         print(f"svcpolicy: {failure.source}: {failure.error}", file=sys.stderr)
+    below = threshold.summary(verdict, settings.lang)
+    if below is not None:
+        for fmt, out in outputs:
+            if fmt == "text":
+                out.write(below + "\n")
+        if all(fmt != "text" for fmt, _ in outputs):
+            print(f"svcpolicy: {below}", file=sys.stderr)
     if run.engine_stats is not None:
         for rule, reason in run.engine_stats.native_rules:
             print(f"svcpolicy: {rule} runs on the closure engine: {reason}", file=sys.stderr)
@@ -234,10 +339,44 @@ def _check(
         print(run.counts.summary(), file=sys.stderr)
         for note in gate.notes():
             print(f"svcpolicy: {note}", file=sys.stderr)
-    if run.input_failures:
-        return EXIT_ERROR
-    failed = gate.blocking - excused > 0 or (settings.fail_on_stale_waivers and bool(gate.stale()))
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return exit_code(verdict)
+
+
+def _collect(
+    report: Report, item: Finding | InvalidRecord, at_most: int | None, contexts: dict[tuple[str, int], Any]
+) -> None:
+    """Keep an item for the formats written at the end; past ``at_most`` findings, forget the finding and its
+    record's context (a record's findings come one after another, so only the last kept one's stays)."""
+    if isinstance(item, InvalidRecord):
+        report.invalid.append(item)
+    elif at_most is None or len(report.findings) < at_most:
+        report.findings.append(item)
+    else:
+        locator = (item.record.source, item.record.line)
+        last = report.findings[-1].record if report.findings else None
+        if last is None or locator != (last.source, last.line):
+            contexts.pop(locator, None)  # type: ignore[arg-type]
+
+
+def exit_code(verdict: GateVerdict) -> int:
+    """The gate's verdict as an exit code: 0 passed, 2 an input could not be read, 1 any other failure."""
+    if verdict.passed:
+        return EXIT_OK
+    return EXIT_ERROR if verdict.input_failures else EXIT_FINDINGS
+
+
+def _write_baseline(
+    path: Path, items: list[Finding | InvalidRecord], gate: Gate, policy: Policy, as_of: dt.datetime
+) -> Baseline:
+    """Accept the run's findings in a baseline, except waived ones and those of rules that are not waivable."""
+    accepted = [
+        f
+        for f in items
+        if isinstance(f, Finding) and gate.waivable(f.rule) and gate.disposition(f).status is not Status.WAIVED
+    ]
+    written = write_baseline(path, accepted, policy.ref, as_of)
+    print(f"svcpolicy: wrote a baseline of {len(written)} finding(s) to {path}", file=sys.stderr)
+    return written
 
 
 @dataclass(frozen=True)
@@ -255,6 +394,8 @@ class CheckSettings:
     waivers: list[Path]
     baseline: Path | None
     write_baseline: Path | None
+    jobs: int = 1
+    """Worker processes (0: one per core)."""
 
 
 def _output(spec: str, where: SourceLocation | None = None) -> tuple[str | None, Path]:
@@ -301,7 +442,14 @@ def resolve_settings(args: argparse.Namespace, config: Config) -> CheckSettings:
         waivers=waivers,
         baseline=baseline,
         write_baseline=Path(args.write_baseline) if args.write_baseline else None,
+        jobs=_jobs(args.jobs if args.jobs is not None else cfg.jobs),
     )
+
+
+def _jobs(value: int | None) -> int:
+    if value is not None and value < 0:
+        raise ConfigError(f"--jobs is a number of processes (0: one per core), not {value}")
+    return 1 if value is None else value
 
 
 def _first(*values: bool | None) -> bool:

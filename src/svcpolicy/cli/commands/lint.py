@@ -9,7 +9,6 @@ from svcpolicy.authoring.lint import lint_pack
 from svcpolicy.cli.commands.test import run_tests
 from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from svcpolicy.engines.durable.adapter import durable_coverage
 from svcpolicy.policy import load_policy
 
 NAME = "lint"
@@ -45,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print("svcpolicy lint: no packs given, and no `packs` (or `pack`) in [tool.svcpolicy]", file=sys.stderr)
         return EXIT_ERROR
     errors = warnings = 0
+    broken = False
     for pack in packs:
         result = lint_pack(pack)
         for message in result.messages:
@@ -53,11 +53,14 @@ def run(args: argparse.Namespace) -> int:
             print(message)
         errors += len(result.errors)
         warnings += len(result.warnings)
+        broken = broken or not result.loads
         if args.engine == "durable" and not result.errors:
+            from svcpolicy.engines.durable import durable_coverage  # durable-rules only when asked
+
             for rule, reason in durable_coverage(load_policy(pack)):
                 print(f"{pack}: note: {rule} runs on the closure engine under --engine durable: {reason}")
     print(f"{len(packs)} pack(s) linted: {errors} error(s), {warnings} warning(s)")
-    code = EXIT_FINDINGS if errors or (args.strict and warnings) else EXIT_OK
+    code = EXIT_ERROR if broken else EXIT_FINDINGS if errors or (args.strict and warnings) else EXIT_OK
     if args.test:
         code = max(code, run_tests(packs, quiet=True))
     return code

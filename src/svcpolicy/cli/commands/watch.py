@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 import orjson
 
 from svcpolicy.cli.exits import EXIT_FINDINGS, EXIT_OK
-from svcpolicy.monitor.monitor import Alert, Monitor
 from svcpolicy.results.findings import Finding, Outcome
+
+if TYPE_CHECKING:
+    from svcpolicy.monitor import Alert
 
 NAME = "watch"
 HELP = "watch an event stream (JSON Lines) for sequence-rule findings; prints them as JSON Lines"
@@ -38,24 +40,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
         help="SQLite file keeping open cases across restarts; restarted on the same file, watch resumes after the "
-        "last committed line",
+        "last committed line (one watch per file; the file belongs to the pack that wrote it)",
     )
     parser.add_argument(
         "--allowance", type=_seconds, default=dt.timedelta(0), help="how late an event may arrive (e.g. 10m)"
     )
     parser.add_argument("--lead-days", type=float, default=3.0, help="warn this many days before a deadline")
     parser.add_argument("--dedup-horizon", type=_seconds, default=dt.timedelta(days=30), help="remember ids this long")
+    parser.add_argument(
+        "--case-horizon",
+        type=_seconds,
+        default=None,
+        help="how long an authorisation, decline, risk disclosure or consent counts after its latest event (e.g. "
+        "365d); default: until revoked, so the state grows with the customers seen",
+    )
     parser.add_argument("--commit-every", type=int, default=1, help="commit the state every N input lines")
     parser.add_argument("--engine", choices=("durable", "python"), default="durable")
 
 
-def _lines(stream: TextIO, skip: int) -> Iterator[tuple[int, str]]:
+def _lines(stream: Iterable[bytes | str], skip: int) -> Iterator[tuple[int, bytes | str]]:
+    """Numbered lines as read: bytes from a file, so a line that is not UTF-8 is one invalid event, not a crash."""
     for number, line in enumerate(stream, start=1):
         if number > skip:
             yield number, line
 
 
 def run(args: argparse.Namespace) -> int:
+    from svcpolicy.monitor import Monitor  # the monitor (and durable-rules) only for this command
+
     out = sys.stdout
     violations = 0
 
@@ -77,15 +89,16 @@ def run(args: argparse.Namespace) -> int:
                 dedup_horizon=args.dedup_horizon,
                 state=args.state,
                 engine=args.engine,
+                case_horizon=args.case_horizon,
             )
         )
         for rule_id, reason in monitor.described:
             print(f"svcpolicy watch: {rule_id} is not run by itself: {' '.join(reason.split())}", file=sys.stderr)
         if args.events == "-":
-            stream: TextIO = sys.stdin
+            stream: BinaryIO | TextIO = getattr(sys.stdin, "buffer", sys.stdin)
             skip = 0
         else:
-            stream = stack.enter_context(open(args.events, encoding="utf-8"))
+            stream = stack.enter_context(open(args.events, "rb"))
             skip = monitor.input_position
         if monitor.input_position:
             print(f"svcpolicy watch: state has consumed {monitor.input_position} input lines", file=sys.stderr)

@@ -1,0 +1,124 @@
+"""Cut an evaluation's inputs into work units, in input order.
+
+A JSONL or CSV file of at least two parts' worth is read in parts (``ByteRange``): each part starts just after a
+newline (in CSV, one outside quotes) and knows the number of its first line, so locators and findings read as
+if the file were read whole. JSON and YAML files are whole units (one document each); in-memory records travel
+in runs of ``RECORDS_PER_UNIT``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from svcpolicy.records.readers import LINE_FORMATS, ByteRange, RawRecord
+
+MIN_PART_BYTES = 4 * 1024 * 1024
+"""Smaller parts cost more in start-up and merging than they save."""
+MAX_PART_BYTES = 64 * 1024 * 1024
+PARTS_PER_JOB = 4
+"""Several parts per worker, so that one slow part does not leave the others idle."""
+RECORDS_PER_UNIT = 5_000
+_SCAN_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileUnit:
+    """A record file, or one part of it; only the first part reports a file that cannot be read."""
+
+    path: str | Path
+    part: ByteRange | None = None
+    first: bool = True
+
+
+@dataclass(frozen=True)
+class RecordsUnit:
+    """In-memory records, already located (``<input>:N``)."""
+
+    raws: tuple[RawRecord, ...]
+
+
+WorkUnit = FileUnit | RecordsUnit
+
+
+def plan_units(sources: Iterable[str | Path | RawRecord], jobs: int, encoding: str) -> Iterator[WorkUnit]:
+    """The work units of these inputs, in input order."""
+    pending: list[RawRecord] = []
+    for source in sources:
+        if isinstance(source, RawRecord):
+            pending.append(source)
+            if len(pending) >= RECORDS_PER_UNIT:
+                yield RecordsUnit(tuple(pending))
+                pending = []
+            continue
+        if pending:
+            yield RecordsUnit(tuple(pending))
+            pending = []
+        parts = split_file(source, jobs, encoding)
+        if len(parts) < 2:
+            yield FileUnit(source)
+        else:
+            yield from (FileUnit(source, part, first=i == 0) for i, part in enumerate(parts))
+    if pending:
+        yield RecordsUnit(tuple(pending))
+
+
+def split_file(path: str | Path, jobs: int, encoding: str) -> list[ByteRange]:
+    """The parts of a large JSONL/CSV file; none when it is small, of another format, or not readable here."""
+    file = Path(path)
+    try:
+        size = file.stat().st_size if file.is_file() else 0
+        ascii_lines = "\n".encode(codecs.lookup(encoding).name) == b"\n"
+    except (OSError, LookupError):
+        return []
+    if file.suffix.lower() not in LINE_FORMATS or not ascii_lines or size < 2 * MIN_PART_BYTES:
+        return []
+    part_bytes = min(MAX_PART_BYTES, max(MIN_PART_BYTES, size // (jobs * PARTS_PER_JOB)))
+    targets = [size * k // -(-size // part_bytes) for k in range(1, -(-size // part_bytes))]
+    return _cut(file, size, targets, quoted=file.suffix.lower() == ".csv")
+
+
+def _cut(file: Path, size: int, targets: list[int], *, quoted: bool) -> list[ByteRange]:
+    """One pass over the file: at each target, the next line start (outside CSV quotes) and its line number."""
+    parts: list[ByteRange] = []
+    start, start_line = 0, 1
+    offset, lines_before, quotes_odd = 0, 0, False
+    pending = iter(targets)
+    target = next(pending, None)
+    with file.open("rb") as stream:
+        while target is not None and (block := stream.read(_SCAN_BLOCK)):
+            index = max(target - offset, 0)
+            while target is not None and index < len(block):
+                cut = _line_end(block, index, quotes_odd, quoted)
+                if cut < 0:
+                    break
+                boundary = offset + cut + 1
+                if boundary >= size:
+                    target = None
+                    break
+                line = lines_before + block.count(b"\n", 0, cut + 1) + 1
+                parts.append(ByteRange(start, boundary, start_line))
+                start, start_line = boundary, line
+                while target is not None and target < boundary:
+                    target = next(pending, None)
+                index = max(cut + 1, (target or 0) - offset)
+            lines_before += block.count(b"\n")
+            quotes_odd ^= block.count(b'"') % 2 == 1
+            offset += len(block)
+    parts.append(ByteRange(start, size, start_line))
+    return parts
+
+
+def _line_end(block: bytes, index: int, quotes_odd: bool, quoted: bool) -> int:
+    """The position of the first newline at or after ``index`` that ends a record (-1: none in this block)."""
+    cut = block.find(b"\n", index)
+    if not quoted:
+        return cut
+    odd = quotes_odd ^ (block.count(b'"', 0, cut if cut >= 0 else len(block)) % 2 == 1)
+    while cut >= 0 and odd:
+        following = block.find(b"\n", cut + 1)
+        odd ^= block.count(b'"', cut, following if following >= 0 else len(block)) % 2 == 1
+        cut = following
+    return cut

@@ -1,0 +1,107 @@
+"""Run work units in a pool of worker processes and merge their results back in input order.
+
+Workers are started with 'spawn' (durable-rules and threads do not survive ``fork``) and receive the policy
+once, as its pack's content, when they start. At most ``2 × jobs`` units are in flight, so memory stays bounded
+however long the input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+
+from svcpolicy.engine.aggregates import AggregateRun
+from svcpolicy.engine.compiled import CompiledPack
+from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers
+from svcpolicy.engines.parallel.plan import WorkUnit, plan_units
+from svcpolicy.engines.parallel.units import UnitResult, judge_unit
+from svcpolicy.records.readers import RawRecord
+from svcpolicy.results.findings import Finding, InvalidRecord
+from svcpolicy.results.report import Counts, InputFailure
+
+_WORKER_PACK: CompiledPack | None = None
+"""The policy of this worker process, rebuilt once when the pool starts it."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (``--jobs 0``)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def judge_in_parallel(
+    pack: CompiledPack,
+    sources: Iterable[str | Path | RawRecord],
+    as_of: dt.datetime,
+    *,
+    jobs: int,
+    encoding: str,
+    counts: Counts,
+    runs: Sequence[AggregateRun],
+    contexts: RecordContexts | None,
+    failures: list[InputFailure],
+    progress: Callable[[Counts], None] | None = None,
+    identifiers: RecordIdentifiers | None = None,
+) -> Iterator[Finding | InvalidRecord]:
+    """Judge the inputs in ``jobs`` processes; yield record findings in input order and merge into the driver's
+    ``counts``, ``runs`` (group findings are judged by the caller, after the last merge), contexts, identifying
+    values and failures."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs, initializer=_start_worker, initargs=(pack,)) as pool:
+        in_flight: deque[AsyncResult[UnitResult]] = deque()
+        keep = (contexts is not None, identifiers is not None)
+
+        def submit(unit: WorkUnit) -> None:
+            in_flight.append(pool.apply_async(_judge_in_worker, (unit, as_of, encoding, *keep)))
+
+        for unit in plan_units(sources, jobs, encoding):
+            submit(unit)
+            if len(in_flight) >= 2 * jobs:
+                yield from merge_result(in_flight.popleft().get(), counts, runs, contexts, failures, identifiers)
+                if progress is not None:
+                    progress(counts)
+        while in_flight:
+            yield from merge_result(in_flight.popleft().get(), counts, runs, contexts, failures, identifiers)
+            if progress is not None:
+                progress(counts)
+
+
+def merge_result(
+    result: UnitResult,
+    counts: Counts,
+    runs: Sequence[AggregateRun],
+    contexts: RecordContexts | None,
+    failures: list[InputFailure],
+    identifiers: RecordIdentifiers | None = None,
+) -> list[Finding | InvalidRecord]:
+    """Fold the result of the next unit (in input order) into the evaluation's state; its items, to yield."""
+    for field in dataclasses.fields(Counts):
+        setattr(counts, field.name, getattr(counts, field.name) + getattr(result.counts, field.name))
+    if result.failure is not None:
+        failures.append(result.failure)
+    if contexts is not None and result.contexts:
+        contexts.update(result.contexts)
+    if identifiers is not None and result.identifiers:
+        identifiers.update(result.identifiers)
+    for run, tally in zip(runs, result.tallies, strict=True):
+        run.merge(tally)
+    return result.items
+
+
+def _start_worker(pack: CompiledPack) -> None:
+    global _WORKER_PACK
+    _WORKER_PACK = pack
+
+
+def _judge_in_worker(
+    unit: WorkUnit, as_of: dt.datetime, encoding: str, keep_context: bool, keep_identifiers: bool
+) -> UnitResult:
+    if _WORKER_PACK is None:
+        raise RuntimeError("worker started without a policy")
+    return judge_unit(_WORKER_PACK, unit, as_of, encoding, keep_context, keep_identifiers)

@@ -1,0 +1,215 @@
+"""Masking customer identifiers in what a report shows.
+
+《银行客户服务规章制度》第十条 and 第十五条 require customer information to be protected, and a report travels
+further than the data it was made from (SARIF and JUnit files end up in CI logs and dashboards).
+
+``Redactor`` is what ``svcpolicy check`` applies, once, to every finding before any writer sees it: the pack
+declares which record fields identify a customer (``privacy: identifying_fields``), the evaluation keeps their
+values for each record with findings, and every occurrence of them in the finding's messages, reason, evidence,
+group keys and record ids is masked, also where punctuation joins them to other text (``OP-C1234567``). The
+finding keeps its fingerprint and is judged by the gate as it was, so waivers and baselines still apply.
+
+``Masker`` is the HTML report's own: it masks ``customer.id`` and any other party's identifier that authorised an
+operation (``authorization.by`` when it is not the serving employee) in the page's customer column and texts, so
+``Report.to_html`` masks too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from svcpolicy.results.dispositions import Disposition, GateNote, GateVerdict, GateView
+from svcpolicy.results.findings import Finding, InvalidRecord, RecordRef
+from svcpolicy.results.report import Report
+
+__all__ = ["MaskedFinding", "MaskedGate", "Masker", "Redactor", "mask_identifier"]
+
+
+def mask_identifier(value: str) -> str:
+    """Keep the first two and last two characters of an identifier: ``C880102`` → ``C8***02``."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 4) + value[-2:]
+
+
+def _walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _walk(item, path)
+    else:
+        yield path, value
+
+
+class Masker:
+    """Replaces the customer identifiers of a report, wherever they occur in text, by masked forms."""
+
+    def __init__(self, report: Report, *, reveal: bool = False) -> None:
+        self.reveal = reveal
+        found: set[str] = set()
+        for context in report.records.values():
+            value = context.get("customer.id")
+            if value not in (None, ""):
+                found.add(str(value))
+        for finding in report.findings:
+            employee = report.context(finding).get("employee.id")
+            for path, value in _walk(finding.evidence):
+                if not isinstance(value, str | int) or isinstance(value, bool) or value in ("", None):
+                    continue
+                leaf = path.rsplit(".", 1)[-1]
+                if path.endswith("customer.id") or (leaf == "by" and str(value) != str(employee)):
+                    found.add(str(value))
+            group: Mapping[str, Any] | None = getattr(finding, "group", None)
+            for key, value in (group or {}).items():
+                if "customer" in str(key) and value not in (None, ""):
+                    found.add(str(value))
+        self.identifiers = frozenset(found)
+        alternatives = "|".join(re.escape(i) for i in sorted(found, key=len, reverse=True))
+        self._pattern = re.compile(rf"(?<![0-9A-Za-z_-])(?:{alternatives})(?![0-9A-Za-z_])") if found else None
+
+    def __call__(self, text: Any) -> str:
+        """The text with every customer identifier masked (unchanged when revealing); the templates escape it."""
+        plain = "" if text is None else str(text)
+        if self.reveal or self._pattern is None:
+            return plain
+        return self._pattern.sub(lambda match: mask_identifier(match.group(0)), plain)
+
+
+# -- svcpolicy check: every finding masked once, before the writers -------------------------------------------
+
+_SHORTEST = 2
+"""Values shorter than this (a one-letter name) are not masked: they would blank out ordinary text."""
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedFinding(Finding):
+    """A finding as reports show it, customer identifiers masked; it keeps the unmasked finding it was made from,
+    for its fingerprint and for the gate."""
+
+    original: Finding = field(kw_only=True)
+
+    @property
+    def fingerprint(self) -> str:
+        return self.original.fingerprint
+
+
+def _masked_match(match: re.Match[str]) -> str:
+    return mask_identifier(match.group(0))
+
+
+def mask_in(text: str, values: Iterable[str]) -> str:
+    """The text with each value masked wherever it stands apart from letters and digits around it."""
+    for value in values:
+        if value in text:
+            pattern = rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"
+            text = re.sub(pattern, _masked_match, text)
+    return text
+
+
+class Redactor:
+    """Masks the customer identifiers of each finding of a run as it streams by (``svcpolicy check``).
+
+    ``identifiers`` is the evaluation's ``identifiers`` (filled while it runs): the identifying values of each
+    record with findings, taken out as that record's findings pass, so memory stays with the records in flight.
+    A group finding's keys that read an identifying path (``depositor: customer.id``) are masked as identifiers.
+    """
+
+    def __init__(
+        self,
+        identifiers: MutableMapping[tuple[str, int], tuple[str, ...]],
+        identifying_fields: Iterable[str],
+        group_paths: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        identifying = set(identifying_fields)
+        self._identifiers = identifiers
+        self._group_keys = {
+            rule: frozenset(name for name, path in paths.items() if path in identifying)
+            for rule, paths in group_paths.items()
+        }
+        self._locator: tuple[str | None, int | None] | None = None
+        self._values: tuple[str, ...] = ()
+
+    def __call__(self, item: Finding | InvalidRecord) -> Finding | InvalidRecord:
+        """The item as reports may show it: unchanged unless it holds an identifier."""
+        if not isinstance(item, Finding):
+            return item
+        values = self._values_of(item)
+        if not values:
+            return item
+        shown = {f.name: getattr(item, f.name) for f in fields(Finding)}
+        for name in ("message_zh", "message_en", "reason"):
+            if shown[name] is not None:
+                shown[name] = mask_in(shown[name], values)
+        shown["evidence"] = _mask_value(item.evidence, values)
+        if item.group is not None:
+            shown["group"] = _mask_value(item.group, values)
+        shown["record"] = _mask_ref(item.record, values)
+        shown["members"] = tuple(_mask_ref(member, values) for member in item.members)
+        return MaskedFinding(**shown, original=item)
+
+    def _values_of(self, finding: Finding) -> tuple[str, ...]:
+        if finding.group is not None:
+            keys = self._group_keys.get(finding.rule, frozenset())
+            found = (str(v) for k, v in finding.group.items() if k in keys and v is not None)
+            return _longest_first(found)
+        locator = (finding.record.source, finding.record.line)
+        if locator != self._locator:  # a record's findings come one after another
+            self._locator = locator
+            found_for_record = self._identifiers.pop(locator, ())  # type: ignore[arg-type]
+            self._values = _longest_first(found_for_record)
+        return self._values
+
+
+def _longest_first(values: Iterable[str]) -> tuple[str, ...]:
+    """Longest first, so that an identifier inside a longer one is not masked piecemeal."""
+    return tuple(sorted({v for v in values if len(v) >= _SHORTEST}, key=len, reverse=True))
+
+
+def _mask_value(value: Any, values: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return mask_in(value, values)
+    if isinstance(value, Mapping):
+        return {key: _mask_value(item, values) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(item, values) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and str(value) in values:
+        return mask_identifier(str(value))
+    return value
+
+
+def _mask_ref(ref: RecordRef, values: tuple[str, ...]) -> RecordRef:
+    if ref.id is None:
+        return ref
+    shown = mask_in(ref.id, values)
+    return ref if shown == ref.id else RecordRef(shown, ref.source, ref.line, ref.path)
+
+
+class MaskedGate:
+    """The gate as writers see masked findings: each judged as the finding it was made from (``GateView``)."""
+
+    def __init__(self, gate: GateView) -> None:
+        self._gate = gate
+
+    @property
+    def verdict(self) -> GateVerdict:
+        return self._gate.verdict
+
+    @property
+    def has_baseline(self) -> bool:
+        return self._gate.has_baseline
+
+    def disposition(self, item: Finding | InvalidRecord) -> Disposition:
+        if isinstance(item, MaskedFinding):
+            return self._gate.disposition(item.original)
+        return self._gate.disposition(item)
+
+    def notes(self) -> list[GateNote]:
+        return self._gate.notes()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._gate.to_dict()

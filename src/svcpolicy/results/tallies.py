@@ -1,0 +1,110 @@
+"""Records judged per branch, employee and month: the denominators of an auditor's rates.
+
+Findings say which records broke a rule; a rate also needs how many records were checked. An evaluation
+therefore counts every judged record (compliant, with violations or undetermined; invalid records have no
+trustworthy fields and are not counted here) under a fixed set of keys, by its outcome. Memory grows with the
+number of distinct branches, employees and months, never with the number of records, and two tallies (from two
+``--jobs`` workers, or two parts of a file) add up with ``merge`` or ``+``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from svcpolicy.results.findings import Outcome
+
+__all__ = ["TALLY_KEYS", "KeyTally", "local_time", "month_of"]
+
+TALLY_KEYS: tuple[str, ...] = ("branch_id", "employee.id", "month")
+"""The keys every evaluation tallies: the record's branch, its employee, and the month it started
+(``started_at`` in the record's own local time, ``2026-11``)."""
+
+Value = str | None
+"""A key's value as tallied: its text, or None when the record has no such field."""
+
+
+def local_time(value: Any) -> dt.datetime | None:
+    """A record time as the wall-clock time where it happened (its own offset), or None when it has none."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return None
+
+
+def month_of(value: Any) -> str | None:
+    """``2026-11`` for a record time, in the record's own local time."""
+    moment = local_time(value)
+    return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _text(value: Any) -> Value:
+    return None if value is None or value == "" else str(value)
+
+
+def key_values(record: Mapping[str, Any]) -> tuple[tuple[str, Value], ...]:
+    """The value of each tallied key in a (validated) record."""
+    employee = record.get("employee")
+    return (
+        ("branch_id", _text(record.get("branch_id"))),
+        ("employee.id", _text(employee.get("id")) if isinstance(employee, Mapping) else None),
+        ("month", month_of(record.get("started_at"))),
+    )
+
+
+class KeyTally:
+    """Per tallied key, per value, how many judged records had each outcome: ``{"branch_id": {"SH-1":
+    Counter({"compliant": 40, "violation": 3})}}``. A plain, picklable structure that merges by adding."""
+
+    __slots__ = ("by_key",)
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, dict[Value, Counter[str]]] = {key: {} for key in TALLY_KEYS}
+
+    def add(self, record: Mapping[str, Any], outcome: Outcome) -> None:
+        """Count one judged record under each of its key values."""
+        for key, value in key_values(record):
+            outcomes = self.by_key[key].get(value)
+            if outcomes is None:
+                outcomes = self.by_key[key][value] = Counter()
+            outcomes[outcome.value] += 1
+
+    def merge(self, other: KeyTally) -> None:
+        """Add another tally (another worker's, another part of the input) into this one."""
+        for key, values in other.by_key.items():
+            mine = self.by_key.setdefault(key, {})
+            for value, outcomes in values.items():
+                mine.setdefault(value, Counter()).update(outcomes)
+
+    def __add__(self, other: KeyTally) -> KeyTally:
+        total = KeyTally()
+        total.merge(self)
+        total.merge(other)
+        return total
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KeyTally) and self.by_key == other.by_key
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the Counters it holds
+
+    def __repr__(self) -> str:
+        return f"KeyTally({', '.join(f'{key}: {len(values)} values' for key, values in self.by_key.items())})"
+
+    def checked(self, key: str) -> dict[Value, int]:
+        """Records judged per value of ``key`` (one of :data:`TALLY_KEYS`)."""
+        return {value: sum(outcomes.values()) for value, outcomes in self._values(key).items()}
+
+    def with_violations(self, key: str) -> dict[Value, int]:
+        """Records with at least one violation per value of ``key``."""
+        return {value: outcomes[Outcome.VIOLATION.value] for value, outcomes in self._values(key).items()}
+
+    def _values(self, key: str) -> dict[Value, Counter[str]]:
+        if key not in self.by_key:
+            raise KeyError(f"records are tallied by {', '.join(TALLY_KEYS)}, not {key!r}")
+        return self.by_key[key]

@@ -1,0 +1,265 @@
+"""The record rule and the event monitor give the same answer on the same facts.
+
+A complaint history (receipt, extensions, decision or withdrawal, or still open on a day) is generated once
+and told twice: as one record judged by CMP-015-decision-overdue, and as the events the monitor's
+EVT-CMP-001-decided-within-period reads. Likewise a decline, a later request by the customer and a sale, for
+MR-011-sale-after-decline and EVT-SALE-001-no-sale-after-decline. Both run through the public API only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import svcpolicy
+from svcpolicy.results.findings import Finding, Outcome
+
+CST = dt.timezone(dt.timedelta(hours=8))
+POLICY = svcpolicy.load_policy()
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Receipts from January to mid-September 2026: even a 60-day period with its holiday roll-over ends in 2026,
+# a year whose schedule is known, so both sides can always decide.
+FIRST_RECEIPT = dt.datetime(2026, 1, 5, 9, tzinfo=CST)
+RECEIPT_WINDOW_MINUTES = 250 * 24 * 60
+
+
+def day_and_minute(first_day: int, last_day: int) -> st.SearchStrategy[int]:
+    """Minutes after receipt: a whole day drawn evenly (so the 15/30/60-day edges are reached) plus a time."""
+    return st.builds(lambda day, minute: day * 24 * 60 + minute, st.integers(first_day, last_day), st.integers(0, 1439))
+
+
+@dataclass(frozen=True)
+class Extension:
+    to_days: int
+    after_minutes: int
+    notice_lag_minutes: int | None  # minutes before the extension took effect that the complainant was told
+    approver_level: str | None
+
+
+@dataclass(frozen=True)
+class ComplaintHistory:
+    received: dt.datetime
+    complexity: str | None
+    extensions: tuple[Extension, ...]
+    closing: str | None  # "decided", "withdrawn" or None (still open on the judging day)
+    closed_after_minutes: int
+
+    def minute(self, after: int) -> dt.datetime:
+        return self.received + dt.timedelta(minutes=after)
+
+
+extensions = st.builds(
+    Extension,
+    to_days=st.sampled_from([30, 60]),
+    after_minutes=day_and_minute(0, 45),
+    # Told before or when the extension is recorded (the event is emitted once it is in effect), or never.
+    notice_lag_minutes=st.one_of(st.none(), st.integers(0, 20 * 24 * 60)),
+    approver_level=st.sampled_from([None, "branch_manager", "head_office_senior_management", "superior_institution"]),
+)
+
+histories = st.builds(
+    ComplaintHistory,
+    received=st.integers(0, RECEIPT_WINDOW_MINUTES).map(lambda m: FIRST_RECEIPT + dt.timedelta(minutes=m)),
+    complexity=st.sampled_from([None, "simple", "complex", "complex"]),
+    extensions=st.lists(extensions, max_size=3, unique_by=lambda e: e.after_minutes).map(tuple),
+    closing=st.sampled_from(["decided", "withdrawn", None]),
+    closed_after_minutes=day_and_minute(1, 70),
+).filter(lambda h: all(e.after_minutes < h.closed_after_minutes for e in h.extensions))
+# A history ends when the complaint is decided, withdrawn or judged open: later extensions are not facts yet.
+
+
+def _notified(history: ComplaintHistory, ext: Extension) -> dt.datetime | None:
+    if ext.notice_lag_minutes is None:
+        return None
+    return history.minute(max(ext.after_minutes - ext.notice_lag_minutes, 1))
+
+
+def complaint_record(history: ComplaintHistory) -> dict[str, Any]:
+    closed = history.minute(history.closed_after_minutes).isoformat()
+    return {
+        "id": "R1",
+        "started_at": history.received.isoformat(),
+        "complaint": {
+            "id": "A",
+            "received_at": history.received.isoformat(),
+            "logged_ref": "T1",
+            "complexity": history.complexity,
+            "extensions": [
+                {
+                    "to_days": ext.to_days,
+                    "at": history.minute(ext.after_minutes).isoformat(),
+                    "notified_at": None if (n := _notified(history, ext)) is None else n.isoformat(),
+                    "approved_by": None if ext.approver_level is None else "E9001",
+                    "approver_level": ext.approver_level,
+                }
+                for ext in history.extensions
+            ],
+            "decided_at": closed if history.closing == "decided" else None,
+            "withdrawn_at": closed if history.closing == "withdrawn" else None,
+        },
+    }
+
+
+def complaint_events(history: ComplaintHistory) -> list[dict[str, Any]]:
+    events: list[tuple[dt.datetime, dict[str, Any]]] = [
+        (history.received, {"type": "complaint.received", "complaint_id": "A"})
+    ]
+    for ext in history.extensions:
+        notified = _notified(history, ext)
+        events.append(
+            (
+                history.minute(ext.after_minutes),
+                {
+                    "type": "complaint.extended",
+                    "complaint_id": "A",
+                    "to_days": ext.to_days,
+                    "notified_at": None if notified is None else notified.isoformat(),
+                    "approved_by": None if ext.approver_level is None else "E9001",
+                    "approver_level": ext.approver_level,
+                    "complexity": history.complexity,
+                },
+            )
+        )
+    closed = history.minute(history.closed_after_minutes)
+    if history.closing is not None:
+        events.append((closed, {"type": f"complaint.{history.closing}", "complaint_id": "A"}))
+    else:
+        events.append((closed, {"type": "clock"}))
+    events.sort(key=lambda pair: pair[0])
+    return [{"id": f"e{i}", "at": moment.isoformat(), **body} for i, (moment, body) in enumerate(events)]
+
+
+def record_outcome(record: dict[str, Any], rule: str, as_of: dt.datetime | None = None) -> Outcome:
+    findings = [f for f in POLICY.evaluate(record, as_of=as_of).findings if f.rule == rule]
+    return findings[0].outcome if findings else Outcome.COMPLIANT
+
+
+def monitor_outcome(events: list[dict[str, Any]], rule: str) -> Outcome:
+    with svcpolicy.Monitor(POLICY, engine="python") as monitor:
+        alerts = [alert for event in events for alert in monitor.feed(event)] + monitor.flush()
+    found = [a.item for a in alerts if isinstance(a.item, Finding) and a.item.rule == rule]
+    return found[0].outcome if found else Outcome.COMPLIANT
+
+
+@SETTINGS
+@given(histories)
+def test_the_complaint_record_rule_and_the_monitor_agree_on_every_complaint_history(
+    history: ComplaintHistory,
+) -> None:
+    as_of = history.minute(history.closed_after_minutes)  # an open complaint is judged on that day
+    by_record = record_outcome(complaint_record(history), "CMP-015-decision-overdue", as_of)
+    by_monitor = monitor_outcome(complaint_events(history), "EVT-CMP-001-decided-within-period")
+    assert by_record is not Outcome.UNDETERMINED
+    assert by_record == by_monitor
+
+
+def _complaint(**overrides: Any) -> ComplaintHistory:
+    fields: dict[str, Any] = {
+        "received": dt.datetime(2026, 6, 1, 10, tzinfo=CST),
+        "complexity": "complex",
+        "extensions": (),
+        "closing": "decided",
+        "closed_after_minutes": 54 * 24 * 60,  # decided 2026-07-25
+    }
+    return ComplaintHistory(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        pytest.param(
+            _complaint(extensions=(Extension(60, 49 * 24 * 60, 0, "head_office_senior_management"),)),
+            Outcome.VIOLATION,
+            id="first notice of a 60-day extension on day 49 does not rescue the 15-day deadline",
+        ),
+        pytest.param(
+            _complaint(extensions=(Extension(60, 10 * 24 * 60, 0, "head_office_senior_management"),)),
+            Outcome.COMPLIANT,
+            id="60-day extension notified and approved on day 10 counts",
+        ),
+        pytest.param(
+            _complaint(
+                complexity="simple", extensions=(Extension(60, 10 * 24 * 60, 0, "head_office_senior_management"),)
+            ),
+            Outcome.VIOLATION,
+            id="a simple complaint cannot be extended",
+        ),
+    ],
+)
+def test_both_judge_the_named_extension_cases_as_the_nfra_text_reads(
+    history: ComplaintHistory, expected: Outcome
+) -> None:
+    as_of = history.minute(history.closed_after_minutes)
+    assert record_outcome(complaint_record(history), "CMP-015-decision-overdue", as_of) is expected
+    assert monitor_outcome(complaint_events(history), "EVT-CMP-001-decided-within-period") is expected
+
+
+# -- a decline, the customer's own later request, a sale ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleHistory:
+    declined: int
+    requested: int | None
+    sold: int
+
+    def moment(self, minutes: int) -> dt.datetime:
+        return FIRST_RECEIPT + dt.timedelta(minutes=minutes)
+
+
+sale_histories = st.builds(
+    SaleHistory,
+    declined=st.integers(0, 30 * 24 * 60),
+    requested=st.one_of(st.none(), st.integers(0, 30 * 24 * 60)),
+    sold=st.integers(0, 30 * 24 * 60),
+).filter(lambda h: len({h.declined, h.requested, h.sold}) == 3)
+
+
+def sale_record(history: SaleHistory) -> dict[str, Any]:
+    requested = None if history.requested is None else history.moment(history.requested).isoformat()
+    return {
+        "id": "R1",
+        "customer": {"id": "C1"},
+        "offers": [
+            {
+                "product_id": "WM-1",
+                "customer_declined": True,
+                "declined_at": history.moment(history.declined).isoformat(),
+                "customer_requested_at": requested,
+                "sold": True,
+                "sold_at": history.moment(history.sold).isoformat(),
+            }
+        ],
+    }
+
+
+def sale_events(history: SaleHistory) -> list[dict[str, Any]]:
+    steps = [(history.declined, "product.declined"), (history.sold, "product.sold")]
+    if history.requested is not None:
+        steps.append((history.requested, "product.requested"))
+    return [
+        {"id": f"e{i}", "type": kind, "at": history.moment(m).isoformat(), "customer_id": "C1", "product_id": "WM-1"}
+        for i, (m, kind) in enumerate(sorted(steps))
+    ]
+
+
+@SETTINGS
+@given(sale_histories)
+def test_a_sale_after_a_decline_is_forced_selling_for_both_unless_the_customer_asked_for_it_again(
+    history: SaleHistory,
+) -> None:
+    by_record = record_outcome(sale_record(history), "MR-011-sale-after-decline")
+    by_monitor = monitor_outcome(sale_events(history), "EVT-SALE-001-no-sale-after-decline")
+    assert by_record == by_monitor
+
+
+def test_a_customer_who_declined_and_later_came_back_for_the_product_was_not_forced() -> None:
+    history = SaleHistory(declined=0, requested=7 * 24 * 60, sold=7 * 24 * 60 + 20)
+    assert record_outcome(sale_record(history), "MR-011-sale-after-decline") is Outcome.COMPLIANT
+    assert monitor_outcome(sale_events(history), "EVT-SALE-001-no-sale-after-decline") is Outcome.COMPLIANT

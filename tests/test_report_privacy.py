@@ -1,0 +1,150 @@
+"""Customer identifiers never reach a report svcpolicy check writes, in any format, unless asked (issue 10)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gatekit import svcpolicy
+from svcpolicy.errors import PackErrors
+from svcpolicy.pack.loader import read_pack
+from svcpolicy.policy import load_policy
+from svcpolicy.reporting.registry import FORMATS
+
+CUSTOMER, PHONE = "C1234567", "13800138000"
+
+PRIVATE_PACK = """\
+pack: private
+title: 测试规则包
+version: "1"
+privacy:
+  identifying_fields: [customer.id, extra.phone]
+sources:
+  svc-rules:
+    title: 银行客户服务规章制度
+    provisions:
+      "16":
+        label: 第十六条
+        class: record
+        text: 本行员工应遵守客户申请和授权原则,不得擅自进行涉及客户权益的操作。
+rules:
+  - id: SVC-016-unauthorized-operation
+    title: Operation without the customer's authorisation
+    cite: [svc-rules/16]
+    severity: critical
+    for_each: op in operations
+    when: op.affects_customer_rights and op.authorization is None
+    message:
+      zh: "客户 {customer.id}（电话 {extra.phone}）的操作 {op.id} 未经授权"
+      en: "Operation {op.id} of customer {customer.id} (phone {extra.phone}) was not authorised"
+  - id: SVC-016-operations-per-depositor
+    kind: aggregate
+    title: Operations per depositor
+    cite: [svc-rules/16]
+    severity: low
+    group_by:
+      depositor: customer.id
+    aggregate:
+      records: count()
+    when: records >= 1
+    message:
+      zh: "存款人 {depositor} 有 {records} 条记录"
+      en: "Depositor {depositor} has {records} records"
+"""
+
+RECORD = {
+    "id": f"INT-{CUSTOMER}",
+    "kind": "interaction",
+    "customer": {"id": CUSTOMER},
+    "extra": {"phone": PHONE},
+    "operations": [
+        {"id": f"OP-{CUSTOMER}", "kind": "close_account", "affects_customer_rights": True, "authorization": None}
+    ],
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path]:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text(PRIVATE_PACK, encoding="utf-8")
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps(RECORD) + "\n", encoding="utf-8")
+    return pack, records
+
+
+def _check(project: tuple[Path, Path], fmt: str, *more: str | Path) -> str:
+    pack, records = project
+    code, out, _ = svcpolicy("check", records, "--pack", pack, "--no-config", "--format", fmt, *more)
+    assert code == 1
+    return out
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_no_format_shows_a_customer_id_or_phone_by_default(project: tuple[Path, Path], fmt: str) -> None:
+    out = _check(project, fmt, "--lang", "en")
+    assert "C1****67" in out
+    assert CUSTOMER not in out
+    assert PHONE not in out
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_show_customer_ids_reveals_them_in_every_format(project: tuple[Path, Path], fmt: str) -> None:
+    out = _check(project, fmt, "--lang", "en", "--show-customer-ids")
+    assert CUSTOMER in out
+    assert PHONE in out
+
+
+def test_a_group_keyed_by_customer_id_is_masked_in_its_key_and_message(project: tuple[Path, Path]) -> None:
+    findings = json.loads(_check(project, "json"))["findings"]
+    group = next(f for f in findings if f["group"] is not None)
+    assert group["group"] == {"depositor": "C1****67"}
+    assert CUSTOMER not in group["message"]["en"]
+
+
+def test_masked_findings_keep_their_fingerprints(project: tuple[Path, Path]) -> None:
+    pack, records = project
+    raw = load_policy(pack).evaluate(records)
+    shown = json.loads(_check(project, "json"))["findings"]
+    assert [f["fingerprint"] for f in shown] == [f.fingerprint for f in raw.findings]
+
+
+def test_a_waiver_on_a_record_whose_id_is_masked_still_applies(project: tuple[Path, Path], tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        textwrap.dedent(f"""\
+            waivers:
+              - rule: SVC-016-unauthorized-operation
+                record: INT-{CUSTOMER}
+                reason: accepted in review
+                approver: 王经理
+                expires: 2099-12-31
+            """),
+        encoding="utf-8",
+    )
+    out = _check(project, "text", "--lang", "en", "--waivers", waivers)
+    assert "waived" in out and CUSTOMER not in out
+
+
+def test_library_reports_keep_the_raw_values(project: tuple[Path, Path]) -> None:
+    pack, records = project
+    report = load_policy(pack).evaluate(records)
+    assert CUSTOMER in report.findings[0].message_en and PHONE in report.findings[0].message_en
+
+
+def test_the_bundled_pack_declares_customer_identifying_fields() -> None:
+    fields = load_policy().definition.identifying_fields
+    assert {"customer.id", "operations[].authorization.by", "extra.phone"} <= set(fields)
+
+
+def test_an_identifying_field_that_is_no_record_path_is_a_pack_error(
+    write_pack: Callable[..., Path],
+) -> None:
+    pack = write_pack({"pack.yaml": PRIVATE_PACK.replace("extra.phone]", "customer.phone]")})
+    with pytest.raises(PackErrors) as raised:
+        read_pack(pack)
+    assert "customer.phone" in str(raised.value) and "pack.yaml:" in str(raised.value)
