@@ -434,3 +434,29 @@ def test_lookup_reads_a_parameter_table_by_a_record_value_and_gives_null_for_unk
     assert evaluate("lookup(table, business_type)", record) == table["account_opening"]
     assert evaluate("lookup(table, other) is None", record) is True
     assert "expects a mapping" in undetermined("lookup(business_type, other)", record).reason
+
+
+@pytest.mark.parametrize(
+    ("ratio", "shown"),
+    [
+        (0.6, "60%"),
+        (0.625, "62.5%"),
+        (Decimal("0.8"), "80%"),
+        (1 / 3, "33.3%"),
+        (0, "0%"),
+        (1, "100%"),
+        (0.0004, "0.04%"),  # one decimal would say 0%
+        (0.9999, "99.99%"),  # one decimal would say 100%
+    ],
+)
+def test_percent_shows_a_ratio_as_a_percentage_with_no_trailing_zero(ratio: Any, shown: str) -> None:
+    assert evaluate("percent(ratio)", {"ratio": ratio}) == shown
+
+
+@pytest.mark.parametrize("record", [{"ratio": None}, {"ratio": "0.6"}, {"ratio": True}])
+def test_percent_of_anything_but_a_number_is_undetermined_with_the_reason(record: dict[str, Any]) -> None:
+    assert "percent() expects a number" in undetermined("percent(ratio)", record).reason
+
+
+def test_percent_of_an_absent_field_is_undetermined_and_names_the_field() -> None:
+    assert undetermined("percent(ratio)", {}).field == "ratio"

@@ -6,7 +6,6 @@ import datetime as dt
 import importlib.util
 import itertools
 import json
-import os
 import pickle
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import svcpolicy
-from conftest import AS_OF, CST, REPO
+from conftest import AS_OF, CST, ON_CI, REPO
 from strategies import records_between
 from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.stream import judge_stream
@@ -193,7 +192,7 @@ def test_the_cli_takes_jobs_from_the_flag_or_the_project(tmp_path: Path) -> None
 def spark() -> Any:
     """One local[2] session for every Spark test (start-up is slow); under CI=true a missing JVM fails."""
     if shutil.which("java") is None or importlib.util.find_spec("pyspark") is None:
-        if os.environ.get("CI") == "true":
+        if ON_CI:
             pytest.fail("the Spark tests need java (sh scripts/ensure-java) and pyspark (the dev extra)")
         pytest.skip("no java or pyspark here: sh scripts/ensure-java")
     from svcpolicy.spark import spark_session

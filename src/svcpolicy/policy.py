@@ -166,6 +166,7 @@ class Policy(CompiledPack):
             counts=run.counts,
             records=run.records,
             group_paths=group_paths(self.aggregates),
+            rules=self.catalog(),
         )
 
     def check(

@@ -11,6 +11,7 @@ output = ["sarif=reports/svcpolicy.reporting.sarif", "junit=reports/svcpolicy.xm
 lang = "zh"
 waivers = "compliance/waivers.yaml"    # or a list of files
 baseline = "compliance/baseline.json"
+holidays = ["calendars/cn-2027.yaml"]   # holiday year files added to the official calendar (docs/holidays.md)
 
 [tool.svcpolicy.records]                # record kind -> globs of the files holding such records
 interaction = ["exports/**/*.jsonl", "fixtures/*.yaml"]
@@ -73,9 +74,10 @@ class ProjectConfig(BaseModel):
     jobs: Annotated[int, Field(ge=0)] | None = None
     waivers: list[str] = []
     baseline: str | None = None
+    holidays: list[str] = []
     records: dict[str, list[str]] = {}
 
-    _lists = field_validator("packs", "waivers", "output", mode="before")(_as_list)
+    _lists = field_validator("packs", "waivers", "output", "holidays", mode="before")(_as_list)
 
     @field_validator("records", mode="before")
     @classmethod

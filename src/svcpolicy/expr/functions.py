@@ -108,6 +108,21 @@ def _lookup(env: Env, mapping: object, key: object) -> Any:
     return mapping.get(key)
 
 
+def _percent(env: Env, ratio: object) -> str:
+    """A ratio as a percentage for a message (0.6 → ``60%``, 0.625 → ``62.5%``): one decimal, dropped when it is
+    zero, so a bank-set threshold reads as set; more decimals when one would round a share to 0% or 100%."""
+    if not _is_number(ratio):
+        raise _wrong("percent", "a number", ratio)
+    value = float(ratio) * 100
+    for decimals in range(1, 5):
+        shown = f"{value:.{decimals}f}"
+        if value in (0, 100) or float(shown) not in (0, 100):
+            break
+    else:
+        shown = f"{value:.1f}"
+    return shown.removesuffix(".0") + "%"
+
+
 def _duration(function: str, seconds: int) -> Callable[[Env, object], timedelta]:
     def duration(env: Env, amount: object) -> timedelta:
         if not _is_number(amount):
@@ -257,6 +272,7 @@ FUNCTIONS: dict[str, Function] = {
     "date": Function(1, _date, "date(t)"),
     "month": Function(1, _month, "month(t)"),
     "lookup": Function(2, _lookup, "lookup(mapping, key)"),
+    "percent": Function(1, _percent, "percent(ratio)"),
     "days": Function(1, _duration("days", 86400), "days(n)"),
     "hours": Function(1, _duration("hours", 3600), "hours(n)"),
     "minutes": Function(1, _duration("minutes", 60), "minutes(n)"),

@@ -8,6 +8,28 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from svcpolicy.cli.commands import check, coverage, event_schema, explain, init_pack, lint, schema, test, watch
+from svcpolicy.cli.commands import (
+    calendar,
+    check,
+    coverage,
+    event_schema,
+    explain,
+    init_pack,
+    lint,
+    schema,
+    test,
+    watch,
+)
 
-COMMANDS: tuple[ModuleType, ...] = (check, schema, coverage, explain, lint, test, init_pack, watch, event_schema)
+COMMANDS: tuple[ModuleType, ...] = (
+    check,
+    schema,
+    coverage,
+    explain,
+    lint,
+    test,
+    init_pack,
+    watch,
+    event_schema,
+    calendar,
+)

@@ -18,6 +18,7 @@ from svcpolicy.authoring.lint import lint_loaded
 from svcpolicy.cli.check_summary import ThresholdTally, header
 from svcpolicy.cli.config import Config, ConfigError, discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
 from svcpolicy.cli.progress import progress_for
 from svcpolicy.cli.walk import RECORD_EXTENSIONS, record_files
 from svcpolicy.engine.record_context import group_paths
@@ -90,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", choices=("zh", "en"), help="language of messages (default zh)")
     parser.add_argument("--as-of", type=_as_of, help="reference time for open cases and waiver expiry (default: now)")
     parser.add_argument("--encoding", help="encoding of the record files (default utf-8)")
+    add_holidays_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="never show the progress line")
     parser.add_argument(
         "--engine",
@@ -182,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     waivers = load_waiver_files(settings.waivers) if settings.waivers else WaiverSet.empty()
     baseline = load_baseline(settings.baseline) if settings.baseline else None
-    policy = load_policy(settings.pack)
+    policy = load_policy(settings.pack, calendar=holiday_calendar(args, config))
     refused = lint_loaded(policy.definition).errors
     if refused:
         for message in refused:

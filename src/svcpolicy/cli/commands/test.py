@@ -7,8 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from svcpolicy.authoring.packtest import CaseResult, run_pack_tests, summary
+from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.policy import load_policy
 
@@ -21,15 +23,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.svcpolicy] from this file")
     parser.add_argument("--no-config", action="store_true", help="ignore [tool.svcpolicy] in pyproject.toml")
+    add_holidays_argument(parser)
 
 
-def run_tests(packs: Sequence[str], *, quiet: bool = False) -> int:
-    """Run the tests of every pack, print a line per case and the closing ``N passed, M failed``."""
+def run_tests(packs: Sequence[str], *, quiet: bool = False, calendar: HolidayCalendar | None = None) -> int:
+    """Run the tests of every pack, print a line per case and the closing ``N passed, M failed``.
+
+    ``calendar``: the official one when None; year files make examples in a newly announced year decidable.
+    """
     results: list[CaseResult] = []
     broken = False
     for pack in packs:
         try:
-            policy = load_policy(pack)
+            policy = load_policy(pack, calendar=calendar)
         except (PackError, PackErrors) as exc:
             broken = True
             print(f"ERROR {pack}: the pack does not load:\n{exc}")
@@ -46,8 +52,9 @@ def run_tests(packs: Sequence[str], *, quiet: bool = False) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    packs = list(args.packs) or discover(args.config, disabled=args.no_config).packs()
+    config = discover(args.config, disabled=args.no_config)
+    packs = list(args.packs) or config.packs()
     if not packs:
         print("svcpolicy test: no packs given, and no `packs` (or `pack`) in [tool.svcpolicy]", file=sys.stderr)
         return EXIT_ERROR
-    return run_tests(packs, quiet=args.quiet)
+    return run_tests(packs, quiet=args.quiet, calendar=holiday_calendar(args, config))

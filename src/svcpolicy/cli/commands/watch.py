@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 import orjson
 
 from svcpolicy.cli.exits import EXIT_FINDINGS, EXIT_OK
+from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
+from svcpolicy.policy import load_policy
 from svcpolicy.results.findings import Finding, Outcome
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--commit-every", type=int, default=1, help="commit the state every N input lines")
     parser.add_argument("--engine", choices=("durable", "python"), default="durable")
+    add_holidays_argument(parser, configurable=False)
 
 
 def _lines(stream: Iterable[bytes | str], skip: int) -> Iterator[tuple[int, bytes | str]]:
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         monitor = stack.enter_context(
             Monitor(
-                args.pack,
+                load_policy(args.pack, calendar=holiday_calendar(args, None)),
                 allowance=args.allowance,
                 lead_days=args.lead_days,
                 dedup_horizon=args.dedup_horizon,
