@@ -107,7 +107,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, bundled: svcpolicy.Policy)
 def bundled_pack_loaded_once(monkeypatch: pytest.MonkeyPatch, bundled: svcpolicy.Policy) -> None:
     """Parsing the bundled pack's YAML is most of a run: the command gets the session's copy of it."""
     real = svcpolicy.load_policy
-    monkeypatch.setattr(check_command, "load_policy", lambda pack: bundled if pack is None else real(pack))
+
+    def load(pack: str | None, calendar: svcpolicy.HolidayCalendar | None = None) -> svcpolicy.Policy:
+        return bundled if pack is None else real(pack, calendar=calendar)  # these runs give no --holidays
+
+    monkeypatch.setattr(check_command, "load_policy", load)
 
 
 def check(workdir: Path, records: str, scenario: str, *extra: str) -> tuple[int, str, str]:

@@ -183,15 +183,7 @@ class Monitor:
             return
         s, cases = self._s, self._cases
         self._store.save(
-            meta={
-                "version": SNAPSHOT_VERSION,
-                "watermark": s.watermark,
-                "clock": cases.clock,
-                "seq": s.seq,
-                "counts": s.counts.to_dict(),
-                "input_position": self.input_position,
-                "pack": self._pack_identity(),
-            },
+            meta=self._position(),
             cases={cid: (cases.by_id[cid].to_json() if cid in cases.by_id else None) for cid in cases.dirty},
             seen_new=self._seen_new,
             seen_gone=self._seen_gone,
@@ -200,17 +192,23 @@ class Monitor:
         )
         self._forget_changes()
 
+    def _position(self) -> dict[str, Any]:
+        """Where the stream stands (watermark, clock, numbering, counts, input position) and under which pack."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "watermark": self._s.watermark,
+            "clock": self._cases.clock,
+            "seq": self._s.seq,
+            "counts": self._s.counts.to_dict(),
+            "input_position": self.input_position,
+            "pack": self._pack_identity(),
+        }
+
     def snapshot(self) -> dict[str, Any]:
         """The whole state as JSON-able data; :meth:`restore` (or a new Monitor's) takes it back."""
         s, cases = self._s, self._cases
         return {
-            "version": SNAPSHOT_VERSION,
-            "watermark": s.watermark,
-            "clock": cases.clock,
-            "seq": s.seq,
-            "counts": s.counts.to_dict(),
-            "input_position": self.input_position,
-            "pack": self._pack_identity(),
+            **self._position(),
             "cases": {cid: case.to_json() for cid, case in cases.by_id.items()},
             "seen": dict(s.seen),
             "pending": {k: list(v) for k, v in s.pending.items()},
