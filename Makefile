@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit browser java bench-scale bench bench-monitor bench-durable import-graph clean
+.PHONY: demo test lint typecheck unit browser java bench-scale bench bench-monitor bench-durable bench-groups import-graph clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-monitor: $(STAMP)
 # The durable-rules engine against the closure engine: records/s and RSS every 100 k records over 1 M (flat).
 bench-durable: $(STAMP)
 	$(BIN)/python bench/bench_durable.py $(BENCH_ARGS)
+
+# Aggregate groups: records/s and peak RSS with 1 M distinct depositors (groups), spilling and not; bytes a group.
+bench-groups: $(STAMP)
+	$(BIN)/python bench/bench_groups.py $(BENCH_ARGS)
 
 # Scale-out: records/s and peak RSS for --jobs 1, --jobs 2 and Spark local[2] over 1 M records (not in `make test`).
 bench-scale: $(STAMP) java

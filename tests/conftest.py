@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,10 @@ import pytest
 from hypothesis import settings
 
 import svcpolicy
+
+# the suite's packs are cached in a folder of its own (inherited by the commands it runs), not the user's cache
+if "SVCPOLICY_CACHE_DIR" not in os.environ:
+    os.environ["SVCPOLICY_CACHE_DIR"] = tempfile.mkdtemp(prefix="svcpolicy-test-cache-")
 
 ON_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 """Any CI service sets CI (to true, 1, yes, …): there a test that needs a real component fails, never skips."""

@@ -65,9 +65,10 @@ def test_tallies_merge_by_adding_and_survive_pickling_to_a_worker() -> None:
 def test_parallel_evaluation_tallies_the_same_records_as_one_process(tmp_path: Path) -> None:
     audit(tmp_path, [*RECORDS, QUIET])  # writes the pack and the records
     policy = svcpolicy.load_policy(tmp_path / "pack")
-    single = policy.evaluate(tmp_path / "records.jsonl")
-    parallel = policy.evaluate([tmp_path / "records.jsonl", tmp_path / "records.jsonl"], jobs=2)
-    assert parallel.counts.per_key == single.counts.per_key + single.counts.per_key
+    twice = [tmp_path / "records.jsonl", tmp_path / "records.jsonl"]  # the second file's ids repeat: invalid
+    single = policy.evaluate(twice)
+    parallel = policy.evaluate(twice, jobs=2)
+    assert parallel.counts.per_key == single.counts.per_key and parallel.counts == single.counts
 
 
 def test_by_branch_gives_records_checked_with_violations_and_the_rate_including_quiet_branches(

@@ -170,16 +170,6 @@ def test_due_soon_warns_once_at_the_configured_lead(policy: svcpolicy.Policy) ->
     assert warnings[0].citations and warnings[0].to_dict()["outcome"] == "due-soon"
 
 
-def test_a_complaint_in_a_year_without_a_holiday_schedule_is_undetermined_not_guessed(monitor: Monitor) -> None:
-    alerts = run(
-        monitor, [{"id": "r", "type": "complaint.received", "at": "2031-03-02T10:00:00+08:00", "complaint_id": "A"}]
-    )
-    assert {(a.item.rule, a.item.outcome) for a in alerts if isinstance(a.item, Finding)} == {
-        (CMP, Outcome.UNDETERMINED),
-        (REPLY, Outcome.UNDETERMINED),
-    }
-
-
 # -- "X must be preceded by Y" and "X must not follow Y" ----------------------------------------------------
 
 

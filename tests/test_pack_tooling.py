@@ -35,7 +35,7 @@ def rule(when: str, **more: str) -> str:
     lines = "".join(f"    {k}: {v}\n" for k, v in more.items())
     return (
         f"  - id: R-1-x\n    title: x\n    cite: [s/1]\n    severity: low\n{lines}    when: {when}\n"
-        '    message: {zh: "a", en: "b"}\n'
+        '    message: {zh: "a", en: "b"}\n    title_zh: 某\n'
         "    examples: [{violates: {id: a}}, {complies: {id: b}}]\n"
     )
 
@@ -147,7 +147,7 @@ def test_lint_reports_schema_and_citation_errors_as_file_line_col(tmp_path: Path
 def test_lint_reports_a_rule_id_used_twice(tmp_path: Path) -> None:
     messages = lint_rules(tmp_path, rule("wait_minutes > 3") + rule("wait_minutes > 4"))
     assert messages == [
-        "pack.yaml:17:5: error: rule 'R-1-x' is defined twice (first at pack.yaml:10:5) [pack]",
+        "pack.yaml:18:5: error: rule 'R-1-x' is defined twice (first at pack.yaml:10:5) [pack]",
     ]
 
 
@@ -157,7 +157,7 @@ def test_lint_command_exit_codes_and_summary(tmp_path: Path) -> None:
     assert code == 1 and out.strip().endswith("1 pack(s) linted: 1 error(s), 0 warning(s)")
     write_gate_pack(tmp_path / "gate")
     code, out, _ = svcpolicy("lint", tmp_path / "gate", "--no-config")
-    assert code == 0 and "0 error(s), 4 warning(s)" in out  # two rules without examples
+    assert code == 0 and "0 error(s), 7 warning(s)" in out  # two rules without examples, three without title_zh
     assert svcpolicy("lint", tmp_path / "gate", "--no-config", "--strict")[0] == 1
 
 

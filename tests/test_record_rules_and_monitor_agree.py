@@ -2,13 +2,18 @@
 
 A complaint history (receipt, extensions, decision or withdrawal, or still open on a day) is generated once
 and told twice: as one record judged by CMP-015-decision-overdue, and as the events the monitor's
-EVT-CMP-001-decided-within-period reads. Likewise a decline, a later request by the customer and a sale, for
+EVT-CMP-001-decided-within-period reads. Receipts run to the end of the last year whose holiday schedule is
+known, so many periods end in the first unknown year: both sides judge those from the deadline's bounds and
+must agree there too (undetermined included). The monitor's answer is its last finding for the complaint: an
+undetermined one when the earliest possible last day ends may be followed by the violation when the latest
+ends. Likewise a decline, a later request by the customer and a sale, for
 MR-011-sale-after-decline and EVT-SALE-001-no-sale-after-decline. Both run through the public API only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +28,13 @@ CST = dt.timezone(dt.timedelta(hours=8))
 POLICY = svcpolicy.load_policy()
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Receipts from January to mid-September 2026: even a 60-day period with its holiday roll-over ends in 2026,
-# a year whose schedule is known, so both sides can always decide.
-FIRST_RECEIPT = dt.datetime(2026, 1, 5, 9, tzinfo=CST)
-RECEIPT_WINDOW_MINUTES = 250 * 24 * 60
+# Receipts from January to the end of the last known year (whatever the installed python-holidays knows), half of
+# them in its last 80 days, whose periods run into the first year without a known schedule.
+LAST_KNOWN = POLICY.calendar.known_years[1]
+FIRST_RECEIPT = dt.datetime(LAST_KNOWN, 1, 5, 9, tzinfo=CST)
+YEAR_END = dt.datetime(LAST_KNOWN, 12, 31, 23, 59, tzinfo=CST)
+RECEIPT_WINDOW_MINUTES = int((YEAR_END - FIRST_RECEIPT).total_seconds() // 60)
+YEAR_END_MINUTES = 80 * 24 * 60
 
 
 def day_and_minute(first_day: int, last_day: int) -> st.SearchStrategy[int]:
@@ -63,14 +71,27 @@ extensions = st.builds(
     approver_level=st.sampled_from([None, "branch_manager", "head_office_senior_management", "superior_institution"]),
 )
 
+receipts = st.one_of(
+    st.integers(0, RECEIPT_WINDOW_MINUTES),
+    st.integers(RECEIPT_WINDOW_MINUTES - YEAR_END_MINUTES, RECEIPT_WINDOW_MINUTES),
+).map(lambda m: FIRST_RECEIPT + dt.timedelta(minutes=m))
+
+
+def _extensions_go_up(history: ComplaintHistory) -> bool:
+    """A bank extends to 30 days and then to 60, never back to 30 after 60: CMP-015 would still weigh such a
+    30-day extension (undetermined when only an unknown schedule can time it), the monitor ignores it."""
+    ordered = sorted(history.extensions, key=lambda e: e.after_minutes)
+    return all(not (a.to_days == 60 and b.to_days == 30) for a, b in itertools.pairwise(ordered))
+
+
 histories = st.builds(
     ComplaintHistory,
-    received=st.integers(0, RECEIPT_WINDOW_MINUTES).map(lambda m: FIRST_RECEIPT + dt.timedelta(minutes=m)),
+    received=receipts,
     complexity=st.sampled_from([None, "simple", "complex", "complex"]),
     extensions=st.lists(extensions, max_size=3, unique_by=lambda e: e.after_minutes).map(tuple),
     closing=st.sampled_from(["decided", "withdrawn", None]),
     closed_after_minutes=day_and_minute(1, 70),
-).filter(lambda h: all(e.after_minutes < h.closed_after_minutes for e in h.extensions))
+).filter(lambda h: all(e.after_minutes < h.closed_after_minutes for e in h.extensions) and _extensions_go_up(h))
 # A history ends when the complaint is decided, withdrawn or judged open: later extensions are not facts yet.
 
 
@@ -144,7 +165,7 @@ def monitor_outcome(events: list[dict[str, Any]], rule: str) -> Outcome:
     with svcpolicy.Monitor(POLICY, engine="python") as monitor:
         alerts = [alert for event in events for alert in monitor.feed(event)] + monitor.flush()
     found = [a.item for a in alerts if isinstance(a.item, Finding) and a.item.rule == rule]
-    return found[0].outcome if found else Outcome.COMPLIANT
+    return found[-1].outcome if found else Outcome.COMPLIANT
 
 
 @SETTINGS
@@ -155,7 +176,6 @@ def test_the_complaint_record_rule_and_the_monitor_agree_on_every_complaint_hist
     as_of = history.minute(history.closed_after_minutes)  # an open complaint is judged on that day
     by_record = record_outcome(complaint_record(history), "CMP-015-decision-overdue", as_of)
     by_monitor = monitor_outcome(complaint_events(history), "EVT-CMP-001-decided-within-period")
-    assert by_record is not Outcome.UNDETERMINED
     assert by_record == by_monitor
 
 
@@ -168,6 +188,55 @@ def _complaint(**overrides: Any) -> ComplaintHistory:
         "closed_after_minutes": 54 * 24 * 60,  # decided 2026-07-25
     }
     return ComplaintHistory(**{**fields, **overrides})
+
+
+DECEMBER_20 = dt.datetime(LAST_KNOWN, 12, 20, 10, tzinfo=CST)  # day 15 is January 4 of the first unknown year
+
+
+def _minutes_until(year: int, month: int, day: int) -> int:
+    return int((dt.datetime(year, month, day, 10, tzinfo=CST) - DECEMBER_20).total_seconds() // 60)
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        pytest.param(
+            _complaint(received=DECEMBER_20, closed_after_minutes=8 * 24 * 60),
+            Outcome.COMPLIANT,
+            id="received 12-20 and decided 12-28, before any day of the unknown year counts",
+        ),
+        pytest.param(
+            _complaint(received=DECEMBER_20, closed_after_minutes=_minutes_until(LAST_KNOWN + 1, 1, 4)),
+            Outcome.COMPLIANT,
+            id="decided on January 4, the earliest the last day can be",
+        ),
+        pytest.param(
+            _complaint(received=DECEMBER_20, closed_after_minutes=_minutes_until(LAST_KNOWN + 1, 1, 6)),
+            Outcome.UNDETERMINED,
+            id="decided January 6, which only the unknown schedule can judge",
+        ),
+        pytest.param(
+            _complaint(received=DECEMBER_20, closing=None, closed_after_minutes=_minutes_until(LAST_KNOWN + 1, 3, 1)),
+            Outcome.VIOLATION,
+            id="still open on March 1, overdue whatever the unknown schedule says",
+        ),
+        pytest.param(
+            _complaint(
+                received=DECEMBER_20,
+                extensions=(Extension(30, 5 * 24 * 60, None, None),),
+                closed_after_minutes=_minutes_until(LAST_KNOWN + 1, 1, 15),
+            ),
+            Outcome.COMPLIANT,
+            id="extended to 30 days on 12-25, decided January 15, before the 30 days can end",
+        ),
+    ],
+)
+def test_both_judge_a_period_running_into_the_unknown_year_from_its_bounds(
+    history: ComplaintHistory, expected: Outcome
+) -> None:
+    as_of = history.minute(history.closed_after_minutes)
+    assert record_outcome(complaint_record(history), "CMP-015-decision-overdue", as_of) is expected
+    assert monitor_outcome(complaint_events(history), "EVT-CMP-001-decided-within-period") is expected
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,7 @@ def split_and_merged(
 def test_any_split_of_any_record_stream_merged_gives_the_findings_of_one_pass(
     bundled: svcpolicy.Policy, data: st.DataObject
 ) -> None:
-    # ids unique: a repeated id is invalid only when both records fall in one worker's share (docs/records.md)
+    # ids unique: split_and_merged starts each part afresh (repeats across parts: the tests further down)
     records = data.draw(st.lists(grouped_records(), min_size=1, max_size=12, unique_by=lambda r: r.get("id")))
     cuts = data.draw(st.lists(st.integers(0, len(records)), max_size=4))
     assert split_and_merged(bundled, records, cuts) == one_pass(bundled, records)
@@ -231,3 +231,64 @@ def test_spark_evaluate_turns_a_dataframe_of_records_into_the_jsonl_findings(
     assert [tuple(r) for r in evaluate(nested, bundled, as_of=AS_OF).collect()] == [
         finding_row(i) for i in one_pass(bundled, generated)
     ]
+
+
+# -- record ids repeated across the parts of a split stream ------------------------------------------------------
+
+
+def repeating_ids(count: int) -> list[dict[str, Any]]:
+    """``many_groups`` where every 7th record of the second half after its first takes the id of a record of the
+    first half, a run of records across the middle share one id, and the id of an invalid record returns twice
+    (its first valid namesake is the one that counts)."""
+    records = list(many_groups(count))
+    half = count // 2
+    for i in range(half + 7, count, 7):
+        records[i]["id"] = records[i - half]["id"]
+    for i in range(half - 3, half + 3):
+        records[i]["id"] = "G-edge"  # across the middle, where --jobs 2 and Spark cut
+    records[0]["started_at"] = "not a time"
+    records[half + 100]["id"] = records[half + 150]["id"] = records[0]["id"]
+    return records
+
+
+def duplicates(items: list[Finding | InvalidRecord]) -> list[InvalidRecord]:
+    return [i for i in items if isinstance(i, InvalidRecord) and i.error.startswith("duplicate id")]
+
+
+def test_an_id_repeated_across_the_parts_of_a_split_file_is_invalid_with_jobs_2_as_in_one_process(
+    bundled: svcpolicy.Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plan, "MIN_PART_BYTES", 4096)
+    records = repeating_ids(400)
+    stream = write_stream(tmp_path / "repeats.jsonl", records)
+    inline = records[150:160]  # in-memory records after the file: every id already seen in it
+    single = bundled.iter_findings([stream, *inline], as_of=AS_OF, keep_context=True)
+    items = list(single)
+    assert len(plan.split_file(stream, 2, "utf-8")) > 2
+    parallel = bundled.iter_findings([stream, *inline], as_of=AS_OF, keep_context=True, jobs=2)
+    assert list(parallel) == items
+    assert (parallel.counts, parallel.records) == (single.counts, single.records)
+    repeated = duplicates(items)
+    assert len(repeated) == 28 + 5 + 1 + len(inline)
+    assert f"duplicate id 'G-0', first seen at {stream}:301" in {r.error for r in repeated}
+    assert single.counts.records == 410 and single.counts.invalid == 1 + len(repeated)
+
+
+def test_an_id_repeated_across_spark_tasks_is_invalid_as_in_one_process(
+    spark: Any, bundled: svcpolicy.Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from svcpolicy.spark import SparkRun, evaluate, finding_row
+
+    monkeypatch.setattr(plan, "MIN_PART_BYTES", 4096)
+    records = repeating_ids(400)
+    stream = write_stream(tmp_path / "repeats.jsonl", records)
+    single = bundled.iter_findings([stream], as_of=AS_OF)
+    items = list(single)
+    run = SparkRun(bundled, [stream], spark, as_of=AS_OF)
+    assert list(run) == items and run.counts == single.counts
+    expected = [finding_row(i) for i in one_pass(bundled, records)]
+    assert len(duplicates(one_pass(bundled, records))) == 28 + 5 + 1
+    for parts in (2, 5):
+        rows = spark.sparkContext.parallelize([(orjson.dumps(r).decode(),) for r in records], parts)
+        found = evaluate(spark.createDataFrame(rows, "json string"), bundled, as_of=AS_OF, json_column="json")
+        assert [tuple(row) for row in found.collect()] == expected

@@ -11,18 +11,20 @@ would silently be wrong. Such dates raise :class:`CalendarNotCovered` instead.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import importlib.util
 import logging
+import pickle
 import re
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import yaml
-from holidays import country_holidays
-from holidays.countries.china import ChinaStaticHolidays
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -35,15 +37,18 @@ from pydantic import (
 )
 
 from svcpolicy.errors import CalendarNotCovered, LocatedError, SourceLocation
+from svcpolicy.user_cache import cache_dir, write_atomically
 
 __all__ = [
     "LONGEST_REST_RUN",
     "DeadlineBounds",
     "HolidayCalendar",
+    "Schedule",
     "YearFile",
     "YearFileError",
     "deadline_bounds",
     "load_year_file",
+    "official_schedule",
     "package_known_years",
 ]
 
@@ -67,10 +72,82 @@ def package_known_years() -> tuple[int, int]:
 
     Every notice since 2001 swaps some days (调休), and the package records those swaps in
     ``ChinaStaticHolidays.special_public_holidays`` keyed by the notice's year; a year without an entry is
-    one the package only extrapolates. Read at runtime, so a newer package extends the range by itself.
+    one the package only extrapolates. Read from the installed package (or the table cached from it), so a
+    newer package extends the range by itself.
     """
+    return official_schedule().known_years
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Days off and make-up working days for a run of years whose notices are all known."""
+
+    days_off: frozenset[date]
+    working_weekend_days: frozenset[date]
+    known_years: tuple[int, int]
+    package: str
+    """The python-holidays release the official years come from."""
+    provenance: str
+
+
+@functools.cache
+def official_schedule() -> Schedule:
+    """python-holidays' PRC schedule for the years whose notice it carries, read once per process.
+
+    Importing python-holidays costs more than a short run's whole evaluation (it loads every country), so
+    the table it gives is kept in the user's cache directory, keyed by the installed package's files, and
+    python-holidays is imported only when that copy is missing or stale.
+    """
+    cached = _schedule_cache_file()
+    if cached is not None:
+        try:
+            with cached.open("rb") as stream:
+                schedule = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
+            if isinstance(schedule, Schedule):
+                return schedule
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            pass
+    schedule = _schedule_from_package()
+    if cached is not None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            write_atomically(cached, pickle.dumps(schedule, pickle.HIGHEST_PROTOCOL))
+    return schedule
+
+
+def _schedule_from_package() -> Schedule:
+    """The table as python-holidays computes it; imported here only, since its import loads every country."""
+    from holidays import country_holidays
+    from holidays.countries.china import ChinaStaticHolidays
+    from holidays.version import __version__ as holidays_version
+
     years = sorted(ChinaStaticHolidays.special_public_holidays)
-    return years[0], years[-1]
+    first, last = years[0], years[-1]
+    package = country_holidays("CN", years=range(first, last + 1))
+    label = f"python-holidays {holidays_version}"
+    return Schedule(
+        frozenset(package),
+        frozenset(package.weekend_workdays),
+        (first, last),
+        label,
+        f"PRC holiday calendar ({label}): {first}–{last}",
+    )
+
+
+def _schedule_cache_file() -> Path | None:
+    """The cached table's file, named by the files it was read from (an upgrade rewrites them); None when off."""
+    directory = cache_dir()
+    spec = importlib.util.find_spec("holidays")  # finds the package without importing it
+    if directory is None or spec is None or spec.origin is None:
+        return None
+    package = Path(spec.origin).parent
+    digest = hashlib.sha256(str(package).encode())
+    for source in (package / "version.py", package / "countries" / "china.py", Path(__file__)):
+        try:
+            stat = source.stat()
+        except OSError:
+            return None
+        digest.update(f"\0{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return directory / f"holidays-{digest.hexdigest()[:32]}.pickle"
 
 
 def _iso_date(value: object) -> date:
@@ -86,7 +163,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 class YearFile(BaseModel):
     """One year's State Council holiday notice, transcribed so a bank need not wait for a package release."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validated only when a file is given
 
     year: Annotated[int, Field(strict=True, ge=1950, le=9999)]
     source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -217,23 +294,26 @@ def _report_missing_year(year: int, known: tuple[int, int]) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HolidayCalendar:
     """Immutable, so one instance can be shared across threads; build it with :meth:`official`.
 
-    python-holidays objects populate lazily and mutate on lookup, so everything is copied into frozensets
-    up front and no python-holidays object is kept.
+    The schedule is resolved on first use: a run whose rules never ask for a deadline never reads the
+    holiday table. python-holidays objects populate lazily and mutate on lookup, so everything is copied
+    into frozensets and no python-holidays object is kept.
     """
 
-    days_off: frozenset[date]
-    working_weekend_days: frozenset[date]
-    known_years: tuple[int, int]
-    provenance: str
+    year_files: tuple[tuple[str, YearFile], ...] = ()
+    """Supplementary year files by file name, each adding a year or replacing a whole official one."""
+    _resolved: list[Schedule] = field(default_factory=list, compare=False, repr=False)
+    """The schedule once resolved (at most one entry): a cell, since the calendar itself is frozen."""
 
     @classmethod
     def official(cls, extra_years: Iterable[Path] = ()) -> HolidayCalendar:
-        """The package's official schedules, with supplementary year files added or overriding whole years."""
-        package_first, package_last = package_known_years()
+        """The package's official schedules, with supplementary year files added or overriding whole years.
+
+        Year files are read and checked against the official years here, so a broken one fails at once.
+        """
         supplements: dict[int, tuple[Path, YearFile]] = {}
         for path in extra_years:
             year_file = load_year_file(path)
@@ -243,56 +323,49 @@ class HolidayCalendar:
                     SourceLocation(str(path)),
                 )
             supplements[year_file.year] = (path, year_file)
-
-        first, last = package_first, package_last
-        while first - 1 in supplements:
-            first -= 1
-        while last + 1 in supplements:
-            last += 1
-        for year, (path, _) in sorted(supplements.items()):
-            if not first <= year <= last:
-                missing = last + 1 if year > last else first - 1
-                raise YearFileError(
-                    f"year {year} does not join the known years {first}–{last}: the schedule for {missing} "
-                    "is needed first",
-                    SourceLocation(str(path)),
-                )
-
-        package = country_holidays("CN", years=range(package_first, package_last + 1))
-        days_off = {d for d in package if d.year not in supplements}
-        working = {d for d in package.weekend_workdays if d.year not in supplements}
-        for _, year_file in supplements.values():
-            days_off.update(year_file.days_off)
-            working.update(year_file.working_days)
-        clash = days_off & working
-        if clash:
-            culprits = [p for p, f in supplements.values() if clash & {*f.days_off, *f.working_days}]
-            raise YearFileError(
-                f"both a day off and a working day once all schedules are combined: {_dates(sorted(clash))}",
-                SourceLocation(str(culprits[0])) if culprits else None,
-            )
-
-        provenance = f"PRC holiday calendar (python-holidays {version('holidays')}): {first}–{last}"
+        calendar = cls(tuple((str(path), year_file) for _, (path, year_file) in sorted(supplements.items())))
         if supplements:
-            provenance += "; " + "; ".join(
-                f"{year} from {path.name}" for year, (path, _) in sorted(supplements.items())
-            )
-        return cls(frozenset(days_off), frozenset(working), (first, last), provenance)
+            calendar._resolved.append(_with_year_files(official_schedule(), supplements))
+        return calendar
+
+    @property
+    def schedule(self) -> Schedule:
+        """The official schedule with the year files applied (resolved on first use)."""
+        if not self._resolved:
+            self._resolved.append(official_schedule())
+        return self._resolved[0]
+
+    @property
+    def days_off(self) -> frozenset[date]:
+        return self.schedule.days_off
+
+    @property
+    def working_weekend_days(self) -> frozenset[date]:
+        return self.schedule.working_weekend_days
+
+    @property
+    def known_years(self) -> tuple[int, int]:
+        return self.schedule.known_years
+
+    @property
+    def provenance(self) -> str:
+        return self.schedule.provenance
 
     def describe(self) -> str:
         """Which schedules answer, for reports and logs."""
-        return self.provenance
+        return self.schedule.provenance
 
     def is_working_day(self, day: date) -> bool:
         """A weekday that is not a day off, or a 调休 weekend day; raises outside the known years."""
         if isinstance(day, datetime):
             raise TypeError("pass a date in China local time, not a datetime")
-        if not self.known_years[0] <= day.year <= self.known_years[1]:
-            _report_missing_year(day.year, self.known_years)
-            raise CalendarNotCovered(day.year, self.known_years)
-        if day in self.days_off:
+        schedule = self._resolved[0] if self._resolved else self.schedule
+        if not schedule.known_years[0] <= day.year <= schedule.known_years[1]:
+            _report_missing_year(day.year, schedule.known_years)
+            raise CalendarNotCovered(day.year, schedule.known_years)
+        if day in schedule.days_off:
             return False
-        return day.weekday() < 5 or day in self.working_weekend_days
+        return day.weekday() < 5 or day in schedule.working_weekend_days
 
     def calendar_deadline(self, start: date, days: int) -> date:
         """Last day of a period of ``days`` calendar days starting on ``start`` (arts. 201 and 203)."""
@@ -309,6 +382,38 @@ class HolidayCalendar:
     def deadline_bounds(self, start: date, days: int) -> DeadlineBounds:
         """The earliest and latest the period's last day can be: see :func:`deadline_bounds`."""
         return deadline_bounds(self, start, days)
+
+
+def _with_year_files(official: Schedule, supplements: dict[int, tuple[Path, YearFile]]) -> Schedule:
+    """The official schedule with each year file's year added or replaced; raises when they do not fit."""
+    first, last = official.known_years
+    while first - 1 in supplements:
+        first -= 1
+    while last + 1 in supplements:
+        last += 1
+    for year, (path, _) in sorted(supplements.items()):
+        if not first <= year <= last:
+            missing = last + 1 if year > last else first - 1
+            raise YearFileError(
+                f"year {year} does not join the known years {first}–{last}: the schedule for {missing} is needed first",
+                SourceLocation(str(path)),
+            )
+    days_off = {d for d in official.days_off if d.year not in supplements}
+    working = {d for d in official.working_weekend_days if d.year not in supplements}
+    for _, year_file in supplements.values():
+        days_off.update(year_file.days_off)
+        working.update(year_file.working_days)
+    clash = days_off & working
+    if clash:
+        culprits = [p for p, f in supplements.values() if clash & {*f.days_off, *f.working_days}]
+        raise YearFileError(
+            f"both a day off and a working day once all schedules are combined: {_dates(sorted(clash))}",
+            SourceLocation(str(culprits[0])) if culprits else None,
+        )
+    provenance = f"PRC holiday calendar ({official.package}): {first}–{last}; " + "; ".join(
+        f"{year} from {path.name}" for year, (path, _) in sorted(supplements.items())
+    )
+    return Schedule(frozenset(days_off), frozenset(working), (first, last), official.package, provenance)
 
 
 class WorkingDays(Protocol):

@@ -20,7 +20,6 @@ from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.programs import RuleProgram
 from svcpolicy.engine.record_context import group_paths
 from svcpolicy.engine.stream import RecordIdentifiers, count_group_findings, judge_stream
-from svcpolicy.engines.parallel import available_cores, judge_in_parallel
 from svcpolicy.errors import InputError, InputTypeError, SourceLocation, UsageError
 from svcpolicy.expr import Env
 from svcpolicy.pack.bundled import resolve_pack
@@ -286,7 +285,11 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
             raise UsageError(f"on_input_error is 'raise' or 'report', not {on_input_error!r}")
         if jobs < 0:
             raise UsageError(f"jobs is a number of processes (0: one per core), not {jobs}")
-        self.jobs = jobs or available_cores()
+        if not jobs:
+            from svcpolicy.engines.parallel import available_cores  # worker processes only when asked for
+
+            jobs = available_cores()
+        self.jobs = jobs
         if self.jobs > 1 and engine != "native":
             raise UsageError("jobs > 1 runs the native engine; the durable engine judges in one process")
         _refuse_unusable(inputs)
@@ -330,6 +333,8 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         aggregate_runs = [AggregateRun(program) for program in policy.aggregates]
         contexts = self.records if self.keep_context else None
         if self.jobs > 1:
+            from svcpolicy.engines.parallel import judge_in_parallel
+
             yield from self._raising_failures(
                 judge_in_parallel(
                     policy,

@@ -12,7 +12,7 @@ expressions outside the language). Lint reports those, and then checks what woul
   ``applies_if`` that is always false (the rule never applies), ``x is None`` on a field that is never null;
   an ``and``/``or`` operand that is constant; a rule whose dates lie outside the pack's;
 - parameters that cite no source or that no rule uses, lets that are never used, rules without a violating
-  or a compliant example, scaffold text left in place.
+  or a compliant example, scaffold text left in place, a title or description without its Chinese (``_zh``).
 
 Every message is ``file:line:col: error|warning: text [code]``.
 """
@@ -34,7 +34,7 @@ from svcpolicy.errors import ExpressionError, PackError, PackErrors, SourceLocat
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse, parse_for_each
 from svcpolicy.expr import nodes as n
 from svcpolicy.pack.definition import PackDefinition, Site
-from svcpolicy.pack.loader import read_pack
+from svcpolicy.pack.loader import read_pack_partially
 from svcpolicy.pack.schema import Rule
 from svcpolicy.records.model import ABSENT_DEFAULTS, RECORD_TYPE
 from svcpolicy.records.types import FieldSpec
@@ -112,11 +112,13 @@ class _Scope:
 class _Checker:
     """Walks parsed expressions of one rule and collects messages, parameter and let uses."""
 
-    def __init__(self, messages: list[LintMessage]) -> None:
+    def __init__(self, messages: list[LintMessage], *, report_syntax: bool = False) -> None:
         self.messages = messages
         self.params_used: set[str] = set()
         self.names_used: set[str] = set()
         self.reads_record = False
+        self.report_syntax = report_syntax
+        """Report expressions that do not parse (when the engine's compile, which reports them, did not run)."""
 
     def error(self, node: n.Node, message: str, code: str, level: Level = "error") -> None:
         self.messages.append(LintMessage.at(node.loc, level, message, code))
@@ -370,17 +372,25 @@ def base_files(pack: PackDefinition) -> set[str]:
 
 
 def lint_pack(path: str | Path) -> LintResult:
-    """Lint one pack (a directory with pack.yaml, or a pack file)."""
+    """Lint one pack (a directory with pack.yaml, or a pack file): every problem in one run.
+
+    A pack that does not load whole is still linted as far as it loaded: the rules that passed the schema get
+    lint's own checks (and their expressions a syntax check), so fixing one problem does not reveal the next.
+    """
     messages: list[LintMessage] = []
     try:
-        pack = read_pack(path)
+        pack, load_errors = read_pack_partially(path)
     except PackErrors as exc:
         messages.extend(_pack_error(e) for e in exc.errors)
         return LintResult(str(path), sorted(messages))
     except PackError as exc:
         messages.append(_pack_error(exc))
         return LintResult(str(path), sorted(messages))
-    _lint_definition(pack, messages)
+    if load_errors:
+        messages.extend(_pack_error(e) for e in load_errors)
+        _lint_rules(pack, messages, syntax=True)  # the engine compiles only a whole pack
+    else:
+        _lint_definition(pack, messages)
     return LintResult(str(path), sorted(set(messages)))
 
 
@@ -412,8 +422,9 @@ def _lint_definition(pack: PackDefinition, messages: list[LintMessage]) -> None:
     _lint_rules(pack, messages)
 
 
-def _lint_rules(pack: PackDefinition, messages: list[LintMessage]) -> None:
-    """Lint's own checks of rules, parameters and sources (the engine's compile is not repeated here)."""
+def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bool = False) -> None:
+    """Lint's own checks of rules, parameters and sources (the engine's compile is not repeated here);
+    ``syntax``: also report expressions that do not parse, when the engine's compile could not run."""
     inherited = base_files(pack)
     tz = _tz(pack.manifest.timezone)
     table = ParameterTable(pack.parameters, tz)
@@ -421,7 +432,7 @@ def _lint_rules(pack: PackDefinition, messages: list[LintMessage]) -> None:
     params_used: set[str] = set()
     own_rules = [(r, s) for r, s in zip(pack.rules, pack.rule_sites, strict=True) if s.doc.file not in inherited]
     for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
-        checker = _Checker(messages if site.doc.file not in inherited else [])
+        checker = _Checker(messages if site.doc.file not in inherited else [], report_syntax=syntax)
         _lint_rule(rule, site, pack, compiler, checker, tz)
         params_used |= checker.params_used
     for rule, site in own_rules:
@@ -465,6 +476,7 @@ def _tz(offset: str) -> dt.timezone:
 
 
 def _lint_rule_metadata(rule: Rule, site: Site, pack: PackDefinition, messages: list[LintMessage]) -> None:
+    _lint_chinese_text(rule, site, messages)
     expected = {e.expected for e in rule.examples}
     for outcome, word in (("violation", "violating"), ("compliant", "compliant")):
         if outcome not in expected:
@@ -503,6 +515,24 @@ def _lint_rule_metadata(rule: Rule, site: Site, pack: PackDefinition, messages: 
         )
 
 
+def _lint_chinese_text(rule: Rule, site: Site, messages: list[LintMessage]) -> None:
+    """Reports are in Chinese by default: a title or description without its ``_zh`` prints in English there."""
+    for name, english, chinese in (
+        ("title", rule.title, rule.title_zh),
+        ("description", rule.description, rule.description_zh),
+    ):
+        if english and not chinese:
+            messages.append(
+                LintMessage.at(
+                    site.at(name),
+                    "warning",
+                    f"rule {rule.id} has no {name}_zh: reports in Chinese (--lang zh, the default) print the English "
+                    f"{name}",
+                    "missing-zh",
+                )
+            )
+
+
 def _lint_rule(
     rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler, checker: _Checker, tz: dt.tzinfo
 ) -> None:
@@ -513,8 +543,10 @@ def _lint_rule(
     def parse_at(source: str, where: SourceLocation | None) -> n.Node | None:
         try:
             return parse(source, where)
-        except ExpressionError:
-            return None  # reported by the engine's compile
+        except ExpressionError as exc:
+            if checker.report_syntax:
+                checker.messages.append(_pack_error(exc))
+            return None  # otherwise reported by the engine's compile
 
     if rule.for_each:
         where = site.expression_at("for_each")

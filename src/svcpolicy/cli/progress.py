@@ -20,8 +20,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from tqdm.auto import tqdm
-
 from svcpolicy.results.report import Counts
 
 SAMPLE_BYTES = 256 * 1024
@@ -55,6 +53,8 @@ class RecordProgress:
     """A ``progress`` callback for :meth:`svcpolicy.Policy.iter_findings`: records judged out of ``total``."""
 
     def __init__(self, total: int | None, stream: TextIO | None = None, **options: Any) -> None:
+        from tqdm.auto import tqdm  # only when a bar is drawn: tqdm.auto brings asyncio
+
         settings: dict[str, Any] = {"unit": " records", "unit_scale": True, "dynamic_ncols": True, "mininterval": 0.25}
         self.bar = tqdm(total=total or None, file=stream or sys.stderr, **(settings | options))
 

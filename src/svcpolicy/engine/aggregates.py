@@ -1,34 +1,60 @@
 """Aggregate rules: duties visible only over many records, judged per group when the input ends.
 
 A compiled ``AggregateProgram`` is immutable and shared; the groups of one evaluation live in an
-``AggregateRun``. Each group keeps a fixed-size accumulator per aggregate plus at most ``MAX_MEMBER_REFS``
-member references, so memory grows with the number of groups, never with the number of records.
+``AggregateRun``. Each group is one flat list (``svcpolicy.engine.accumulators``): member counts, at most
+``MAX_MEMBER_REFS`` member references and fixed-size accumulators, so memory grows with the number of groups, never
+with the number of records; past ``max_groups`` groups a run spills them to disk (``svcpolicy.engine.spill``) and
+merges them when the input ends. Filters and group keys that read only the record are computed once per record for
+all rules (``svcpolicy.engine.per_record``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from svcpolicy.engine.accumulators import (
+    LEFT_OUT,
+    MAX_DISTINCT,
+    MAX_MEMBER_REFS,
+    MEMBERS,
+    MORE_REFS,
+    GroupLayout,
+    State,
+)
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
+from svcpolicy.engine.per_record import once_per_record, reads_only_the_record, shared_slot
 from svcpolicy.engine.programs import citation_for, jsonable, rule_window, window_text
+from svcpolicy.engine.spill import SpilledGroups
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr.compiled import Fn
 from svcpolicy.expr.nodes import Node
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import AGGREGATE_FUNCTIONS, Rule
 from svcpolicy.results.findings import Finding, Outcome, PackRef, RecordRef
 
-MAX_MEMBER_REFS = 10
-MAX_DISTINCT = 100_000
+__all__ = [
+    "MAX_DISTINCT",
+    "MAX_GROUPS_IN_MEMORY",
+    "MAX_MEMBER_REFS",
+    "AggregateProgram",
+    "AggregateRun",
+    "AggregateSpec",
+    "GroupTally",
+]
+
+MAX_GROUPS_IN_MEMORY = 100_000
+"""A run's default budget: beyond this many groups in memory (a few hundred bytes each) it spills them to disk."""
+
 _SPEC = re.compile(r"^\s*(?P<function>[a-z_]+)\s*\((?P<argument>.*)\)\s*$", re.DOTALL)
+_NO_VALUES: tuple[Any, ...] = ()
+
+Key = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class AggregateProgram:
         self.kinds = frozenset(rule.applies_to)
         self.window = rule_window(rule, pack)
         self.window_text = window_text(self.window)
+        self.dated = self.window != (None, None)
         self.loop: tuple[str, str] | None = None
         self.collection: CompiledExpr | None = None
         if rule.for_each:
@@ -70,15 +97,24 @@ class AggregateProgram:
         self.key_names = tuple(rule.group_by)
         self.keys = tuple(member(source, "group_by", name) for name, source in rule.group_by.items())
         self.specs = tuple(self._spec(name, text, site, member) for name, text in rule.aggregate.items())
-        # the hot path: key closures, and per aggregate that reads a value its position, updater and closure
-        self.key_fns = tuple(k.fn for k in self.keys)
-        self.updaters = tuple((i, _UPDATERS[s.function]) for i, s in enumerate(self.specs) if s.argument is not None)
-        self.value_fns = tuple(s.argument.fn for s in self.specs if s.argument is not None)
         self.when = compiler.compile(rule.when, location=site.expression_at("when"))
         self.message_zh, self.message_en = (
             compiler.template(text, location=site.at("message", lang), lang=lang)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
+        # the hot path: one closure each for the filter, the key and the values; the first two shared by rules
+        self.layout = GroupLayout([s.function for s in self.specs], ref_stride=1 if self.loop is None else 2)
+        loop_var = self.loop[0] if self.loop else None
+        self.where_fn: Fn | None = None
+        if self.where is not None:
+            self.where_fn = self.where.fn
+            if reads_only_the_record([self.where.node], loop_var):
+                self.where_fn = once_per_record(self.where.fn, shared_slot(compiler, "where", [self.where.node]))
+        self.key_of = _key_of(self.keys, self.key_names)
+        key_nodes = [k.node for k in self.keys]
+        if reads_only_the_record(key_nodes, loop_var):
+            self.key_of = once_per_record(self.key_of, shared_slot(compiler, "key", key_nodes))
+        self.values_of = _values_of(tuple(s.argument.fn for s in self.specs if s.argument is not None))
 
     @staticmethod
     def _spec(name: str, text: str, site: Site, member: Any) -> AggregateSpec:
@@ -105,221 +141,68 @@ class AggregateProgram:
             raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
         return (start is None or day >= start) and (end is None or day <= end)
 
+    def member_ref(self, record: RecordRef, index: int | None) -> RecordRef:
+        """A member's reference: its record's, or with ``for_each`` its item's (``operations[1]``)."""
+        if self.loop is None or index is None:
+            return record
+        return RecordRef(record.id, record.source, record.line, f"{self.loop[1].strip()}[{index}]")
 
-_FLOAT_SCALE_BITS = 1074
-"""Every finite float is an integer multiple of 2**-1074, so floats are summed exactly as integers of that unit:
-the total is then the same however the stream was split and merged (float addition is not associative)."""
-
-
-def _exact_float(value: float) -> int:
-    numerator, denominator = value.as_integer_ratio()
-    return numerator << (_FLOAT_SCALE_BITS + 1 - denominator.bit_length())
-
-
-def _add_sum(acc: list[Any], i: int, value: Any) -> None:
-    if value is not None:
-        total = acc[i]
-        if type(value) is float and math.isfinite(value):
-            total[2] = _exact_float(value) + (total[2] or 0)
-        else:
-            total[0] += value
-        total[1] += 1
+    def member_refs(self, state: State) -> tuple[RecordRef, ...]:
+        """The member references a group kept (the first MAX_MEMBER_REFS)."""
+        return tuple(self.member_ref(record, index) for record, index in self.layout.refs(state))
 
 
-def _sum(total: list[Any]) -> Any:
-    """A sum's value: exact for integers and decimals, correctly rounded for floats."""
-    floats = total[2]
-    if floats is None:
-        return total[0]
-    rounded = floats / (1 << _FLOAT_SCALE_BITS)  # int / int is correctly rounded
-    if isinstance(total[0], Decimal):
-        return total[0] + Decimal(rounded)
-    return total[0] + rounded
+def _key_of(keys: tuple[CompiledExpr, ...], names: tuple[str, ...]) -> Fn:
+    """A group's key from one member; lists become tuples, mappings cannot be keys. Up to three parts unrolled."""
+    fns = tuple(k.fn for k in keys)
+
+    def hashable(key: Key) -> Key:
+        return tuple(_hashable(part, name) for name, part in zip(names, key, strict=True))
+
+    if len(fns) == 1:
+        (k0,) = fns
+
+        def key_of_one(env: Env) -> Key:
+            part = k0(env)
+            return hashable((part,)) if type(part) in _COMPOUND else (part,)
+
+        return key_of_one
+    if len(fns) == 2:
+        k0, k1 = fns
+
+        def key_of_two(env: Env) -> Key:
+            a, b = k0(env), k1(env)
+            return hashable((a, b)) if type(a) in _COMPOUND or type(b) in _COMPOUND else (a, b)
+
+        return key_of_two
+    if len(fns) == 3:
+        k0, k1, k2 = fns
+
+        def key_of_three(env: Env) -> Key:
+            a, b, c = k0(env), k1(env), k2(env)
+            compound = type(a) in _COMPOUND or type(b) in _COMPOUND or type(c) in _COMPOUND
+            return hashable((a, b, c)) if compound else (a, b, c)
+
+        return key_of_three
+
+    def key_of_many(env: Env) -> Key:
+        key = tuple([fn(env) for fn in fns])
+        return hashable(key) if any(type(part) in _COMPOUND for part in key) else key
+
+    return key_of_many
 
 
-def _add_share(acc: list[Any], i: int, value: Any) -> None:
-    share = acc[i]
-    share[0] += value is True
-    share[1] += 1
+_COMPOUND = (list, dict)
 
 
-def _add_distinct(acc: list[Any], i: int, value: Any) -> None:
-    if value is not None and len(acc[i]) < MAX_DISTINCT:
-        acc[i].add(value)
-
-
-def _add_min(acc: list[Any], i: int, value: Any) -> None:
-    if value is not None and (acc[i] is None or value < acc[i]):
-        acc[i] = value
-
-
-def _add_max(acc: list[Any], i: int, value: Any) -> None:
-    if value is not None and (acc[i] is None or value > acc[i]):
-        acc[i] = value
-
-
-def _add_peak(acc: list[Any], i: int, value: Any) -> None:
-    if not isinstance(value, list | tuple) or len(value) != 2 or value[0] is None:
-        raise TypeError("peak() takes a pair (when, change) with a known time")
-    at, change = value
-    if isinstance(change, bool) or not isinstance(change, int | float | Decimal):
-        raise TypeError("peak()'s change is a number")
-    events = acc[i]
-    if events is not None:
-        events.append((at, change))
-        if len(events) > MAX_DISTINCT:
-            acc[i] = None  # too many to order: the result is unknown rather than a guess
-
-
-def _peak(events: list[tuple[Any, Any]] | None) -> Any:
-    """The highest running total of the changes taken in time order (decreases first at equal times), from 0."""
-    if events is None:
-        return None
-    try:
-        ordered = sorted(events, key=lambda event: (event[0], event[1]))
-    except TypeError:  # times of different kinds (a date and a datetime) have no order
-        return None
-    running = highest = 0
-    for _, change in ordered:
-        running += change
-        highest = max(highest, running)
-    return highest
-
-
-def _merge_sum(mine: list[Any], theirs: list[Any]) -> list[Any]:
-    floats = theirs[2] if mine[2] is None else mine[2] if theirs[2] is None else mine[2] + theirs[2]
-    return [mine[0] + theirs[0], mine[1] + theirs[1], floats]
-
-
-def _merge_share(mine: list[Any], theirs: list[Any]) -> list[Any]:
-    return [mine[0] + theirs[0], mine[1] + theirs[1]]
-
-
-def _merge_distinct(mine: set[Any], theirs: set[Any]) -> set[Any]:
-    """Only the size is read: capped at MAX_DISTINCT, it is min(cap, distinct values) as in one pass."""
-    merged = mine | theirs
-    return merged if len(merged) <= MAX_DISTINCT else set(itertools.islice(merged, MAX_DISTINCT))
-
-
-def _merge_min(mine: Any, theirs: Any) -> Any:
-    return mine if theirs is None or (mine is not None and not theirs < mine) else theirs
-
-
-def _merge_max(mine: Any, theirs: Any) -> Any:
-    return mine if theirs is None or (mine is not None and not theirs > mine) else theirs
-
-
-def _merge_peak(mine: list[Any] | None, theirs: list[Any] | None) -> list[Any] | None:
-    if mine is None or theirs is None or len(mine) + len(theirs) > MAX_DISTINCT:
-        return None
-    return mine + theirs
-
-
-def _merge_count(mine: Any, theirs: Any) -> Any:
-    return None  # count() keeps no accumulator: it is the group's member count
-
-
-Merger = Callable[[Any, Any], Any]
-_MERGERS: dict[str, Merger] = {
-    "count": _merge_count,
-    "sum": _merge_sum,
-    "avg": _merge_sum,
-    "share": _merge_share,
-    "distinct": _merge_distinct,
-    "min": _merge_min,
-    "max": _merge_max,
-    "peak": _merge_peak,
-}
-"""Fold the accumulator of a later part of the stream into an earlier one's: the result is what one pass over both
-parts would hold (ties keep the earlier value, as ``_add_min``/``_add_max`` do)."""
-
-Updater = Callable[[list[Any], int, Any], None]
-_UPDATERS: dict[str, Updater] = {
-    "sum": _add_sum,
-    "avg": _add_sum,
-    "share": _add_share,
-    "distinct": _add_distinct,
-    "min": _add_min,
-    "max": _add_max,
-    "peak": _add_peak,
-}
-
-
-class _Group:
-    """The running state of one group: member count, per-aggregate accumulators, a few member references."""
-
-    __slots__ = ("accumulators", "left_out", "members", "refs")
-
-    def __init__(self, specs: tuple[AggregateSpec, ...]) -> None:
-        self.members = 0
-        self.left_out = 0
-        self.refs: list[RecordRef] = []
-        self.accumulators: list[Any] = [
-            set()
-            if s.function == "distinct"
-            else [0, 0, None]
-            if s.function in ("sum", "avg")
-            else [0, 0]
-            if s.function == "share"
-            else []
-            if s.function == "peak"
-            else None
-            for s in specs
-        ]
-
-    def add(self, updaters: tuple[tuple[int, Updater], ...], values: list[Any], ref: _LazyRef) -> None:
-        accumulators = self.accumulators
-        for (i, update), value in zip(updaters, values, strict=True):
-            update(accumulators, i, value)
-        self.members += 1
-        if len(self.refs) < MAX_MEMBER_REFS:
-            self.refs.append(ref.resolve())
-
-    def merge(self, later: _Group, specs: tuple[AggregateSpec, ...]) -> None:
-        """Fold in the same group's state from a later part of the stream."""
-        self.members += later.members
-        self.left_out += later.left_out
-        self.refs.extend(later.refs[: MAX_MEMBER_REFS - len(self.refs)])
-        self.accumulators = [
-            _MERGERS[spec.function](mine, theirs)
-            for spec, mine, theirs in zip(specs, self.accumulators, later.accumulators, strict=True)
-        ]
-
-    def results(self, specs: tuple[AggregateSpec, ...]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for spec, acc in zip(specs, self.accumulators, strict=True):
-            if spec.function == "count":
-                out[spec.name] = self.members
-            elif spec.function == "sum":
-                out[spec.name] = _sum(acc)
-            elif spec.function == "avg":
-                out[spec.name] = _sum(acc) / acc[1] if acc[1] else None
-            elif spec.function == "share":
-                out[spec.name] = acc[0] / acc[1] if acc[1] else None
-            elif spec.function == "distinct":
-                out[spec.name] = len(acc)
-            elif spec.function == "peak":
-                out[spec.name] = _peak(acc)
-            else:
-                out[spec.name] = acc
-        return out
-
-
-class _LazyRef:
-    """A member's record reference, built only if the group keeps it (most members are only counted)."""
-
-    __slots__ = ("collection", "index", "record")
-
-    def __init__(self, record: RecordRef, collection: str | None = None, index: int = 0) -> None:
-        self.record = record
-        self.collection = collection
-        self.index = index
-
-    def resolve(self) -> RecordRef:
-        if self.collection is None:
-            return self.record
-        record = self.record
-        return RecordRef(record.id, record.source, record.line, f"{self.collection}[{self.index}]")
+def _values_of(fns: tuple[Fn, ...]) -> Callable[[Env], tuple[Any, ...]]:
+    """A member's values, one per aggregate that reads one: all taken before any accumulator changes."""
+    if not fns:
+        return lambda env: _NO_VALUES
+    if len(fns) == 1:
+        (v0,) = fns
+        return lambda env: (v0(env),)
+    return lambda env: tuple([fn(env) for fn in fns])
 
 
 def _hashable(value: Any, what: str) -> Any:
@@ -330,43 +213,53 @@ def _hashable(value: Any, what: str) -> Any:
     return value
 
 
+MAX_INTERNED_PARTS = 4096
+"""Text key parts a run keeps one copy of: the first ones seen, which for keys such as (branch, month) are the
+parts that repeat. Beyond this, parts are stored as they come (a key part seen once gains nothing from a copy)."""
+
+
 @dataclass
 class GroupTally:
     """An aggregate run's state without its compiled program: plain data that pickles, to merge elsewhere."""
 
     rule: str
-    groups: dict[tuple[Any, ...], _Group]
+    groups: dict[Key, State]
     unkeyed: list[RecordRef]
     unkeyed_total: int
     unkeyed_reason: str | None
 
 
 class AggregateRun:
-    """The groups of one aggregate rule during one evaluation."""
+    """The groups of one aggregate rule during one evaluation, at most ``max_groups`` of them in memory."""
 
-    def __init__(self, program: AggregateProgram) -> None:
+    def __init__(self, program: AggregateProgram, *, max_groups: int | None = None) -> None:
         self.program = program
-        self.groups: dict[tuple[Any, ...], _Group] = {}
+        self.max_groups = MAX_GROUPS_IN_MEMORY if max_groups is None else max(1, max_groups)
+        self.groups: dict[Key, State] = {}
+        self.spilled: SpilledGroups | None = None
         self.unkeyed: list[RecordRef] = []
         self.unkeyed_total = 0
         self.unkeyed_reason: str | None = None
+        self._parts: dict[str, str] = {}
 
     def tally(self) -> GroupTally:
-        """The groups so far, to be merged into the run of another part of the stream."""
-        return GroupTally(self.program.id, self.groups, self.unkeyed, self.unkeyed_total, self.unkeyed_reason)
+        """The groups so far, to be merged into the run of another part of the stream (all read back into memory
+        if this run spilled)."""
+        groups = dict(self._all_groups()) if self.spilled is not None else self.groups
+        return GroupTally(self.program.id, groups, self.unkeyed, self.unkeyed_total, self.unkeyed_reason)
 
     def merge(self, later: GroupTally) -> None:
         """Fold in the tally of the part of the stream that follows this run's: groups keep their first appearance
         and first member references, so the findings are those of one pass over both parts."""
         if later.rule != self.program.id:
             raise ValueError(f"cannot merge groups of rule {later.rule} into {self.program.id}")
-        specs = self.program.specs
-        for key, group in later.groups.items():
+        fold = self.program.layout.fold
+        for key, state in later.groups.items():
             mine = self.groups.get(key)
             if mine is None:
-                self.groups[key] = group
+                self._add_group(key, state)
             else:
-                mine.merge(group, specs)
+                fold(mine, state)
         self.unkeyed.extend(later.unkeyed[: MAX_MEMBER_REFS - len(self.unkeyed)])
         self.unkeyed_total += later.unkeyed_total
         self.unkeyed_reason = self.unkeyed_reason or later.unkeyed_reason
@@ -377,85 +270,118 @@ class AggregateRun:
         if record.get("kind", "interaction") not in program.kinds:
             return
         try:
-            if not program.in_force(record):
+            if program.dated and not program.in_force(record):
                 return
             if program.collection is None:
-                self._member(env, _LazyRef(ref))
+                self._member(env, ref, None)
                 return
             items = program.collection.fn(env)
         except Undetermined as exc:
-            self._left_out(None, _LazyRef(ref), exc)
+            self._left_out(None, ref, None, exc)
             return
         if not items:
             return
         if not isinstance(items, list | tuple):
-            self._left_out(
-                None, _LazyRef(ref), Undetermined(f"{program.loop[1] if program.loop else ''} is not a list")
-            )
+            self._left_out(None, ref, None, Undetermined(f"{program.loop[1] if program.loop else ''} is not a list"))
             return
         assert program.loop is not None  # noqa: S101 - set together with collection
-        var, path = program.loop[0], program.loop[1].strip()
+        var = program.loop[0]
+        values, positions = env.locals, env.positions
         for i, item in enumerate(items):
-            env.locals[var] = item
-            env.positions[var] = i
-            self._member(env, _LazyRef(ref, path, i))
+            values[var] = item
+            positions[var] = i
+            self._member(env, ref, i)
 
-    def _member(self, env: Env, ref: _LazyRef) -> None:
+    def _member(self, env: Env, ref: RecordRef, index: int | None) -> None:
         program = self.program
-        key: tuple[Any, ...] | None = None
+        key: Key | None = None
         try:
-            if program.where is not None and program.where.fn(env) is not True:
+            where = program.where_fn
+            if where is not None and where(env) is not True:
                 return
-            key = tuple(fn(env) for fn in program.key_fns)
-            if any(type(part) in (list, dict) for part in key):
-                key = tuple(_hashable(part, name) for name, part in zip(program.key_names, key, strict=True))
-            values = [fn(env) for fn in program.value_fns]
+            key = program.key_of(env)
+            values = program.values_of(env)
         except Undetermined as exc:
-            self._left_out(key, ref, exc)
+            self._left_out(key, ref, index, exc)
             return
-        group = self.groups.get(key)
-        if group is None:
-            group = self.groups[key] = _Group(program.specs)
+        state = self.groups.get(key)
+        if state is None:
+            state = self._add_group(key, program.layout.new())
         try:
-            group.add(program.updaters, values, ref)
+            program.layout.add(state, values)
         except TypeError as exc:  # e.g. sum over text, min over mixed kinds
-            self._left_out(key, ref, Undetermined(f"cannot aggregate: {exc}"))
+            self._left_out(key, ref, index, Undetermined(f"cannot aggregate: {exc}"))
+            return
+        state[MEMBERS] += 1
+        if state[MORE_REFS] is None or len(state[MORE_REFS]) < program.layout.more_refs_cap:
+            program.layout.keep_ref(state, ref, index)
 
-    def _left_out(self, key: tuple[Any, ...] | None, ref: _LazyRef, exc: Undetermined) -> None:
+    def _add_group(self, key: Key, state: State) -> State:
+        """A group not in memory: past the budget, the groups held so far go to disk first."""
+        if len(self.groups) >= self.max_groups:
+            if self.spilled is None:
+                self.spilled = SpilledGroups()
+            self.spilled.spill(self.groups.items())
+            self.groups = {}
+        self.groups[self._interned(key)] = state
+        return state
+
+    def _interned(self, key: Key) -> Key:
+        """A new group's key with its text parts shared with earlier groups' (see MAX_INTERNED_PARTS)."""
+        parts = self._parts
+        if len(parts) >= MAX_INTERNED_PARTS:
+            shared = tuple([parts.get(part, part) if type(part) is str else part for part in key])
+        else:
+            shared = tuple([parts.setdefault(part, part) if type(part) is str else part for part in key])
+        # the key itself when nothing changed: rules that share a per-record key then share its tuple too
+        return key if all(mine is part for mine, part in zip(shared, key, strict=True)) else shared
+
+    def _left_out(self, key: Key | None, ref: RecordRef, index: int | None, exc: Undetermined) -> None:
         if key is not None:
-            group = self.groups.get(key)
-            if group is None:
-                group = self.groups[key] = _Group(self.program.specs)
-            group.left_out += 1
-            if len(group.refs) < MAX_MEMBER_REFS:
-                group.refs.append(ref.resolve())
+            state = self.groups.get(key)
+            if state is None:
+                state = self._add_group(key, self.program.layout.new())
+            state[LEFT_OUT] += 1
+            self.program.layout.keep_ref(state, ref, index)
             return
         self.unkeyed_total += 1
         self.unkeyed_reason = self.unkeyed_reason or exc.reason
         if len(self.unkeyed) < MAX_MEMBER_REFS:
-            self.unkeyed.append(ref.resolve())
+            self.unkeyed.append(self.program.member_ref(ref, index))
+
+    def _all_groups(self) -> Iterator[tuple[Key, State]]:
+        """Every group in order of first appearance, spilled ones merged back."""
+        if self.spilled is None:
+            yield from self.groups.items()
+            return
+        if self.groups:
+            self.spilled.spill(self.groups.items())
+            self.groups = {}
+        yield from self.spilled.merged(self.program.layout.fold)
 
     def findings(self, env: Env, pack: PackRef) -> Iterator[Finding]:
         """Judge every group (in order of first appearance); yield violations and undetermined groups."""
         program = self.program
-        for key, group in self.groups.items():
+        names = [spec.name for spec in program.specs]
+        for key, state in self._all_groups():
             named = dict(zip(program.key_names, key, strict=True))
-            results = group.results(program.specs)
-            if group.members == 0:
-                reason = f"all {group.left_out} members of this group lack data the rule needs"
-                yield self._undetermined(named, results, group, pack, reason)
+            results = dict(zip(names, program.layout.results(state), strict=True))
+            members, left_out = state[MEMBERS], state[LEFT_OUT]
+            if members == 0:
+                reason = f"all {left_out} members of this group lack data the rule needs"
+                yield self._undetermined(named, results, state, pack, reason)
                 continue
             env.reset({**named, **results}, env.params)
             try:
                 verdict = program.when.fn(env)
             except Undetermined as exc:
-                yield self._undetermined(named, results, group, pack, exc.reason)
+                yield self._undetermined(named, results, state, pack, exc.reason)
                 continue
             if verdict is True:
-                yield self._violation(named, results, group, env, pack)
-            elif group.left_out:
-                reason = f"{group.left_out} members lack data the rule needs; the group may be in breach"
-                yield self._undetermined(named, results, group, pack, reason)
+                yield self._violation(named, results, state, env, pack)
+            elif left_out:
+                reason = f"{left_out} members lack data the rule needs; the group may be in breach"
+                yield self._undetermined(named, results, state, pack, reason)
         if self.unkeyed_total:
             reason = f"{self.unkeyed_total} members could not be placed in a group: {self.unkeyed_reason}"
             yield undetermined_finding(
@@ -473,7 +399,7 @@ class AggregateRun:
             )
 
     def _violation(
-        self, group_key: dict[str, Any], results: dict[str, Any], group: _Group, env: Env, pack: PackRef
+        self, group_key: dict[str, Any], results: dict[str, Any], state: State, env: Env, pack: PackRef
     ) -> Finding:
         program = self.program
         return Finding(
@@ -488,14 +414,14 @@ class AggregateRun:
             pack=pack,
             evidence=_group_evidence(group_key, results),
             group=_group_key(group_key),
-            members=tuple(group.refs),
-            members_total=group.members + group.left_out,
-            left_out=group.left_out,
+            members=program.member_refs(state),
+            members_total=state[MEMBERS] + state[LEFT_OUT],
+            left_out=state[LEFT_OUT],
             effective=program.window_text,
         )
 
     def _undetermined(
-        self, group_key: dict[str, Any], results: dict[str, Any], group: _Group, pack: PackRef, reason: str
+        self, group_key: dict[str, Any], results: dict[str, Any], state: State, pack: PackRef, reason: str
     ) -> Finding:
         program = self.program
         return undetermined_finding(
@@ -508,9 +434,9 @@ class AggregateRun:
             reason=reason,
             evidence=_group_evidence(group_key, results),
             group=_group_key(group_key),
-            members=tuple(group.refs),
-            members_total=group.members + group.left_out,
-            left_out=group.left_out,
+            members=program.member_refs(state),
+            members_total=state[MEMBERS] + state[LEFT_OUT],
+            left_out=state[LEFT_OUT],
             effective=program.window_text,
         )
 

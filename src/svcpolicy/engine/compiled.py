@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
 from svcpolicy.engine.parameters import ParameterTable
 from svcpolicy.engine.portable import PackSource, rebuild, remember
-from svcpolicy.engine.programs import RuleProgram, judge_record
+from svcpolicy.engine.programs import KindProgram, RuleProgram, Verdict, judge_record
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
+from svcpolicy.expr.codegen import RuleGenerator
 from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.schema import Rule
 from svcpolicy.records.model import ABSENT_DEFAULTS
@@ -36,7 +37,8 @@ def _timezone(offset: str) -> dt.timezone:
 
 
 class CompiledPack:
-    """A pack's rules compiled to closures, with what judging them needs (parameters, time zone, calendar)."""
+    """A pack's rules compiled (record rules to generated functions, everything else to closures), with what
+    judging them needs (parameters, time zone, calendar)."""
 
     def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar) -> None:
         self.definition = pack
@@ -50,6 +52,7 @@ class CompiledPack:
         compiler = Compiler(
             params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
         )
+        generator = RuleGenerator(compiler)
         programs: list[RuleProgram] = []
         aggregates: list[AggregateProgram] = []
         errors: list[PackError] = []
@@ -58,7 +61,7 @@ class CompiledPack:
                 if rule.kind == "aggregate":
                     aggregates.append(AggregateProgram(rule, site, pack, compiler, self.tz))
                 else:
-                    programs.append(RuleProgram(rule, site, pack, compiler))
+                    programs.append(RuleProgram(rule, site, pack, compiler, generator))
             except PackError as exc:
                 errors.append(exc)
         if errors:
@@ -66,7 +69,14 @@ class CompiledPack:
         self.programs: tuple[RuleProgram, ...] = tuple(programs)
         self.aggregates: tuple[AggregateProgram, ...] = tuple(aggregates)
         kinds = {kind for program in programs for kind in program.kinds}
-        self._by_kind = {kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds}
+        self._by_kind: dict[str, tuple[RuleProgram, ...]] = {
+            kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds
+        }
+        self._generator = generator
+        self._fused: dict[str, KindProgram | None] = {}
+        self.fuse_kinds = True
+        """Whether ``judge`` runs all of a kind's rules as one generated function (True), or rule by rule
+        (what the benchmark's per-rule cost table times)."""
         # the bytes compiled here, read now: a pack file edited later must not reach the workers
         self._source = PackSource.of(pack)
         remember(self, self._source)
@@ -112,6 +122,14 @@ class CompiledPack:
             for rule in self.definition.rules
         )
 
+    def kind_program(self, kind: str) -> KindProgram | None:
+        """Every rule of a record kind as one generated function, made on the first record of that kind (a short
+        run compiles only the kinds it meets); None when a rule nests too deeply for Python: judged rule by rule."""
+        if kind not in self._fused:
+            members = self._by_kind.get(kind)
+            self._fused[kind] = KindProgram.generate(members, self._generator) if members else None
+        return self._fused[kind]
+
     def judge(
         self,
         record: Mapping[str, Any],
@@ -124,14 +142,21 @@ class CompiledPack:
 
         ``env`` lets a stream reuse one environment (with this ``as_of``) for all its records.
         """
+        fused: KindProgram | None = None
         if programs is None:
-            programs = self.programs_for(record)
+            kind = record.get("kind", "interaction")
+            fused = self.kind_program(kind) if self.fuse_kinds else None
+            programs = self._by_kind.get(kind, ())
         params = self.parameters.for_record(record)
         if env is None:
             env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
         else:
             env.reset(record, params)
-        judged = ((program, program.judge(env, record, self.tz)) for program in programs)
+        judged: Iterable[tuple[RuleProgram, list[Verdict] | None]]
+        if fused is not None:
+            judged = fused.judge(env, record, self.tz)
+        else:
+            judged = ((program, program.judge(env, record, self.tz)) for program in programs)
         return judge_record(judged, env, record, locator, self.ref)
 
     def group_findings(self, runs: Sequence[AggregateRun], as_of: dt.datetime | None) -> Iterator[Finding]:

@@ -1,21 +1,25 @@
 """Compiled rules and the per-record judgement: the hot path.
 
-A pack is compiled once into ``RuleProgram`` objects (closures from the condition compiler). Judging a
-record runs each program; compliant results allocate nothing. Only a violation pays for evidence: its
-condition is evaluated again in traced mode to collect the values it read.
+A pack is compiled once into ``RuleProgram`` objects: each rule's guard, item loop and condition as one
+generated Python function (``svcpolicy.expr.codegen``), plus the closures (``svcpolicy.expr.compiler``) of the
+same expressions for messages and evidence. Judging a record runs each program's function; compliant results
+allocate nothing. Only a violation pays for evidence: its condition is evaluated again by the traced closures
+to collect the values it read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr.codegen import GeneratedRule, RuleFn, RuleGenerator, RuleTrees
 from svcpolicy.expr.nodes import Node
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import Rule
@@ -36,7 +40,9 @@ class Verdict:
 class RuleProgram:
     """One rule, compiled: guards, the item loop, the condition and the message templates."""
 
-    def __init__(self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler) -> None:
+    def __init__(
+        self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler, generator: RuleGenerator
+    ) -> None:
         self.rule = rule
         self.id = rule.id
         self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
@@ -65,10 +71,34 @@ class RuleProgram:
             self.lets.append((name, compiled))
             let_nodes[name] = compiled.node
         self.when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=self.loop)
+        self.trees = RuleTrees(
+            self.applies_if.node if self.applies_if else None,
+            self.collection.node if self.collection else None,
+            self.loop,
+            self.when.node,
+        )
+        self._generator = generator
         self.message_zh, self.message_en = (
             compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop, lang=lang)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
+
+    @cached_property
+    def _generated(self) -> GeneratedRule | None:
+        """The rule's own generated function, made on first use: a run judges whole kinds at once
+        (``KindProgram``), so most runs never need it, and a short run should not pay for compiling it."""
+        return self._generator.rule(self.trees)
+
+    @property
+    def generated_source(self) -> str | None:
+        """The Python text generated for this rule alone; None when it nests too deeply for Python."""
+        generated = self._generated
+        return generated.source if generated else None
+
+    @cached_property
+    def _results(self) -> RuleFn:
+        generated = self._generated
+        return generated.fn if generated else self.closure_results
 
     def in_force(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool:
         """Whether the rule applies at the record's time; raises Undetermined when the time is unknown."""
@@ -80,52 +110,66 @@ class RuleProgram:
         start, end = self.window
         return (start is None or day >= start) and (end is None or day <= end)
 
+    def activity(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool | Undetermined:
+        """Whether to judge the rule on this record (False: not in force that day), or why that is unknown."""
+        if not self.dated:
+            return True
+        try:
+            return self.in_force(record, tz)
+        except Undetermined as exc:
+            return exc
+
     def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
         """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable.
 
-        This is the hot path: compliant items return None without allocating anything.
+        This is the hot path: the rule's generated function runs the guard, the item loop and the condition;
+        compliant records return None without allocating anything.
         """
         try:
             if self.dated and not self.in_force(record, tz):
                 return None
-            if self.applies_if is not None and self.applies_if.fn(env) is not True:
-                return None
-            if self.collection is None:
-                verdict = self._check(env, None)
-                return None if verdict is None else [verdict]
-            items = self.collection.fn(env)
+            results = self._results(env)
         except Undetermined as exc:
-            return [Verdict(Outcome.UNDETERMINED, None, exc.field, exc.reason)]
+            return self.verdicts(exc)
+        return None if results is None else self.verdicts(results)
+
+    def verdicts(self, results: list[tuple[int | None, Any]] | Undetermined) -> list[Verdict]:
+        """The verdicts of what a rule function reported (see ``RuleFn``), or of the record's Undetermined."""
+        if isinstance(results, Undetermined):
+            return [Verdict(Outcome.UNDETERMINED, None, results.field, results.reason)]
+        return [self._result_verdict(index, result) for index, result in results]
+
+    def closure_results(self, env: Env) -> list[tuple[int | None, Any]] | None:
+        """What the generated function computes (see ``RuleFn``), by the closures: for a rule nested too deeply
+        for Python to compile, and the reference the generated code is tested against."""
+        if self.applies_if is not None and self.applies_if.fn(env) is not True:
+            return None
+        if self.collection is None or self.loop is None:
+            result = self.when.fn(env)
+            return None if result is False else [(None, result)]
+        items = self.collection.fn(env)
         if not items:
-            return None  # null or empty: nothing to judge
+            return None
         if type(items) is not list and not isinstance(items, list | tuple):
-            reason = f"for_each: {self.collection_path} is not a list"
-            return [Verdict(Outcome.UNDETERMINED, None, self.collection_path, reason)]
-        verdicts: list[Verdict] | None = None
-        var = self.loop[0] if self.loop else ""
-        when = self.when.fn
-        values, positions = env.locals, env.positions
-        for i, item in enumerate(items):
-            values[var] = item
-            positions[var] = i
+            raise Undetermined(f"for_each: {self.collection_path} is not a list", self.collection_path)
+        found: list[tuple[int | None, Any]] = []
+        var, when = self.loop[0], self.when.fn
+        for index, item in enumerate(items):
+            env.locals[var] = item
+            env.positions[var] = index
             try:
                 result = when(env)
-                if result is False:
-                    continue
-                verdict = self._verdict(result, self._item_path(i), i)
             except Undetermined as exc:
-                verdict = Verdict(Outcome.UNDETERMINED, self._item_path(i), exc.field, exc.reason, i)
-            if verdicts is None:
-                verdicts = []
-            verdicts.append(verdict)
-        return verdicts
+                result = exc
+            if result is not False:
+                found.append((index, result))
+        return found or None
 
-    def _check(self, env: Env, path: str | None) -> Verdict | None:
-        try:
-            result = self.when.fn(env)
-        except Undetermined as exc:
-            return Verdict(Outcome.UNDETERMINED, path, exc.field, exc.reason)
-        return None if result is False else self._verdict(result, path)
+    def _result_verdict(self, index: int | None, result: object) -> Verdict:
+        path = None if index is None else self._item_path(index)
+        if isinstance(result, Undetermined):
+            return Verdict(Outcome.UNDETERMINED, path, result.field, result.reason, index)
+        return self._verdict(result, path, index)
 
     def _item_path(self, index: int) -> str | None:
         return f"{self.collection_path}[{index}]" if self.items_in_record else None
@@ -158,6 +202,30 @@ class RuleProgram:
         finally:
             env.trace = None
         return {key: jsonable(value) for key, value in trace.items()}
+
+
+class KindProgram:
+    """Every record rule of one record kind as one generated function (see ``RuleGenerator.kind``)."""
+
+    def __init__(self, programs: tuple[RuleProgram, ...], fn: Callable[..., Any]) -> None:
+        self.programs = programs
+        self._fn = fn
+        self._dated = any(p.dated for p in programs)
+        self._always = (True,) * len(programs)
+
+    @classmethod
+    def generate(cls, programs: tuple[RuleProgram, ...], generator: RuleGenerator) -> KindProgram | None:
+        """None when a rule is nested too deeply for Python to compile: its kind is then judged rule by rule."""
+        generated = generator.kind([p.trees for p in programs], [p.dated for p in programs])
+        return None if generated is None else cls(programs, generated.fn)
+
+    def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[tuple[RuleProgram, list[Verdict]]]:
+        """The rules that have something to report on this record, with their verdicts, in pack order."""
+        active = tuple(p.activity(record, tz) for p in self.programs) if self._dated else self._always
+        reported = self._fn(env, active)
+        if reported is None:
+            return []
+        return [(self.programs[position], self.programs[position].verdicts(result)) for position, result in reported]
 
 
 def jsonable(value: Any) -> Any:

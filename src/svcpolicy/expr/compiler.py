@@ -70,6 +70,20 @@ class Compiler:
         self._constants = dict(constants)
         self._shared: dict[Hashable, int] = {}  # per-record subexpressions of every rule -> their memo slot
 
+    @property
+    def absent_defaults(self) -> Mapping[str, Any]:
+        return self._defaults
+
+    @property
+    def constants(self) -> Mapping[str, Any]:
+        return self._constants
+
+    @property
+    def memo_slots(self) -> dict[Hashable, int]:
+        """Per-record subexpressions -> their slot in ``Env.memo``: shared with generated code, so a value one
+        computes the other reuses."""
+        return self._shared
+
     def compile(
         self,
         source: str,
@@ -406,17 +420,7 @@ class _Builder:
     def _build_Negate(self, node: n.Negate) -> Fn:
         operand = self.build(node.operand)
         text = node.text
-
-        def negate(env: Env) -> Any:
-            value = operand(env)
-            if isinstance(value, int | float | Decimal | timedelta) and not isinstance(value, bool):
-                try:
-                    return -value
-                except OverflowError:
-                    raise Undetermined(f"`{text}` is out of range") from None
-            raise Undetermined(f"cannot negate {_a(value)} in `{text}`")
-
-        return negate
+        return lambda env: _negated(operand(env), text)
 
     def _build_Conditional(self, node: n.Conditional) -> Fn:
         test, then, otherwise = self.build(node.test), self.build(node.then), self.build(node.otherwise)
@@ -819,6 +823,16 @@ def _single_compare(op: n.CompareOp, left: Fn, right: Fn, test: Callable[[Any, A
 
         return equality
     return lambda env: test(left(env), right(env))
+
+
+def _negated(value: Any, text: str) -> Any:
+    """Unary minus of a number or a duration; anything else is undetermined, with a reason."""
+    if isinstance(value, int | float | Decimal | timedelta) and not isinstance(value, bool):
+        try:
+            return -value
+        except OverflowError:
+            raise Undetermined(f"`{text}` is out of range") from None
+    raise Undetermined(f"cannot negate {_a(value)} in `{text}`")
 
 
 def _arith_operand(value: object) -> bool:

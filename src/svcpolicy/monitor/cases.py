@@ -3,8 +3,16 @@
 An event may open a case (an authorisation granted, a complaint received), close it, extend a ``within``
 deadline, or be checked against the open cases (``preceded-by`` is breached when no case is open for the event's
 key, ``not-after`` when one is). Time passing, as the events' own ``at``, fires the warnings and deadlines due by
-then. :class:`Cases` decides all of this and returns what it found; the :class:`~svcpolicy.monitor.Monitor`
-around it puts events in order, drops duplicates, numbers the outputs and keeps the state.
+then.
+
+A ``within`` period that runs into a year whose holiday schedule is not known is judged from its bounds, as the
+record rules judge it (``calendar.deadline_bounds``): its last day is no earlier than ``earliest`` and no later
+than ``due``. Closed by the end of ``earliest`` it is in time; still open after ``due`` it is missed whatever
+the unknown schedule says; in between it is undetermined (reported once, when ``earliest`` ends), until the
+closing event or the end of ``due`` decides it.
+
+:class:`Cases` decides all of this and returns what it found; the :class:`~svcpolicy.monitor.Monitor` around
+it puts events in order, drops duplicates, numbers the outputs and keeps the state.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ from typing import Any, Literal
 
 import orjson
 
+from svcpolicy.calendar import DeadlineBounds
 from svcpolicy.engine.programs import citation_for
 from svcpolicy.errors import CalendarNotCovered
 from svcpolicy.monitor.alerts import DueSoon, due_soon, sequence_undetermined, sequence_violation
 from svcpolicy.monitor.durable_sequences import DurableSequences
+from svcpolicy.monitor.patterns import PatternMatcher, compile_pattern, pattern_compiler
 from svcpolicy.pack.sequences import Extension, Pattern, SequenceRule
 from svcpolicy.policy import Policy
 from svcpolicy.records.events import Event
@@ -42,14 +52,25 @@ class Case:
     opened_at: str
     opened_by: str
     start: str | None = None  # within: the opening day (pack time zone)
-    first_due: str | None = None
     allowed_days: int | None = None
-    due: str | None = None
+    due: str | None = None  # within: the last day, or the latest it can be when `earliest` is set
+    earliest: str | None = None  # within: the earliest the last day can be, when a schedule involved is unknown
     warned: str | None = None  # the due date a warning was given for
+    unsure: str | None = None  # the `earliest` an undetermined finding was given for
     renewed_at: str | None = None  # preceded-by/not-after, with a case horizon: the latest opening event's time
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Case:
+        """A case from a snapshot; a field an older svcpolicy kept and this one does not (first_due) is dropped."""
+        return cls(**{name: value for name, value in body.items() if name in cls.__dataclass_fields__})
+
+    @property
+    def first_possible_due(self) -> str | None:
+        """The earliest day the period can end: what a warning announces."""
+        return self.earliest or self.due
 
 
 @dataclass
@@ -89,17 +110,25 @@ class Cases:
         self.sequences = [
             CompiledSequence(rule, tuple(citation_for(pack, ref) for ref in rule.cite)) for rule in pack.sequences
         ]
-        self._by_event: dict[str, list[tuple[CompiledSequence, str, Pattern | Extension]]] = {}
-        for compiled in self.sequences:
+        compiler = pattern_compiler(policy)
+        self._by_event: dict[str, list[tuple[CompiledSequence, str, PatternMatcher | Extension]]] = {}
+        for compiled, site in zip(self.sequences, pack.sequence_sites, strict=True):
             rule = compiled.rule
             if rule.kind == "described":
                 continue
-            roles: list[tuple[str, Pattern | Extension]] = [("checks", rule.checks)] if rule.checks else []
-            roles += [("closes", p) for p in rule.closes]
-            roles += [("extends", e) for e in rule.extensions()]
-            roles += [("opens", rule.opens)] if rule.opens else []
-            for role, pattern in roles:
-                self._by_event.setdefault(pattern.event, []).append((compiled, role, pattern))
+            roles: list[tuple[str, Pattern | Extension, tuple[str | int, ...]]] = (
+                [("checks", rule.checks, ("checks",))] if rule.checks else []
+            )
+            roles += [("closes", p, ("closes", i)) for i, p in enumerate(rule.closes)]
+            roles += [("extends", e, ()) for e in rule.extensions()]
+            roles += [("opens", rule.opens, ("opens",))] if rule.opens else []
+            for role, pattern, at in roles:
+                matcher = (
+                    pattern
+                    if isinstance(pattern, Extension)
+                    else compile_pattern(pattern, compiler, policy, site.expression_at(*at, "when"))
+                )
+                self._by_event.setdefault(pattern.event, []).append((compiled, role, matcher))
         self._rules = {s.rule.id: s for s in self.sequences}
         self.durable: DurableSequences | None = None
         if engine == "durable":
@@ -112,6 +141,7 @@ class Cases:
         self.dirty: set[str] = set()
         self._deadlines: list[tuple[float, str, str]] = []  # (end, case id, due) - stale entries are skipped
         self._warnings: list[tuple[float, str, str]] = []
+        self._unsure: list[tuple[float, str, str]] = []  # (end of earliest, case id, earliest)
         self._expiries: list[tuple[float, str]] = []  # (end of the horizon, case id) - stale entries are skipped
 
     @property
@@ -125,9 +155,9 @@ class Cases:
             for case in self.by_id.values():
                 if self._rules[case.rule].rule.kind != "within":
                     self.durable.close(case.rule, key_text(case.key))
-        self.by_id = {cid: Case(**body) for cid, body in cases.items()}
+        self.by_id = {cid: Case.from_json(body) for cid, body in cases.items()}
         self.clock = clock
-        self._deadlines, self._warnings, self._expiries = [], [], []
+        self._deadlines, self._warnings, self._unsure, self._expiries = [], [], [], []
         for cid, case in self.by_id.items():
             if case.due is not None:
                 self._schedule(cid, case)
@@ -148,19 +178,28 @@ class Cases:
         """Let time pass up to the event, then apply it; what both brought to light, in order."""
         found: list[Found] = []
         self._advance(timestamp(event.at), found)
-        for compiled, role, pattern in self._by_event.get(event.type, ()):
+        params: Mapping[str, Any] | None = None  # the parameters in force at the event, looked up once if needed
+        for compiled, role, matcher in self._by_event.get(event.type, ()):
             rule = compiled.rule
-            if isinstance(pattern, Extension):
-                self._extend(compiled, pattern, event)
+            if isinstance(matcher, Extension):
+                self._extend(compiled, matcher, event, found)
                 continue
-            if not self._matches(pattern, event):
-                continue
+            if params is None and matcher.reads_parameters:
+                params = self._params(event.at)
+            taken = matcher.matches(event, params or {})
+            if taken is False or (taken is None and role != "checks"):
+                continue  # an opening or closing event the pattern cannot decide on opens or closes nothing
+            pattern = matcher.pattern
             key = [event.field(f) for f in pattern.key]
             cid = f"{rule.id}\x1f{key_text(key)}"
             if role == "checks":
                 has_case = self._has_case(rule.id, cid, key)
                 if has_case == (rule.kind == "not-after"):
-                    found.append(self._breach(compiled, event, pattern, cid))
+                    found.append(
+                        self._breach(compiled, event, pattern, cid)
+                        if taken
+                        else self._undecided_check(compiled, event, pattern, cid)
+                    )
             elif role == "closes":
                 if cid in self.by_id:
                     self._drop(cid)
@@ -171,30 +210,32 @@ class Cases:
         return found
 
     def _advance(self, now: float, found: list[Found]) -> None:
-        """Let time pass up to ``now``: warnings and deadlines due by then fire, in time order."""
+        """Let time pass up to ``now``: warnings, undetermined periods and deadlines due by then fire, in time
+        order (at the same moment in that order)."""
         if self.clock is not None and now <= self.clock:
             return
-        deadlines, warnings = self._deadlines, self._warnings
+        queues = (self._warnings, self._unsure, self._deadlines)
         while True:
-            warn = warnings[0] if warnings and warnings[0][0] <= now else None
-            miss = deadlines[0] if deadlines and deadlines[0][0] <= now else None
-            if warn is None and miss is None:
+            ready = [(queue[0][0], order) for order, queue in enumerate(queues) if queue and queue[0][0] <= now]
+            if not ready:
                 break
-            if warn is not None and (miss is None or warn[0] <= miss[0]):
-                heapq.heappop(warnings)
-                case = self.by_id.get(warn[1])
-                if case is not None and case.due == warn[2] and case.warned != case.due:
-                    case.warned = case.due  # a deadline already past gets its violation, not a warning
-                    if now >= warn[0] + self.lead:
-                        continue
-                    self.dirty.add(warn[1])
+            _, order = min(ready)
+            end, cid, day = heapq.heappop(queues[order])
+            case = self.by_id.get(cid)
+            if case is None:
+                continue
+            if order == 0 and case.first_possible_due == day and case.warned != day:
+                case.warned = day  # a deadline already past gets its violation, not a warning
+                self.dirty.add(cid)
+                if now < end + self.lead:
                     found.append(self._due_soon(case, now))
-            elif miss is not None:
-                heapq.heappop(deadlines)
-                case = self.by_id.get(miss[1])
-                if case is not None and case.due == miss[2]:
-                    self._drop(miss[1])
-                    found.append(self._missed(case, now))
+            elif order == 1 and case.earliest == day and case.unsure != day:
+                case.unsure = day
+                self.dirty.add(cid)
+                found.append(self._unsure_period(case, now))
+            elif order == 2 and case.due == day:
+                self._drop(cid)
+                found.append(self._missed(case, now))
         self._expire(now)
         self.clock = now
 
@@ -224,17 +265,6 @@ class Cases:
     def _params(self, at: dt.datetime) -> Mapping[str, Any]:
         return self.policy.parameters.for_record({"started_at": at})
 
-    def _matches(self, pattern: Pattern, event: Event) -> bool:
-        for name, expected in pattern.where.items():
-            if event.field(name) != expected:
-                return False
-        if pattern.where_in:
-            params = self._params(event.at)
-            for name, parameter in pattern.where_in.items():
-                if event.field(name) not in params[parameter]:
-                    return False
-        return True
-
     def _has_case(self, rule_id: str, cid: str, key: list[Any]) -> bool:
         if self.durable is not None:
             return self.durable.matches(rule_id, key_text(key))
@@ -247,16 +277,12 @@ class Cases:
             start = event.at.astimezone(self.policy.tz).date()
             days = int(self._params(event.at)[rule.period.days if rule.period else ""])
             try:
-                due = self.policy.calendar.calendar_deadline(start, days)
-            except CalendarNotCovered as exc:
+                bounds = self.policy.calendar.deadline_bounds(start, days)
+            except ValueError as exc:  # a period ending beyond the calendar's range
                 found.append(self._undetermined(compiled, case, str(exc)))
                 return
-            case.start, case.first_due, case.allowed_days, case.due = (
-                start.isoformat(),
-                due.isoformat(),
-                days,
-                due.isoformat(),
-            )
+            case.start, case.allowed_days = start.isoformat(), days
+            self._set_period(case, bounds)
             self._schedule(cid, case)
         else:
             self._schedule_expiry(cid, case)
@@ -271,16 +297,39 @@ class Cases:
         if case.due is None and self.durable is not None:
             self.durable.close(case.rule, key_text(case.key))
 
+    @staticmethod
+    def _set_period(case: Case, bounds: DeadlineBounds) -> None:
+        case.due = bounds.latest.isoformat()
+        case.earliest = None if bounds.unknown is None else bounds.earliest.isoformat()
+
+    def _end_of(self, day: str) -> float:
+        """24:00 of ``day`` in the pack's time zone: when a period whose last day it is has ended."""
+        return timestamp(
+            dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(), self.policy.tz)
+        )
+
     def _schedule(self, cid: str, case: Case) -> None:
         due = case.due or ""
-        end = timestamp(
-            dt.datetime.combine(dt.date.fromisoformat(due) + dt.timedelta(days=1), dt.time(), self.policy.tz)
-        )
-        heapq.heappush(self._deadlines, (end, cid, due))
-        if case.warned != due:
-            heapq.heappush(self._warnings, (end - self.lead, cid, due))
+        heapq.heappush(self._deadlines, (self._end_of(due), cid, due))
+        first = case.first_possible_due or ""
+        if case.warned != first:
+            heapq.heappush(self._warnings, (self._end_of(first) - self.lead, cid, first))
+        if case.earliest is not None and case.unsure != case.earliest:
+            heapq.heappush(self._unsure, (self._end_of(case.earliest), cid, case.earliest))
 
-    def _extend(self, compiled: CompiledSequence, ext: Extension, event: Event) -> None:
+    def _bounds(self, case: Case, days: int) -> DeadlineBounds:
+        return self.policy.calendar.deadline_bounds(dt.date.fromisoformat(case.start or ""), days)
+
+    def _in_period(self, case: Case, days: int, moment: dt.datetime) -> bool | None:
+        """Whether ``moment`` falls within the case's period of ``days``; None when an unknown schedule decides."""
+        try:
+            return not self._bounds(case, days).passed_on(moment.astimezone(self.policy.tz).date())
+        except CalendarNotCovered:
+            return None
+
+    def _extend(self, compiled: CompiledSequence, ext: Extension, event: Event, found: list[Found]) -> None:
+        """Lengthen the case's period if the extension counts; if only an unknown schedule can tell whether it
+        was made in time, the case is undetermined and nothing later can decide it, so it ends here."""
         rule = compiled.rule
         cid = f"{rule.id}\x1f{key_text(event.field(f) for f in rule.opens_key)}"
         case = self.by_id.get(cid)
@@ -295,17 +344,24 @@ class Cases:
             return
         if any(event.field(name) == value for name, value in ext.unless.items()):
             return
-        notice_limit = dt.date.fromisoformat((case.first_due if ext.notice_by == "first-period" else case.due) or "")
-        if ext.notice and notified is not None and notified.astimezone(self.policy.tz).date() > notice_limit:
-            return
         levels = params[ext.approval_levels] if ext.approval_levels is not None else None
         if levels is not None and (event.field("approved_by") is None or event.field("approver_level") not in levels):
             return
-        try:
-            due = self.policy.calendar.calendar_deadline(dt.date.fromisoformat(case.start), to_days)
-        except CalendarNotCovered:
-            return  # keeps the shorter, known deadline
-        case.allowed_days, case.due = to_days, due.isoformat()
+        made = self._in_period(case, case.allowed_days, event.at)
+        told: bool | None = True
+        if ext.notice and notified is not None:
+            notice_days = int(params[rule.period.days]) if rule.period and ext.notice_by == "first-period" else None
+            told = self._in_period(case, notice_days or case.allowed_days, notified)
+        if made is False or told is False:
+            return
+        if made is None or told is None:
+            if case.unsure is None:  # not already reported undetermined when its earliest last day ended
+                reason = f"whether the extension of {event.at.date()} was made in time depends on an unknown schedule"
+                found.append(self._undetermined(compiled, case, reason))
+            self._drop(cid)
+            return
+        case.allowed_days = to_days
+        self._set_period(case, self._bounds(case, to_days))
         self.dirty.add(cid)
         self._schedule(cid, case)
 
@@ -328,6 +384,8 @@ class Cases:
             at=when.isoformat(),
             lead_days=self.lead / DAY,
         )
+        if case.earliest is not None:
+            names["earliest"] = case.earliest
         return names
 
     def _missed(self, case: Case, now: float) -> Finding:
@@ -338,14 +396,35 @@ class Cases:
     def _due_soon(self, case: Case, at: float) -> DueSoon:
         compiled = self._rules[case.rule]
         names = self._within_names(case, at)
-        return due_soon(compiled.rule, compiled.citations, names, case.due, self.policy.ref)
+        return due_soon(compiled.rule, compiled.citations, names, case.first_possible_due, self.policy.ref)
+
+    def _unsure_period(self, case: Case, now: float) -> Finding:
+        """The earliest last day has passed with the case open: only the unknown schedule can tell if it is late."""
+        compiled = self._rules[case.rule]
+        unknown = self._bounds(case, case.allowed_days or 0).unknown
+        reason = f"the period ends between {case.earliest} and {case.due}, as the schedule decides: {unknown}"
+        names = self._within_names(case, now)
+        ref = RecordRef(names["case"])
+        return sequence_undetermined(compiled.rule, compiled.citations, ref, names, self.policy.ref, reason)
 
     def _undetermined(self, compiled: CompiledSequence, case: Case, reason: str) -> Finding:
         names = self._names(case, compiled.rule.opens_key)
         ref = RecordRef(names["case"])
         return sequence_undetermined(compiled.rule, compiled.citations, ref, names, self.policy.ref, reason)
 
+    def _undecided_check(self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str) -> Finding:
+        """A checked event whose ``when`` condition the event cannot decide, with no case that would settle it."""
+        names = self._breach_names(compiled, event, pattern, cid)
+        ref = RecordRef(names["case"], path=f"event:{event.id}")
+        reason = f"{event.type} {event.id}: the condition `{pattern.when}` cannot be decided from the event"
+        return sequence_undetermined(compiled.rule, compiled.citations, ref, names, self.policy.ref, reason)
+
     def _breach(self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str) -> Finding:
+        names = self._breach_names(compiled, event, pattern, cid)
+        ref = RecordRef(names["case"], path=f"event:{event.id}")
+        return sequence_violation(compiled.rule, compiled.citations, ref, names, self.policy.ref)
+
+    def _breach_names(self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str) -> dict[str, Any]:
         key = [event.field(f) for f in pattern.key]
         opened = self.by_id.get(cid)
         names: dict[str, Any] = {"rule": compiled.rule.id, "case": "/".join(str(v) for v in key)}
@@ -358,5 +437,4 @@ class Cases:
             opened_at=opened.opened_at if opened else None,
             opened_by=opened.opened_by if opened else None,
         )
-        ref = RecordRef(names["case"], path=f"event:{event.id}")
-        return sequence_violation(compiled.rule, compiled.citations, ref, names, self.policy.ref)
+        return names

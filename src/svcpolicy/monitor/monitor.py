@@ -3,8 +3,9 @@
 ``Monitor.feed(event)`` returns what the event brought to light, in a deterministic order, each with a ``seq``:
 
 - a :class:`~svcpolicy.results.findings.Finding` (a ``within`` deadline that passed, an operation with no prior
-  authorisation, a sale after a decline), citing its provisions like a record rule's finding;
-- a :class:`DueSoon` warning, ``lead_days`` before a deadline;
+  authorisation, a sale after a decline), citing its provisions like a record rule's finding; or an undetermined
+  one, when only a holiday schedule that is not known could tell whether a deadline has passed;
+- a :class:`DueSoon` warning, ``lead_days`` before a deadline (the earliest it can be);
 - a :class:`LateEvent`: an event older than the watermark by more than ``allowance`` (reported, then applied);
 - an :class:`~svcpolicy.results.findings.InvalidRecord` for an event that fails the event model.
 

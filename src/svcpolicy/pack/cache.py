@@ -1,46 +1,35 @@
 """Validated packs cached in the user's cache directory, keyed by the content of every file that makes them.
 
 Reading a pack (the YAML with positions, then pydantic) is most of a short run's time: ~0.7 s of CPU for the
-bundled pack, against ~0.06 s to unpickle the :class:`PackDefinition` it gives. Compiled rules are closures
-and cannot be pickled, so the definition is what is kept; compiling it again is cheap.
+bundled pack, against ~0.06 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
+their validators only when something is validated, so a cached definition costs none). Compiled rules are
+closures and cannot be pickled, so the definition is what is kept and the pack is compiled again each run.
 
 Only pack directories are cached. The key covers the bytes of every file under the pack's directory and
 its bases' (a rule file added or edited is a new key), svcpolicy's own code (size and mtime of its modules, so
 an upgrade or an edit in a checkout never reads a stale definition) and the Python version. A cache that cannot
 be read or written is ignored: the pack is read as if there were none. ``SVCPOLICY_CACHE_DIR`` moves the cache;
-``off`` turns it off.
+``off`` turns it off (:mod:`svcpolicy.user_cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
 from svcpolicy._version import __version__
 from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.loader import read_pack
+from svcpolicy.user_cache import cache_dir, write_atomically
 
 __all__ = ["cache_dir", "read_pack_cached"]
 
 _CODE = Path(__file__).resolve().parents[1]
-
-
-def cache_dir() -> Path | None:
-    """Where cached packs live: ``$SVCPOLICY_CACHE_DIR``, else the platform's user cache; None when off."""
-    configured = os.environ.get("SVCPOLICY_CACHE_DIR")
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured)
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "svcpolicy"
-    if os.name == "nt":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "svcpolicy" / "Cache"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "svcpolicy"
+KEEP_PACKS = 32
+"""Cached definitions kept: the newest, by when they were written. An author editing a pack makes a new key at
+each save, so without a bound the cache would grow for ever."""
 
 
 def read_pack_cached(path: Path) -> PackDefinition:
@@ -98,13 +87,20 @@ def _store(directory: Path, entry: Path, path: Path, definition: PackDefinition)
     """Write the definition (atomically: a concurrent run reads the old file or the new one, never half)."""
     roots = _pack_roots(definition)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for target, data in (
-            (entry, "\n".join(map(str, roots)).encode()),
-            (directory / f"pack-{_digest(path, roots)}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL)),
-        ):
-            with tempfile.NamedTemporaryFile(dir=directory, delete=False) as temporary:
-                temporary.write(data)
-            os.replace(temporary.name, target)
+        write_atomically(entry, "\n".join(map(str, roots)).encode())
+        write_atomically(
+            directory / f"pack-{_digest(path, roots)}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL)
+        )
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return
+    _prune(directory)
+
+
+def _prune(directory: Path) -> None:
+    """Remove all but the newest ``KEEP_PACKS`` cached definitions (a file another run removes first is fine)."""
+    try:
+        entries = sorted(directory.glob("pack-*.pickle"), key=lambda file: file.stat().st_mtime_ns, reverse=True)
+        for stale in entries[KEEP_PACKS:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
         return

@@ -1,7 +1,9 @@
 """Read a pack directory (or single file) into validated, merged definitions with positions.
 
 Nothing is compiled here: this step only guarantees the pack is well formed and that every citation
-resolves, reporting every problem it finds as ``file:line:col: message``.
+resolves, reporting every problem it finds as ``file:line:col: message``. A rule that breaks the schema does not
+hide the rest of its file: it is reported and left out, and the other rules are read and checked
+(:func:`read_pack_partially` hands ``svcpolicy lint`` what did load, so it checks those rules in the same run).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import difflib
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
 from svcpolicy.pack.bundled import bundled_pack_path
@@ -19,21 +21,43 @@ from svcpolicy.pack.schema import PackManifest, PackPart, Source
 from svcpolicy.pack.sequences import SequenceRule
 from svcpolicy.pack.yaml_source import YamlDocument, load_yaml
 
-M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", PackManifest, PackPart)
 
 MANIFEST = "pack.yaml"
 MAX_INCLUDED_FILES = 500
 
 
-def _validate(model: type[M], doc: YamlDocument, errors: list[PackError]) -> M | None:
+def _report(exc: ValidationError, doc: YamlDocument, errors: list[PackError]) -> None:
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "document"
+        errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
+
+
+def _validate_part(model: type[P], doc: YamlDocument, errors: list[PackError]) -> tuple[P | None, list[int]]:
+    """A pack file validated, and the position in the file of each of its rules. When only some rules break
+    the schema, they are reported and the file is read without them; any other error leaves the file unread."""
     try:
-        return model.model_validate(doc.value)
+        part = model.model_validate(doc.value)
+        return part, list(range(len(part.rules)))
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            where = ".".join(str(p) for p in loc) or "document"
-            errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
-        return None
+        _report(exc, doc, errors)
+        broken = {_rule_index(tuple(err["loc"])) for err in exc.errors()}
+    raw = doc.value
+    if None in broken or not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+        return None, []
+    kept = [i for i in range(len(raw["rules"])) if i not in broken]
+    try:
+        return model.model_validate({**raw, "rules": [raw["rules"][i] for i in kept]}), kept
+    except ValidationError:  # reported above
+        return None, []
+
+
+def _rule_index(loc: tuple[int | str, ...]) -> int | None:
+    """The position of the rule an error lies in, or None when it lies outside every rule."""
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        return loc[1]
+    return None
 
 
 def _resolve_pack_file(path: Path) -> tuple[Path, Path]:
@@ -110,13 +134,24 @@ def _check_reference(ref: str, sources: dict[str, Source], where: SourceLocation
 
 def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition:
     """Load and validate a pack (and the base it extends); raise PackErrors listing every problem found."""
+    pack, errors = read_pack_partially(path, _chain)
+    if errors:
+        raise PackErrors(errors)
+    return pack
+
+
+def read_pack_partially(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[PackDefinition, list[PackError]]:
+    """The pack as far as it loads (rules that break the schema left out) and every problem found, for lint.
+
+    Raises only when nothing can be read: no manifest, a manifest outside its rules broken, a base that fails.
+    """
     root, manifest_path = _resolve_pack_file(Path(path))
     if manifest_path.resolve() in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, manifest_path.resolve()))
         raise PackError(f"packs extend each other in a cycle: {cycle}", SourceLocation(str(manifest_path)))
     errors: list[PackError] = []
     manifest_doc = load_yaml(manifest_path)
-    manifest = _validate(PackManifest, manifest_doc, errors)
+    manifest, manifest_rules = _validate_part(PackManifest, manifest_doc, errors)
     if manifest is None:
         raise PackErrors(errors)
     base = _read_base(manifest, manifest_doc, root, (*_chain, manifest_path.resolve()))
@@ -134,24 +169,24 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
         pack.rules, pack.rule_sites = list(base.rules), list(base.rule_sites)
         pack.sequences, pack.sequence_sites = list(base.sequences), list(base.sequence_sites)
         pack.files = [*base.files, manifest_path]
-    parts: list[tuple[YamlDocument, PackManifest | PackPart]] = [(manifest_doc, manifest)]
+    parts: list[tuple[YamlDocument, PackManifest | PackPart, list[int]]] = [(manifest_doc, manifest, manifest_rules)]
     for file in _included_files(root, manifest_path, manifest.include, manifest_doc):
         try:
             doc = load_yaml(file)
         except PackError as exc:
             errors.append(exc)
             continue
-        included = _validate(PackPart, doc, errors)
+        included, positions = _validate_part(PackPart, doc, errors)
         pack.files.append(file)
         if included is not None:
-            parts.append((doc, included))
+            parts.append((doc, included, positions))
 
     rule_ids: dict[str, Site] = {rule.id: site for rule, site in zip(pack.rules, pack.rule_sites, strict=True)}
     sequence_ids = {s.id: site for s, site in zip(pack.sequences, pack.sequence_sites, strict=True)}
-    for doc, part in parts:
+    for doc, part, positions in parts:
         _merge("source", pack.sources, pack.source_sites, part.sources, doc, "sources", errors, base)
         _merge("parameter", pack.parameters, pack.parameter_sites, part.parameters, doc, "parameters", errors, base)
-        for i, rule in enumerate(part.rules):
+        for i, rule in zip(positions, part.rules, strict=True):
             site = Site(doc, ("rules", i))
             if rule.id in rule_ids:
                 errors.append(PackError(_twice("rule", rule.id, rule_ids[rule.id], base), site.at()))
@@ -163,9 +198,7 @@ def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition
     _apply_tightening(pack, manifest_doc, errors)
     _check_references(pack, errors)
     _check_sequence_references(pack, errors)
-    if errors:
-        raise PackErrors(errors)
-    return pack
+    return pack, errors
 
 
 def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tuple[Path, ...]) -> PackDefinition | None:

@@ -21,7 +21,9 @@ REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[^/\s]+$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Validators are built on first validation: a pack read from the cache is never validated again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class Severity(StrEnum):
@@ -241,7 +243,7 @@ class PackManifest(_Strict):
     parameters: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], Parameter] = {}
     rules: list[Rule] = []
     sequences: list[dict[str, Any]] = Field(default=[], description="event-monitor rules: pack/sequences.py")
-    privacy: Privacy = Privacy()
+    privacy: Privacy = Field(default_factory=Privacy)  # an instance here would build its validator at import
 
     @field_validator("version", mode="before")
     @classmethod

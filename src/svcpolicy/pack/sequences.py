@@ -14,7 +14,10 @@ kinds (docs/events.md has the format as authors read it):
   the monitor lists these with their reasons.
 
 Keys are lists of event field names compared position by position (``[customer_id, scope]`` against
-``[customer_id, kind]``). Messages are ``zh``/``en`` text with ``{name}`` placeholders naming evidence.
+``[customer_id, kind]``). A pattern takes an event when its ``where`` equalities hold, its ``where_in`` fields
+are in the named parameter lists, and its ``when`` condition (the pack's expression language, so a sequence
+can say what a record rule says: ``kind in params.rights_affecting_operation_kinds or affects_customer_rights``)
+is true. Messages are ``zh``/``en`` text with ``{name}`` placeholders naming evidence.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from svcpolicy.pack.schema import NAME, REF_PATTERN, Message, Severity, _Strict
-from svcpolicy.records.events import EVENT_TYPES
 
 SEQUENCE_ID_PATTERN = r"^EVT-[A-Z]+-\d{3}(-[a-z0-9]+)+$"
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -42,9 +44,16 @@ class Pattern(_Strict):
     key: Annotated[list[str], Field(min_length=1)]
     where: dict[str, Any] = Field(default={}, description="field -> value it must equal (null matches null)")
     where_in: dict[str, NAME] = Field(default={}, description="field -> pack parameter listing allowed values")
+    when: str | None = Field(
+        default=None,
+        description="a condition in the pack's expression language over the event's fields and `params` "
+        "(docs/expressions.md); the monitor compiles it when it starts",
+    )
 
     @model_validator(mode="after")
     def _fields_exist(self) -> Pattern:
+        from svcpolicy.records.events import EVENT_TYPES  # the event models only when a pack is validated
+
         model = EVENT_TYPES.get(self.event)
         if model is None:
             raise ValueError(f"unknown event type {self.event!r}; known: {', '.join(sorted(EVENT_TYPES))}")

@@ -102,6 +102,9 @@ class _ProductEvent(_Event):
     customer_id: Text
     product_id: Text
     business_type: str | None = None
+    product_category: str | None = Field(
+        default=None, description="the bank's product category code (fund, time_deposit, …), as offers[] carry it"
+    )
 
 
 class ProductOffered(_ProductEvent):

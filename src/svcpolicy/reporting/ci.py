@@ -20,8 +20,11 @@ from typing import TextIO
 
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.escaping import printable
-from svcpolicy.results.dispositions import Status
-from svcpolicy.results.findings import Citation, Finding, Outcome, RecordRef
+from svcpolicy.reporting.finished import feed
+from svcpolicy.reporting.spill import SpillBuckets
+from svcpolicy.reporting.titles import RuleTitles
+from svcpolicy.results.dispositions import Disposition, Status
+from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Report
 
 # -- CSV ---------------------------------------------------------------------------------------------
@@ -48,6 +51,8 @@ CSV_COLUMNS = (
     "fingerprint",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_UNDETERMINED = ("undetermined", "")
+_INVALID = ("invalid", "")
 
 
 def _cell(value: object) -> str:
@@ -56,15 +61,35 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(report: Report, out: TextIO, lang: str = "zh") -> None:
-    """One row per finding and per invalid record, with the columns of ``CSV_COLUMNS``."""
-    titles = wording.rule_titles(report, lang)
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for f in report.findings:
-        d = report.disposition(f)
+class CsvStream:
+    """CSV written as the run goes: a row per finding as it comes; invalid records, listed after the findings,
+    wait in a spill file (:mod:`svcpolicy.reporting.spill`)."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._out, self._lang = out, lang
+        self._titles = RuleTitles(report.rules, lang)
+        self._writer = csv.writer(out, lineterminator="\n")
+        self._writer.writerow(CSV_COLUMNS)
+        self._invalid: SpillBuckets[tuple[str, str]] = SpillBuckets()
+        self._invalid_rows = csv.writer(_BucketWriter(self._invalid), lineterminator="\n")
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        lang = self._lang
+        if isinstance(item, InvalidRecord):
+            row: dict[str, object] = {
+                "status": Status.OPEN,
+                "blocking": "yes",
+                "outcome": Outcome.INVALID,
+                "record_id": item.record.id,
+                "file": item.record.source,
+                "line": item.record.line,
+                "message": wording.record_error(item.error, lang),
+            }
+            self._invalid_rows.writerow(_cell(row.get(column)) for column in CSV_COLUMNS)
+            return
+        f, d = item, disposition
         ref = _first_ref(f)
-        writer.writerow(
+        self._writer.writerow(
             _cell(v)
             for v in (
                 d.status,
@@ -72,7 +97,7 @@ def write_csv(report: Report, out: TextIO, lang: str = "zh") -> None:
                 f.outcome,
                 f.severity,
                 f.rule,
-                titles[f.rule],
+                self._titles.of(f),
                 ref.id,
                 ref.source,
                 ref.line,
@@ -88,17 +113,27 @@ def write_csv(report: Report, out: TextIO, lang: str = "zh") -> None:
                 f.fingerprint,
             )
         )
-    for item in report.invalid:
-        row: dict[str, object] = {
-            "status": Status.OPEN,
-            "blocking": "yes",
-            "outcome": Outcome.INVALID,
-            "record_id": item.record.id,
-            "file": item.record.source,
-            "line": item.record.line,
-            "message": wording.record_error(item.error, lang),
-        }
-        writer.writerow(_cell(row.get(column)) for column in CSV_COLUMNS)
+
+    def close(self) -> None:
+        """The invalid records' rows, after every finding's."""
+        self._out.writelines(self._invalid.read(_INVALID))
+        self._invalid.close()
+
+
+class _BucketWriter:
+    """A file-like target for ``csv.writer`` that appends to one spill bucket."""
+
+    def __init__(self, buckets: SpillBuckets[tuple[str, str]]) -> None:
+        self._buckets = buckets
+
+    def write(self, text: str) -> int:
+        self._buckets.add(_INVALID, text)
+        return len(text)
+
+
+def write_csv(report: Report, out: TextIO, lang: str = "zh") -> None:
+    """One row per finding and per invalid record, with the columns of ``CSV_COLUMNS``."""
+    feed(CsvStream(report, out, lang), report)
 
 
 def _first_ref(finding: Finding) -> RecordRef:
@@ -185,8 +220,7 @@ def _md_where(finding: Finding, lang: str) -> str:
     return where
 
 
-def _status_cell(report: Report, finding: Finding, lang: str) -> str:
-    d = report.disposition(finding)
+def _status_cell(d: Disposition, lang: str) -> str:
     w = wording.words(lang)
     if d.status is Status.WAIVED and d.waiver is not None:
         waiver = d.waiver
@@ -200,60 +234,84 @@ def _status_cell(report: Report, finding: Finding, lang: str) -> str:
     return f"{text} ({_md(d.note)})" if d.note else text
 
 
+class MarkdownStream:
+    """Markdown written at the end of the run (its heading carries the verdict and the counts), its findings
+    rendered as they come into the bucket of their article (:mod:`svcpolicy.reporting.spill`)."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._report, self._out = report, out
+        self._lang = lang = wording.language(lang)
+        self._titles = RuleTitles(report.rules, lang)
+        self._buckets: SpillBuckets[tuple[str, str]] = SpillBuckets()
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        lang, buckets, md = self._lang, self._buckets, _MD_WORDS[self._lang]
+        if isinstance(item, InvalidRecord):
+            error = wording.record_error(item.error, lang)
+            buckets.add(_INVALID, f"| `{_md(item.record.locator)}` | {_md(item.record.id or '-')} | {_md(error)} |\n")
+        elif item.outcome is Outcome.VIOLATION:
+            f = item
+            primary = f.citations[0]
+            key = ("article", primary.ref)
+            if key not in buckets:
+                heading = wording.citation_line(primary, lang, ref=False)
+                buckets.add(key, f"### {_md(heading)} `{primary.ref}`\n\n> {_md(primary.text)}\n\n")
+                buckets.add(key, _md_header(tuple(md["table"])))
+            buckets.add(
+                key,
+                f"| {_status_cell(disposition, lang)} | {wording.severity_name(f.severity, lang)} "
+                f"| {_md(f.record.id or '-')} | {_md_where(f, lang)} | {_md(f.record.path or '')} "
+                f"| `{f.rule}` {_md(self._titles.of(f))} | {_md(f.message(lang))} |\n",
+            )
+        elif item.outcome is Outcome.UNDETERMINED:
+            f = item
+            buckets.add(
+                _UNDETERMINED,
+                f"| {_status_cell(disposition, lang)} | {_md(f.record.id or '-')} | {_md_where(f, lang)} | `{f.rule}` "
+                f"| {_md(f.missing or '')} | {_md(wording.reason(f.reason, lang))} |\n",
+            )
+
+    def close(self) -> None:
+        """The verdict and counts, then the findings under the article they breach, then the rest."""
+        report, out, lang, buckets = self._report, self._out, self._lang, self._buckets
+        md = _MD_WORDS[lang]
+        verdict = wording.verdict_text(report.verdict, lang)
+        as_of = report.as_of.isoformat() if report.as_of else "-"
+        out.write(f"## svcpolicy: {_md(report.pack.id)} {_md(report.pack.version)} — {verdict}\n\n")
+        out.write(f"{md['as_of']} {as_of}. {_md(wording.summary(report.counts, lang))}\n\n")
+        c = report.counts
+        out.write(_md_header(tuple(md["columns"]), "---:"))
+        numbers = (c.records, c.compliant, c.with_violations, c.undetermined, c.invalid, c.violations, c.waived)
+        out.write("| " + " | ".join(wording.number(n) for n in (*numbers, c.baselined)) + " |\n\n")
+        for key in buckets.items:
+            if key[0] == "article":
+                out.writelines(buckets.read(key))
+                out.write("\n")
+        if _UNDETERMINED in buckets:
+            out.write(f"### {md['undetermined']}\n\n" + _md_header(tuple(md["undetermined_table"])))
+            out.writelines(buckets.read(_UNDETERMINED))
+            out.write("\n")
+        if _INVALID in buckets:
+            out.write(f"### {md['invalid']}\n\n" + _md_header(tuple(md["invalid_table"])))
+            out.writelines(buckets.read(_INVALID))
+            out.write("\n")
+        buckets.close()
+        if report.input_failures:
+            out.write(f"### {md['inputs']}\n\n")
+            for failure in report.input_failures:
+                out.write(f"- `{_md(failure.source)}`: {_md(failure.error)}\n")
+            out.write("\n")
+        notes = report.gate.notes() if report.gate is not None else []
+        if notes:
+            out.write(f"### {md['notes']}\n\n")
+            for note in notes:
+                out.write(f"- {_md(str(note))}\n")
+            out.write("\n")
+
+
 def write_markdown(report: Report, out: TextIO, lang: str = "zh") -> None:
     """A summary for a CI job page or a merge request: counts, then findings under the article they breach."""
-    lang = wording.language(lang)
-    md = _MD_WORDS[lang]
-    titles = wording.rule_titles(report, lang)
-    verdict = wording.verdict_text(report.verdict, lang)
-    as_of = report.as_of.isoformat() if report.as_of else "-"
-    out.write(f"## svcpolicy: {_md(report.pack.id)} {_md(report.pack.version)} — {verdict}\n\n")
-    out.write(f"{md['as_of']} {as_of}. {_md(wording.summary(report.counts, lang))}\n\n")
-    c = report.counts
-    out.write(_md_header(tuple(md["columns"]), "---:"))
-    numbers = (c.records, c.compliant, c.with_violations, c.undetermined, c.invalid, c.violations, c.waived)
-    out.write("| " + " | ".join(wording.number(n) for n in (*numbers, c.baselined)) + " |\n\n")
-    groups: dict[str, tuple[Citation, list[Finding]]] = {}
-    for finding in report.violations:
-        primary = finding.citations[0]
-        groups.setdefault(primary.ref, (primary, []))[1].append(finding)
-    for citation, findings in groups.values():
-        heading = wording.citation_line(citation, lang, ref=False)
-        out.write(f"### {_md(heading)} `{citation.ref}`\n\n")
-        out.write(f"> {_md(citation.text)}\n\n")
-        out.write(_md_header(tuple(md["table"])))
-        for f in findings:
-            out.write(
-                f"| {_status_cell(report, f, lang)} | {wording.severity_name(f.severity, lang)} "
-                f"| {_md(f.record.id or '-')} | {_md_where(f, lang)} | {_md(f.record.path or '')} "
-                f"| `{f.rule}` {_md(titles[f.rule])} | {_md(f.message(lang))} |\n"
-            )
-        out.write("\n")
-    if report.undetermined:
-        out.write(f"### {md['undetermined']}\n\n" + _md_header(tuple(md["undetermined_table"])))
-        for f in report.undetermined:
-            out.write(
-                f"| {_status_cell(report, f, lang)} | {_md(f.record.id or '-')} | {_md_where(f, lang)} | `{f.rule}` "
-                f"| {_md(f.missing or '')} | {_md(wording.reason(f.reason, lang))} |\n"
-            )
-        out.write("\n")
-    if report.invalid:
-        out.write(f"### {md['invalid']}\n\n" + _md_header(tuple(md["invalid_table"])))
-        for item in report.invalid:
-            error = wording.record_error(item.error, lang)
-            out.write(f"| `{_md(item.record.locator)}` | {_md(item.record.id or '-')} | {_md(error)} |\n")
-        out.write("\n")
-    if report.input_failures:
-        out.write(f"### {md['inputs']}\n\n")
-        for failure in report.input_failures:
-            out.write(f"- `{_md(failure.source)}`: {_md(failure.error)}\n")
-        out.write("\n")
-    notes = report.gate.notes() if report.gate is not None else []
-    if notes:
-        out.write(f"### {md['notes']}\n\n")
-        for note in notes:
-            out.write(f"- {_md(str(note))}\n")
-        out.write("\n")
+    feed(MarkdownStream(report, out, lang), report)
 
 
 # -- GitHub workflow commands ------------------------------------------------------------------------
@@ -262,6 +320,7 @@ STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 """The environment variable naming the file GitHub shows as the job's summary page (Markdown)."""
 
 _LEVEL_ORDER = {"error": 0, "warning": 1, "notice": 2}
+_GH_INVALID = ("invalid", "error", 0)
 
 
 def _gh_data(text: str) -> str:
@@ -294,9 +353,8 @@ def _gh_command(level: str, message: str, *, title: str, ref: RecordRef | None =
     return f"::{level} {','.join(props)}::{_gh_data(message)}\n"
 
 
-def _finding_annotation(report: Report, f: Finding, title: str, lang: str) -> tuple[str, str]:
+def _finding_annotation(f: Finding, d: Disposition, title: str, lang: str) -> tuple[str, str]:
     """The level and workflow command of one finding."""
-    d = report.disposition(f)
     if d.blocking:
         level = "error"
     elif d.status is Status.OPEN and f.outcome is Outcome.VIOLATION:
@@ -327,33 +385,76 @@ def _summary_notice(report: Report, levels: list[str], lang: str, summary_writte
     return _gh_command("notice", "\n".join(lines), title=title)
 
 
+class GithubStream:
+    """Workflow commands written at the end of the run (the notice with the verdict comes first), each finding's
+    rendered as it comes into the bucket of its level and severity (:mod:`svcpolicy.reporting.spill`). With
+    ``$GITHUB_STEP_SUMMARY`` set, a Markdown stream fed the same items writes the job summary."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._report, self._out = report, out
+        self._lang = lang = wording.language(lang)
+        self._titles = RuleTitles(report.rules, lang)
+        self._buckets: SpillBuckets[tuple[str, str, int]] = SpillBuckets()
+        summary_path = os.environ.get(STEP_SUMMARY)
+        self._summary = Path(summary_path).open("a", encoding="utf-8") if summary_path else None  # noqa: SIM115
+        self._markdown = MarkdownStream(report, self._summary, lang) if self._summary is not None else None
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        if self._markdown is not None:
+            self._markdown.write(item, disposition)
+        if isinstance(item, InvalidRecord):
+            error = wording.record_error(item.error, self._lang)
+            title = wording.words(self._lang)["invalid_heading"]
+            self._buckets.add(_GH_INVALID, _gh_command("error", error, title=title, ref=item.record))
+            return
+        level, command = _finding_annotation(item, disposition, self._titles.of(item), self._lang)
+        self._buckets.add(("finding", level, item.severity.rank), command)
+
+    def close(self) -> None:
+        """The notice with the verdict and totals, then errors, warnings and notices, most severe first."""
+        report, lang, buckets = self._report, self._lang, self._buckets
+        if self._markdown is not None and self._summary is not None:
+            self._markdown.close()
+            self._summary.close()
+        w = wording.words(lang)
+        failures = [
+            _gh_command("error", f"{failure.source}: {failure.error}", title=w["input_not_read"])
+            for failure in report.input_failures
+        ]
+        notes = [
+            _gh_command(
+                "warning",
+                note.message,
+                title=f"svcpolicy {note.kind}",
+                ref=RecordRef(None, *_split_location(note.location)) if note.location else None,
+            )
+            for note in (report.gate.notes() if report.gate is not None else [])
+        ]
+        findings = sorted((key for key in buckets.items if key[0] == "finding"), key=lambda key: -key[2])
+        levels: list[str] = []
+        for level in _LEVEL_ORDER:
+            levels += [level] * sum(buckets.items[key] for key in findings if key[1] == level)
+            if level == "error":
+                levels += [level] * (buckets.items.get(_GH_INVALID, 0) + len(failures))
+            elif level == "warning":
+                levels += [level] * len(notes)
+        self._out.write(_summary_notice(report, levels, lang, self._summary is not None))
+        for level in _LEVEL_ORDER:
+            for key in findings:
+                if key[1] == level:
+                    self._out.writelines(buckets.read(key))
+            if level == "error":
+                self._out.writelines(buckets.read(_GH_INVALID))
+                self._out.writelines(failures)
+            elif level == "warning":
+                self._out.writelines(notes)
+        buckets.close()
+
+
 def write_github(report: Report, out: TextIO, lang: str = "zh") -> None:
     """A notice with the verdict and totals first, then ``::error file=…,line=…::`` for findings that fail the
     gate, warnings and notices for the rest, most severe first; the Markdown report to the job summary."""
-    lang = wording.language(lang)
-    titles = wording.rule_titles(report, lang)
-    ranked = sorted(report.findings, key=lambda f: -f.severity.rank)
-    annotations = [_finding_annotation(report, f, titles[f.rule], lang) for f in ranked]
-    for item_ in report.invalid:
-        error = wording.record_error(item_.error, lang)
-        annotations.append(
-            ("error", _gh_command("error", error, title=wording.words(lang)["invalid_heading"], ref=item_.record))
-        )
-    for failure in report.input_failures:
-        message = f"{failure.source}: {failure.error}"
-        annotations.append(("error", _gh_command("error", message, title=wording.words(lang)["input_not_read"])))
-    for note in report.gate.notes() if report.gate is not None else []:
-        location = RecordRef(None, *_split_location(note.location)) if note.location else None
-        annotations.append(
-            ("warning", _gh_command("warning", note.message, title=f"svcpolicy {note.kind}", ref=location))
-        )
-    annotations.sort(key=lambda pair: _LEVEL_ORDER[pair[0]])  # stable: most severe first within a level
-    summary_path = os.environ.get(STEP_SUMMARY)
-    if summary_path:
-        with Path(summary_path).open("a", encoding="utf-8") as summary:
-            write_markdown(report, summary, lang)
-    out.write(_summary_notice(report, [level for level, _ in annotations], lang, bool(summary_path)))
-    out.writelines(command for _, command in annotations)
+    feed(GithubStream(report, out, lang), report)
 
 
 def _split_location(location: str) -> tuple[str, int | None]:

@@ -19,11 +19,14 @@ import orjson
 
 from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
-from svcpolicy.results.dispositions import Status
+from svcpolicy.reporting.finished import feed
+from svcpolicy.reporting.spill import SpillBuckets
+from svcpolicy.reporting.titles import RuleTitles
+from svcpolicy.results.dispositions import Disposition, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Report
 
-__all__ = ["GITLAB_SEVERITIES", "code_quality", "write_gitlab"]
+__all__ = ["GITLAB_SEVERITIES", "GitlabStream", "write_gitlab"]
 
 GITLAB_SEVERITIES: dict[Severity, str] = {
     Severity.CRITICAL: "blocker",
@@ -35,6 +38,8 @@ GITLAB_SEVERITIES: dict[Severity, str] = {
 """Our severities on GitLab's scale (info, minor, major, critical, blocker)."""
 
 INVALID_RECORD_CHECK = "svcpolicy/invalid-record"
+_INVALID = (2, 0)
+"""Invalid records' bucket: after violations (0) and undetermined findings (1), whose second key is -severity."""
 
 
 def _path(ref: RecordRef) -> str:
@@ -86,17 +91,42 @@ def _invalid_issue(item: InvalidRecord, report: Report, lang: str) -> dict[str, 
     }
 
 
-def code_quality(report: Report, *, lang: str = "zh") -> list[dict[str, Any]]:
-    """The report as GitLab Code Quality issues: open findings, most severe first, then invalid records."""
-    lang = wording.language(lang)
-    titles = wording.rule_titles(report, lang)
-    open_findings = [f for f in report.findings if report.disposition(f).status is Status.OPEN]
-    open_findings.sort(key=lambda f: (f.outcome is not Outcome.VIOLATION, -f.severity.rank))
-    issues = [_finding_issue(f, titles[f.rule], lang) for f in open_findings]
-    issues.extend(_invalid_issue(item, report, lang) for item in report.invalid)
-    return issues
+def _json(issue: dict[str, Any]) -> str:
+    """One issue as it stands in the indented array (orjson escapes line breaks inside strings, so lines split)."""
+    return orjson.dumps(issue, option=orjson.OPT_INDENT_2).decode().replace("\n", "\n  ")
+
+
+class GitlabStream:
+    """The Code Quality array written at the end of the run, most severe first: each open finding is rendered as
+    it comes into the bucket of its outcome and severity (:mod:`svcpolicy.reporting.spill`)."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._report, self._out = report, out
+        self._lang = lang = wording.language(lang)
+        self._titles = RuleTitles(report.rules, lang)
+        self._buckets: SpillBuckets[tuple[int, int]] = SpillBuckets()
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        if isinstance(item, InvalidRecord):
+            self._buckets.add(_INVALID, ",\n  " + _json(_invalid_issue(item, self._report, self._lang)))
+        elif disposition.status is Status.OPEN:
+            issue = _finding_issue(item, self._titles.of(item), self._lang)
+            self._buckets.add((int(item.outcome is not Outcome.VIOLATION), -item.severity.rank), ",\n  " + _json(issue))
+
+    def close(self) -> None:
+        """Violations before undetermined findings, each most severe first, then invalid records."""
+        buckets = self._buckets
+        chunks = (chunk for key in sorted(buckets.items) for chunk in buckets.read(key))
+        first = next(chunks, None)
+        if first is None:
+            self._out.write("[]\n")
+        else:
+            self._out.write("[" + first.removeprefix(","))
+            self._out.writelines(chunks)
+            self._out.write("\n]\n")
+        buckets.close()
 
 
 def write_gitlab(report: Report, out: TextIO, lang: str = "zh") -> None:
-    out.write(orjson.dumps(code_quality(report, lang=lang), option=orjson.OPT_INDENT_2).decode())
-    out.write("\n")
+    """The report as GitLab Code Quality issues: open findings, most severe first, then invalid records."""
+    feed(GitlabStream(report, out, lang), report)

@@ -1,23 +1,25 @@
-"""The words of the HTML report and the notebook summary, in Chinese (the default) and English."""
+"""The words of the HTML report and the notebook summary, in Chinese (the default) and English.
+
+Severity and outcome names are not kept here: they come from :mod:`svcpolicy.reporting.wording`, so the HTML
+report calls a severity what the text, CI and notebook outputs call it.
+"""
 
 from __future__ import annotations
 
-from svcpolicy.reporting.wording import rule_title
+from svcpolicy.reporting.wording import judgement_words, rule_title
 
 __all__ = ["LABELS", "labels", "rule_title"]
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
+        **judgement_words("zh"),
         "title": "客户服务合规审计报告",
         "pack": "规则包",
         "as_of": "判定时点",
         "generated": "生成时间",
         "inputs": "输入",
         "records": "记录",
-        "compliant": "合规",
         "with_violations": "有违规",
-        "undetermined": "无法判定",
-        "invalid": "无效记录",
         "violations": "违规项",
         "undetermined_findings": "无法判定项",
         "group_violations": "违规群组",
@@ -50,7 +52,6 @@ LABELS: dict[str, dict[str, str]] = {
         "evidence": "证据",
         "missing": "缺少字段",
         "cited": "引用条文",
-        "violation": "违规",
         "no_branch": "（无网点）",
         "no_time": "（无时间）",
         "invalid_records": "无效记录",
@@ -64,11 +65,6 @@ LABELS: dict[str, dict[str, str]] = {
         "no_findings": "没有发现。",
         "more": "更多：report.to_pandas()、report.by('branch_id')、report.over_time('M')、report.to_html(path)",
         "unconfirmed": "条号未经核实",
-        "critical": "严重",
-        "high": "高",
-        "medium": "中",
-        "low": "低",
-        "info": "提示",
         "employee": "员工",
         "customer": "客户",
         "rule_title": "规则名称",
@@ -97,16 +93,14 @@ LABELS: dict[str, dict[str, str]] = {
         "list_separator": "、",
     },
     "en": {
+        **judgement_words("en"),
         "title": "Customer-service compliance report",
         "pack": "pack",
         "as_of": "as of",
         "generated": "generated",
         "inputs": "inputs",
         "records": "records",
-        "compliant": "compliant",
         "with_violations": "with violations",
-        "undetermined": "undetermined",
-        "invalid": "invalid",
         "violations": "violations",
         "undetermined_findings": "undetermined findings",
         "group_violations": "groups in breach",
@@ -139,7 +133,6 @@ LABELS: dict[str, dict[str, str]] = {
         "evidence": "Evidence",
         "missing": "missing field",
         "cited": "Cited provisions",
-        "violation": "violation",
         "no_branch": "(no branch)",
         "no_time": "(no time)",
         "invalid_records": "Invalid records",
@@ -153,11 +146,6 @@ LABELS: dict[str, dict[str, str]] = {
         "no_findings": "No findings.",
         "more": "More: report.to_pandas(), report.by('branch_id'), report.over_time('M'), report.to_html(path)",
         "unconfirmed": "article number unconfirmed",
-        "critical": "critical",
-        "high": "high",
-        "medium": "medium",
-        "low": "low",
-        "info": "info",
         "employee": "Employee",
         "customer": "Customer",
         "rule_title": "Rule title",

@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from svcpolicy.reporting.finished import feed
+from svcpolicy.reporting.spill import SpillBuckets
 from svcpolicy.results.dispositions import Disposition
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
@@ -23,18 +25,19 @@ def _json(value: Any, indent: int) -> str:
 
 
 class JsonStream:
-    """One JSON document written as the run goes; only the invalid records wait for the end (they are few)."""
+    """One JSON document written as the run goes; only the invalid records wait for the end, in a spill file
+    past a small buffer (:mod:`svcpolicy.reporting.spill`)."""
 
     def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
         self._report, self._out = report, out
-        self._invalid: list[dict[str, Any]] = []
+        self._invalid: SpillBuckets[str] = SpillBuckets()
         self._count = 0
         as_of = report.as_of.isoformat() if report.as_of else None
         out.write(f'{{\n  "pack": {_json(report.pack.to_dict(), 2)},\n  "as_of": {_json(as_of, 2)},\n  "findings": [')
 
     def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
         if isinstance(item, InvalidRecord):
-            self._invalid.append(item.to_dict())
+            self._invalid.add("invalid", ",\n    " + _json(item.to_dict(), 4))
             return
         self._out.write(("," if self._count else "") + "\n    " + _json({**item.to_dict(), **disposition.to_dict()}, 4))
         self._count += 1
@@ -43,22 +46,26 @@ class JsonStream:
         """Invalid records, unread inputs, counts and the gate: what is known only at the end."""
         report = self._report
         rest = {
-            "invalid": self._invalid,
             "input_failures": [i.to_dict() for i in report.input_failures],
             "counts": report.counts.to_dict(),
             "gate": None if report.gate is None else report.gate.to_dict(),
         }
-        members = "".join(f',\n  "{key}": {_json(value, 2)}' for key, value in rest.items())
-        self._out.write(("\n  ]" if self._count else "]") + members + "\n}\n")
+        out = self._out
+        out.write(("\n  ]" if self._count else "]") + ',\n  "invalid": [')
+        invalid = self._invalid.read("invalid")
+        first = next(invalid, None)
+        if first is not None:
+            out.write(first.removeprefix(","))
+            out.writelines(invalid)
+            out.write("\n  ")
+        out.write("]")
+        self._invalid.close()
+        out.write("".join(f',\n  "{key}": {_json(value, 2)}' for key, value in rest.items()) + "\n}\n")
 
 
 def write_json(report: Report, out: TextIO, lang: str = "zh") -> None:
     """One document: pack, findings, invalid records, unread inputs, counts and the gate with its verdict."""
-    stream = JsonStream(report, out, lang)
-    items: list[Finding | InvalidRecord] = [*report.findings, *report.invalid]
-    for item in items:
-        stream.write(item, report.disposition(item))
-    stream.close()
+    feed(JsonStream(report, out, lang), report)
 
 
 def write_item(item: Finding | InvalidRecord, disposition: Disposition, out: TextIO) -> None:

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from svcpolicy.reporting import wording
-from svcpolicy.results.catalog import rules_of
-from svcpolicy.results.findings import Finding, Outcome
+from svcpolicy.reporting.finished import feed
+from svcpolicy.reporting.spill import SpillBuckets
+from svcpolicy.reporting.titles import RuleTitles
+from svcpolicy.results.dispositions import Disposition
+from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
 from svcpolicy.results.report import Report
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -66,14 +69,103 @@ class _Tally:
     skipped: int = 0
 
 
-def junit_tree(report: Report, *, lang: str = "zh") -> ET.ElementTree[ET.Element]:
-    lang = wording.language(lang)
-    w = wording.words(lang)
-    rules = rules_of(report.rules, report.findings)
-    titles = {rule.id: wording.rule_title(rule, lang) for rule in rules}
-    by_rule: dict[str, list[Finding]] = {rule.id: [] for rule in rules}
-    for finding in report.findings:
-        by_rule[finding.rule].append(finding)
+_INVALID = ("invalid", "")
+_SLOT = "svcpolicy-testcases"
+"""Where the test cases go in the suite's skeleton (an element name no case can have)."""
+_CASE_INDENT = "\n    "
+"""What stands before a test case in the indented document (cases are children of the suite, two levels in)."""
+
+
+def _case(classname: str, name: str) -> ET.Element:
+    return ET.Element("testcase", classname=classname, name=name)
+
+
+def _xml(case: ET.Element) -> str:
+    """One test case as it reads in the indented document, with what stands before it."""
+    for element in case.iter():
+        if element.text:
+            element.text = _xml_safe(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, _xml_safe(value))
+    ET.indent(case, level=2)
+    return _CASE_INDENT + ET.tostring(case, encoding="unicode")
+
+
+class JunitStream:
+    """JUnit XML written at the end of the run (the suite's totals come first), each finding's test case rendered
+    as it comes into the bucket of its rule (:mod:`svcpolicy.reporting.spill`)."""
+
+    def __init__(self, report: Report, out: TextIO, lang: str = "zh") -> None:
+        self._report, self._out = report, out
+        self._lang = lang = wording.language(lang)
+        self._titles = RuleTitles(report.rules, lang)
+        self._buckets: SpillBuckets[tuple[str, str]] = SpillBuckets()
+        self._tally = _Tally()
+
+    def write(self, item: Finding | InvalidRecord, disposition: Disposition) -> None:
+        lang, pack, tally = self._lang, self._report.pack, self._tally
+        w = wording.words(lang)
+        tally.tests += 1
+        if isinstance(item, InvalidRecord):
+            tally.errors += 1
+            testcase = _case(f"{pack.id}.svcpolicy", "svcpolicy.records")
+            error = ET.SubElement(testcase, "error", message=f"{w['invalid']} {item.record.locator}", type="invalid")
+            error.text = f"{item.record.locator} {item.record.id or '-'}: {wording.record_error(item.error, lang)}"
+            self._buckets.add(_INVALID, _xml(testcase))
+            return
+        finding, title = item, self._titles.of(item)
+        testcase = _case(f"{pack.id}.{finding.rule}", f"{finding.rule} {_case_name(finding)}")
+        message = f"{finding.record.id or _where(finding, lang)}: {finding.message(lang)}"
+        if disposition.blocking:
+            tally.failures += 1
+            failure = ET.SubElement(testcase, "failure", message=message, type=f"{finding.outcome}/{finding.severity}")
+            failure.text = _detail(finding, title, lang)
+        else:
+            tally.skipped += 1
+            why = wording.disposition_tag(disposition, lang) or (
+                w["below_threshold"]
+                if finding.outcome is Outcome.VIOLATION
+                else wording.outcome_name(finding.outcome, lang)
+            )
+            skipped = ET.SubElement(testcase, "skipped", message=f"{why}: {message}")
+            skipped.text = _detail(finding, title, lang)
+        self._buckets.add(("rule", finding.rule), _xml(testcase))
+
+    def close(self) -> None:
+        """The suite with its totals, each rule's cases (one passing case for a rule with no finding), then the
+        invalid records, unread inputs and stale waivers."""
+        report, out, lang, buckets, tally = self._report, self._out, self._lang, self._buckets, self._tally
+        w = wording.words(lang)
+        passing = sum(1 for rule in self._titles.rules if ("rule", rule) not in buckets)
+        after: list[str] = []
+        for failure_ in report.input_failures:
+            tally.errors += 1
+            testcase = _case(f"{report.pack.id}.svcpolicy", "svcpolicy.inputs")
+            error = ET.SubElement(testcase, "error", message=f"{w['input_not_read']}: {failure_.source}", type="input")
+            error.text = failure_.error
+            after.append(_xml(testcase))
+        for note in report.verdict.stale_waivers:
+            tally.failures += 1
+            testcase = _case(f"{report.pack.id}.svcpolicy", "svcpolicy.waivers")
+            ET.SubElement(testcase, "failure", message=note.message, type=note.kind).text = str(note)
+            after.append(_xml(testcase))
+        tally.tests += passing + len(after)
+        before, rest = _skeleton(report, tally, lang).split(f"<{_SLOT} />")
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(before.removesuffix(_CASE_INDENT))
+        for rule in self._titles.rules:
+            if ("rule", rule) in buckets:
+                out.writelines(buckets.read(("rule", rule)))
+            else:
+                out.write(_xml(_case(f"{report.pack.id}.{rule}", f"{rule} {self._titles[rule]}")))
+        out.writelines(buckets.read(_INVALID))
+        out.writelines(after)
+        out.write(rest + "\n")
+        buckets.close()
+
+
+def _skeleton(report: Report, tally: _Tally, lang: str) -> str:
+    """The indented document without its test cases: the suite, its properties and notes, and a slot."""
     suites = ET.Element("testsuites", name="svcpolicy")
     suite = ET.SubElement(
         suites,
@@ -90,49 +182,7 @@ def junit_tree(report: Report, *, lang: str = "zh") -> ET.ElementTree[ET.Element
         ("verdict", wording.verdict_text(report.verdict, lang)),
     ):
         ET.SubElement(properties, "property", name=name, value=value)
-    tally = _Tally()
-
-    def case(classname: str, name: str) -> ET.Element:
-        tally.tests += 1
-        return ET.SubElement(suite, "testcase", classname=classname, name=name)
-
-    for rule in rules:
-        classname = f"{report.pack.id}.{rule.id}"
-        if not by_rule[rule.id]:
-            case(classname, f"{rule.id} {titles[rule.id]}")
-        for finding in by_rule[rule.id]:
-            testcase = case(classname, f"{rule.id} {_case_name(finding)}")
-            disposition = report.disposition(finding)
-            message = f"{finding.record.id or _where(finding, lang)}: {finding.message(lang)}"
-            if disposition.blocking:
-                tally.failures += 1
-                failure = ET.SubElement(
-                    testcase, "failure", message=message, type=f"{finding.outcome}/{finding.severity}"
-                )
-                failure.text = _detail(finding, titles[rule.id], lang)
-            else:
-                tally.skipped += 1
-                why = wording.disposition_tag(disposition, lang) or (
-                    w["below_threshold"]
-                    if finding.outcome is Outcome.VIOLATION
-                    else wording.outcome_name(finding.outcome, lang)
-                )
-                skipped = ET.SubElement(testcase, "skipped", message=f"{why}: {message}")
-                skipped.text = _detail(finding, titles[rule.id], lang)
-    for item in report.invalid:
-        tally.errors += 1
-        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.records")
-        error = ET.SubElement(testcase, "error", message=f"{w['invalid']} {item.record.locator}", type="invalid")
-        error.text = f"{item.record.locator} {item.record.id or '-'}: {wording.record_error(item.error, lang)}"
-    for failure_ in report.input_failures:
-        tally.errors += 1
-        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.inputs")
-        error = ET.SubElement(testcase, "error", message=f"{w['input_not_read']}: {failure_.source}", type="input")
-        error.text = failure_.error
-    for note in report.verdict.stale_waivers:
-        tally.failures += 1
-        testcase = case(f"{report.pack.id}.svcpolicy", "svcpolicy.waivers")
-        ET.SubElement(testcase, "failure", message=note.message, type=note.kind).text = str(note)
+    ET.SubElement(suite, _SLOT)
     notes = report.gate.notes() if report.gate is not None else []
     if notes:
         ET.SubElement(suite, "system-err").text = "\n".join(str(note) for note in notes)
@@ -148,11 +198,9 @@ def junit_tree(report: Report, *, lang: str = "zh") -> ET.ElementTree[ET.Element
         for key, value in element.attrib.items():
             element.set(key, _xml_safe(value))
     ET.indent(suites)
-    return ET.ElementTree(suites)
+    return ET.tostring(suites, encoding="unicode")
 
 
 def write_junit(report: Report, out: TextIO, lang: str = "zh") -> None:
-    tree = junit_tree(report, lang=lang)
-    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    out.write(ET.tostring(tree.getroot(), encoding="unicode"))
-    out.write("\n")
+    """The report as one JUnit test suite, failing exactly when the gate's verdict does."""
+    feed(JunitStream(report, out, lang), report)

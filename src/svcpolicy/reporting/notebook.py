@@ -21,6 +21,7 @@ from svcpolicy.errors import InputError
 from svcpolicy.extras import needs
 from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.rows import FINDING_COLUMNS, SEVERITIES, finding_row, is_group_finding, worst
+from svcpolicy.reporting.wording import rule_titles
 from svcpolicy.results.findings import Finding, Outcome
 from svcpolicy.results.tallies import TALLY_KEYS, month_of
 
@@ -52,8 +53,10 @@ def _frame(report: Report, lang: str, feature: str) -> pd.DataFrame:
         import pandas as pd
 
     rows = []
+    titles = rule_titles(report, lang)  # the pack's title_zh in Chinese
     for finding in report.findings:
         row = finding_row(finding, report.context(finding), lang)
+        row["title"] = titles[finding.rule]
         row[_RECORD] = _record_key(finding)
         row[_GROUP] = is_group_finding(finding)
         rows.append(row)
@@ -94,6 +97,7 @@ def to_pandas(report: Report, *, lang: str = "zh") -> pd.DataFrame:
     Columns: ``rule title severity outcome record_id file line item citation document article chapter
     article_text confidence also_cites message missing reason evidence fingerprint pack pack_version``, then
     the scalar fields of the record as dotted paths (``branch_id``, ``employee.id``, ``started_at``, …).
+    ``title`` and ``message`` are in the report's language (the pack's ``title_zh`` in Chinese).
     ``severity`` is an ordered categorical (``info`` < … < ``critical``); times are in the report's time zone.
     """
     return _frame(report, lang, "Report.to_pandas()").drop(columns=list(_HIDDEN))
@@ -394,8 +398,10 @@ def evaluate_frame(
     report = policy.evaluate(list(frame_records(frame)), as_of=as_of)
     blank = dict.fromkeys(FINDING_COLUMNS)
     placed: list[tuple[int, dict[str, Any]]] = []
+    titles = rule_titles(report, lang)
     for finding in report.findings:
         row = finding_row(finding, {}, lang)
+        row["title"] = titles[finding.rule]
         placed.append((finding.record.line - 1 if finding.record.line is not None else -1, row))
     for item in report.invalid:
         row = {**blank, "outcome": str(Outcome.INVALID), "record_id": item.record.id, "message": item.error}

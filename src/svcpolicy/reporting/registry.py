@@ -8,17 +8,11 @@ the findings before any writer sees them (:class:`svcpolicy.reporting.masking.Re
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, cast
 
-from svcpolicy.reporting.ci import write_csv, write_github, write_markdown
-from svcpolicy.reporting.gitlab import write_gitlab
-from svcpolicy.reporting.html import html_format, html_format_showing_customer_ids
-from svcpolicy.reporting.json import JsonlStream, JsonStream, write_json, write_jsonl
-from svcpolicy.reporting.junit import write_junit
-from svcpolicy.reporting.sarif import SarifStream, write_sarif
-from svcpolicy.reporting.text import write_text
 from svcpolicy.results.dispositions import Disposition
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
@@ -42,46 +36,72 @@ StreamOpener = Callable[[Report, TextIO, str], ItemStream]
 
 @dataclass(frozen=True)
 class ReportFormat:
-    """A report format: how to write it, and how to store it in a file."""
+    """A report format: how to write it, and how to store it in a file.
+
+    The writer is named, not held: its module is imported only when the format is used, so a run that writes
+    jsonl never imports Jinja2 (html) or the XML and SARIF writers.
+    """
 
     name: str
-    write: Writer
+    module: str
+    """The module of ``svcpolicy.reporting`` that writes the format (``sarif``)."""
+    writer_name: str
+    """The writer in that module (:data:`Writer`)."""
     extension: str
     """The usual file name extension (``.sarif``), for ``--output`` and file names."""
     encoding: str = "utf-8"
     """The encoding written to a file (a BOM for CSV, so spreadsheet programs read Chinese as UTF-8)."""
-    stream: StreamOpener | None = None
-    """For formats written item by item as a run goes (``svcpolicy check`` streams them)."""
+    stream_name: str | None = None
+    """For formats written item by item as a run goes (``svcpolicy check`` streams them): a
+    :data:`StreamOpener` in the module."""
     caps_findings: bool = False
     """A format that shows at most ``--html-max-findings`` findings (the counts stay complete)."""
-    write_showing_customer_ids: Writer | None = None
+    showing_customer_ids_name: str | None = None
     """For formats that mask customer identifiers themselves (html, from the record context): the writer under
     ``--show-customer-ids``."""
 
+    @property
+    def write(self) -> Writer:
+        return cast(Writer, self._member(self.writer_name))
+
+    @property
+    def stream(self) -> StreamOpener | None:
+        return None if self.stream_name is None else cast(StreamOpener, self._member(self.stream_name))
+
+    @property
+    def write_showing_customer_ids(self) -> Writer | None:
+        if self.showing_customer_ids_name is None:
+            return None
+        return cast(Writer, self._member(self.showing_customer_ids_name))
+
     def writer(self, *, show_customer_ids: bool = False) -> Writer:
         """The writer to use; customer identifiers are shown only when asked and only where they are masked."""
-        if show_customer_ids and self.write_showing_customer_ids is not None:
-            return self.write_showing_customer_ids
+        if show_customer_ids and self.showing_customer_ids_name is not None:
+            return cast(Writer, self._member(self.showing_customer_ids_name))
         return self.write
+
+    def _member(self, name: str) -> object:
+        return getattr(importlib.import_module(f"svcpolicy.reporting.{self.module}"), name)
 
 
 FORMATS: dict[str, ReportFormat] = {
     f.name: f
     for f in (
-        ReportFormat("text", write_text, ".txt"),
-        ReportFormat("json", write_json, ".json", stream=JsonStream),
-        ReportFormat("jsonl", write_jsonl, ".jsonl", stream=JsonlStream),
-        ReportFormat("sarif", write_sarif, ".sarif", stream=SarifStream),
-        ReportFormat("junit", write_junit, ".xml"),
-        ReportFormat("csv", write_csv, ".csv", encoding="utf-8-sig"),
-        ReportFormat("markdown", write_markdown, ".md"),
-        ReportFormat("github", write_github, ".txt"),
-        ReportFormat("gitlab", write_gitlab, ".json"),
+        ReportFormat("text", "text", "write_text", ".txt", stream_name="TextStream"),
+        ReportFormat("json", "json", "write_json", ".json", stream_name="JsonStream"),
+        ReportFormat("jsonl", "json", "write_jsonl", ".jsonl", stream_name="JsonlStream"),
+        ReportFormat("sarif", "sarif", "write_sarif", ".sarif", stream_name="SarifStream"),
+        ReportFormat("junit", "junit", "write_junit", ".xml", stream_name="JunitStream"),
+        ReportFormat("csv", "ci", "write_csv", ".csv", encoding="utf-8-sig", stream_name="CsvStream"),
+        ReportFormat("markdown", "ci", "write_markdown", ".md", stream_name="MarkdownStream"),
+        ReportFormat("github", "ci", "write_github", ".txt", stream_name="GithubStream"),
+        ReportFormat("gitlab", "gitlab", "write_gitlab", ".json", stream_name="GitlabStream"),
         ReportFormat(
             "html",
-            html_format,
+            "html",
+            "html_format",
             ".html",
-            write_showing_customer_ids=html_format_showing_customer_ids,
+            showing_customer_ids_name="html_format_showing_customer_ids",
             caps_findings=True,
         ),
     )

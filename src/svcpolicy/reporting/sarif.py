@@ -20,6 +20,7 @@ import orjson
 
 from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
+from svcpolicy.reporting.finished import feed
 from svcpolicy.results.catalog import RuleInfo, rules_of
 from svcpolicy.results.dispositions import Disposition, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
@@ -265,8 +266,4 @@ class SarifStream:
 
 def write_sarif(report: Report, out: TextIO, lang: str = "zh") -> None:
     """The report as a SARIF 2.1.0 log."""
-    stream = SarifStream(report, out, lang)
-    items: list[Finding | InvalidRecord] = [*report.findings, *report.invalid]
-    for item in items:
-        stream.write(item, report.disposition(item))
-    stream.close()
+    feed(SarifStream(report, out, lang), report)

@@ -20,11 +20,14 @@ from svcpolicy.results.findings import Citation, Outcome
 from svcpolicy.results.report import Counts, Report
 
 __all__ = [
+    "OUTCOME_WORDS",
+    "SEVERITY_WORDS",
     "WORDS",
     "article",
     "citation_line",
     "counted",
     "disposition_tag",
+    "judgement_words",
     "language",
     "number",
     "outcome_name",
@@ -40,17 +43,59 @@ __all__ = [
     "words",
 ]
 
+
+def language(lang: str) -> str:
+    """``en`` when asked for, Chinese otherwise (the default)."""
+    return "en" if lang == "en" else "zh"
+
+
+SEVERITY_WORDS: dict[str, dict[Severity, str]] = {
+    "zh": {
+        Severity.CRITICAL: "严重",
+        Severity.HIGH: "高",
+        Severity.MEDIUM: "中",
+        Severity.LOW: "低",
+        Severity.INFO: "提示",
+    },
+    "en": {
+        Severity.CRITICAL: "critical",
+        Severity.HIGH: "high",
+        Severity.MEDIUM: "medium",
+        Severity.LOW: "low",
+        Severity.INFO: "info",
+    },
+}
+"""The one name of each severity per language: every writer, the HTML report and the notebook print these."""
+
+OUTCOME_WORDS: dict[str, dict[Outcome, str]] = {
+    "zh": {
+        Outcome.VIOLATION: "违规",
+        Outcome.COMPLIANT: "合规",
+        Outcome.UNDETERMINED: "无法判定",
+        Outcome.INVALID: "无效",
+    },
+    "en": {
+        Outcome.VIOLATION: "violation",
+        Outcome.COMPLIANT: "compliant",
+        Outcome.UNDETERMINED: "undetermined",
+        Outcome.INVALID: "invalid",
+    },
+}
+"""The one name of each outcome per language, shared like :data:`SEVERITY_WORDS`."""
+
+
+def judgement_words(lang: str) -> dict[str, str]:
+    """Severity and outcome names keyed by their values (``"high"``, ``"violation"``), for word tables."""
+    lang = language(lang)
+    return {
+        **{str(k): v for k, v in SEVERITY_WORDS[lang].items()},
+        **{str(k): v for k, v in OUTCOME_WORDS[lang].items()},
+    }
+
+
 WORDS: dict[str, dict[str, str]] = {
     "zh": {
-        "critical": "严重",
-        "high": "高",
-        "medium": "中",
-        "low": "低",
-        "info": "提示",
-        "violation": "违规",
-        "compliant": "合规",
-        "undetermined": "无法判定",
-        "invalid": "无效",
+        **judgement_words("zh"),
         "open": "待处理",
         "waived": "已豁免",
         "baselined": "已列入基线",
@@ -95,15 +140,7 @@ WORDS: dict[str, dict[str, str]] = {
         "this_log": "本步骤日志",
     },
     "en": {
-        "critical": "critical",
-        "high": "high",
-        "medium": "medium",
-        "low": "low",
-        "info": "info",
-        "violation": "violation",
-        "compliant": "compliant",
-        "undetermined": "undetermined",
-        "invalid": "invalid",
+        **judgement_words("en"),
         "open": "open",
         "waived": "waived",
         "baselined": "baselined",
@@ -171,11 +208,6 @@ _NOUNS: dict[str, tuple[tuple[str, str], str]] = {
 _REASON_NOUNS = {"input-failure": "input_not_read", "stale-waiver": "stale_waiver"}
 
 
-def language(lang: str) -> str:
-    """``en`` when asked for, Chinese otherwise (the default)."""
-    return "en" if lang == "en" else "zh"
-
-
 def words(lang: str) -> dict[str, str]:
     return WORDS[language(lang)]
 
@@ -200,11 +232,11 @@ def percent(ratio: float) -> str:
 
 
 def severity_name(severity: Severity | str, lang: str) -> str:
-    return words(lang)[str(severity)]
+    return SEVERITY_WORDS[language(lang)][Severity(severity)]
 
 
 def outcome_name(outcome: Outcome | str, lang: str) -> str:
-    return words(lang)[str(outcome)]
+    return OUTCOME_WORDS[language(lang)][Outcome(outcome)]
 
 
 def summary(counts: Counts, lang: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from importlib.metadata import version
 
 from svcpolicy.calendar import LONGEST_REST_RUN, HolidayCalendar, load_year_file, package_known_years
 from svcpolicy.cli.config import discover
@@ -51,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     files = holiday_files(args, discover(args.config, disabled=args.no_config))
     calendar = HolidayCalendar.official(files)  # validates the files together, as check and watch would
+    from importlib.metadata import version
+
     first, last = calendar.known_years
     official_first, official_last = package_known_years()
     print(f"known years: {first}–{last}")

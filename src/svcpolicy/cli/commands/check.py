@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from svcpolicy.authoring.lint import lint_loaded
 from svcpolicy.cli.check_summary import ThresholdTally, header
@@ -23,17 +23,20 @@ from svcpolicy.cli.progress import progress_for
 from svcpolicy.cli.walk import RECORD_EXTENSIONS, record_files
 from svcpolicy.engine.record_context import group_paths
 from svcpolicy.errors import SourceLocation
-from svcpolicy.gate.baseline import Baseline, load_baseline, write_baseline
 from svcpolicy.gate.gate import Gate
 from svcpolicy.gate.waivers import WaiverSet, load_waiver_files
 from svcpolicy.pack.schema import Severity
 from svcpolicy.policy import Evaluation, Policy, load_policy
 from svcpolicy.reporting.masking import MaskedGate, Redactor
 from svcpolicy.reporting.registry import FORMATS
+from svcpolicy.reporting.wording import summary as summary_line
 from svcpolicy.results.dispositions import GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
-from svcpolicy.spark import SparkRun, spark_session
+
+if TYPE_CHECKING:
+    from svcpolicy.gate.baseline import Baseline
+    from svcpolicy.spark import SparkRun
 
 NAME = "check"
 HELP = "check record files against a rule pack"
@@ -183,7 +186,11 @@ def run(args: argparse.Namespace) -> int:
         print("svcpolicy: no record files given, and no [tool.svcpolicy.records] globs to find them", file=sys.stderr)
         return EXIT_ERROR
     waivers = load_waiver_files(settings.waivers) if settings.waivers else WaiverSet.empty()
-    baseline = load_baseline(settings.baseline) if settings.baseline else None
+    baseline = None
+    if settings.baseline:
+        from svcpolicy.gate.baseline import load_baseline
+
+        baseline = load_baseline(settings.baseline)
     policy = load_policy(settings.pack, calendar=holiday_calendar(args, config))
     refused = lint_loaded(policy.definition).errors
     if refused:
@@ -238,6 +245,8 @@ def _check(
     masking = not args.show_customer_ids
     run: Evaluation | SparkRun
     if args.engine == "spark":
+        from svcpolicy.spark import SparkRun, spark_session  # Spark only for its engine
+
         spark = spark_session(args.spark_master)
         run = SparkRun(
             policy,
@@ -338,7 +347,7 @@ def _check(
         print(f"svcpolicy: {run.engine_stats.summary()}", file=sys.stderr)
     stdout_format = settings.outputs[0][0]
     if stdout_format != "text":
-        print(run.counts.summary(), file=sys.stderr)
+        print(summary_line(run.counts, settings.lang), file=sys.stderr)
         for note in gate.notes():
             print(f"svcpolicy: {note}", file=sys.stderr)
     return exit_code(verdict)
@@ -376,6 +385,8 @@ def _write_baseline(
         for f in items
         if isinstance(f, Finding) and gate.waivable(f.rule) and gate.disposition(f).status is not Status.WAIVED
     ]
+    from svcpolicy.gate.baseline import write_baseline
+
     written = write_baseline(path, accepted, policy.ref, as_of)
     print(f"svcpolicy: wrote a baseline of {len(written)} finding(s) to {path}", file=sys.stderr)
     return written

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import orjson
 
-from svcpolicy.authoring.coverage import CHECKABLE, Coverage, coverage
-from svcpolicy.pack.bundled import resolve_pack
-from svcpolicy.pack.loader import read_pack
+if TYPE_CHECKING:
+    from svcpolicy.authoring.coverage import Coverage
 
 NAME = "coverage"
 HELP = "show which provisions a pack checks, and with which rules"
@@ -23,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from svcpolicy.authoring.coverage import coverage
+    from svcpolicy.pack.bundled import resolve_pack
+    from svcpolicy.pack.loader import read_pack
+
     pack = read_pack(resolve_pack(args.pack))
     matrix = coverage(pack)
     {"text": _text, "json": _json, "markdown": _markdown}[args.format](matrix, sys.stdout)
@@ -34,6 +37,8 @@ def _rules(row_rules: tuple[str, ...], via: tuple[str, ...]) -> str:
 
 
 def _text(matrix: Coverage, out: TextIO) -> None:
+    from svcpolicy.authoring.coverage import CHECKABLE
+
     current = None
     for row in matrix.provisions:
         if row.source != current:
@@ -79,6 +84,8 @@ def _json(matrix: Coverage, out: TextIO) -> None:
 
 
 def _markdown(matrix: Coverage, out: TextIO) -> None:
+    from svcpolicy.authoring.coverage import CHECKABLE
+
     out.write(f"# Coverage of {matrix.pack} {matrix.version}\n\n")
     out.write("| provision | label | class | enforced by / reason |\n|---|---|---|---|\n")
     for row in matrix.provisions:

@@ -7,8 +7,6 @@ import sys
 
 import orjson
 
-from svcpolicy.records.events import event_json_schema
-
 NAME = "event-schema"
 HELP = "print the JSON Schema of a monitor event (see docs/events.md)"
 
@@ -18,5 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from svcpolicy.records.events import event_json_schema
+
     sys.stdout.write(orjson.dumps(event_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0

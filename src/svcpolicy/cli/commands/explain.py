@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from svcpolicy.authoring.coverage import ProvisionCoverage, coverage
 from svcpolicy.errors import SvcPolicyError
-from svcpolicy.pack.bundled import resolve_pack
-from svcpolicy.pack.definition import PackDefinition
-from svcpolicy.pack.loader import read_pack
-from svcpolicy.pack.schema import Rule
+
+if TYPE_CHECKING:
+    from svcpolicy.authoring.coverage import ProvisionCoverage
+    from svcpolicy.pack.definition import PackDefinition
+    from svcpolicy.pack.schema import Rule
 
 NAME = "explain"
 HELP = "explain an article (第十六条, svc-rules/16) or a rule (SVC-016-…): text, rules, conditions, examples"
@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from svcpolicy.authoring.coverage import coverage
+    from svcpolicy.pack.bundled import resolve_pack
+    from svcpolicy.pack.loader import read_pack
+
     pack = read_pack(resolve_pack(args.pack))
     rows = coverage(pack).provisions
     rules = {rule.id: rule for rule in pack.rules}
@@ -61,8 +65,11 @@ def _provision(row: ProvisionCoverage, rules: dict[str, Rule], out: TextIO) -> N
 
 def _rule(rule: Rule, pack: PackDefinition, out: TextIO) -> None:
     out.write(f"{rule.id} [{rule.severity}] {rule.title}\n")
-    if rule.description:
-        out.write(f"  {rule.description}\n")
+    if rule.title_zh:
+        out.write(f"  {rule.title_zh}\n")
+    for description in (rule.description, rule.description_zh):
+        if description:
+            out.write(f"  {' '.join(description.split())}\n")
     for ref in rule.cite:
         source_id, _, provision_id = ref.partition("/")
         source = pack.sources[source_id]

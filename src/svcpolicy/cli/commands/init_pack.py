@@ -90,6 +90,7 @@ parameters:
 rules:
   - id: {rule_id}
     title: A counter customer waited longer than this bank's own target
+    title_zh: 柜面客户等候时间超过本行自定目标
     cite: [{SOURCE_ID}/1]
     severity: low
     applies_if: channel == "counter"

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from svcpolicy.authoring.packtest import CaseResult, run_pack_tests, summary
-from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.policy import load_policy
+
+if TYPE_CHECKING:
+    from svcpolicy.calendar import HolidayCalendar
 
 NAME = "test"
 HELP = "run rule packs' embedded examples and test files; prints `N passed, M failed`"
@@ -31,6 +33,8 @@ def run_tests(packs: Sequence[str], *, quiet: bool = False, calendar: HolidayCal
 
     ``calendar``: the official one when None; year files make examples in a newly announced year decidable.
     """
+    from svcpolicy.authoring.packtest import CaseResult, run_pack_tests, summary
+
     results: list[CaseResult] = []
     broken = False
     for pack in packs:

@@ -2,7 +2,8 @@
 
 Workers are started with 'spawn' (durable-rules and threads do not survive ``fork``) and receive the policy
 once, as its pack's content, when they start. At most ``2 × jobs`` units are in flight, so memory stays bounded
-however long the input.
+however long the input. The driver keeps every record id seen so far (:class:`SeenIds`): a unit holding an id of
+an earlier unit is judged again from those ids before it is merged, so its repeat is invalid as in one process.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 
 from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers
+from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, SeenIds
 from svcpolicy.engines.parallel.plan import WorkUnit, plan_units
-from svcpolicy.engines.parallel.units import UnitResult, judge_unit
+from svcpolicy.engines.parallel.units import UnitResult, judge_unit, repeats_before
+from svcpolicy.engines.parallel.wire import from_wire
 from svcpolicy.records.readers import RawRecord
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Counts, InputFailure
@@ -53,21 +55,27 @@ def judge_in_parallel(
     ``counts``, ``runs`` (group findings are judged by the caller, after the last merge), contexts, identifying
     values and failures."""
     context = multiprocessing.get_context("spawn")
+    seen = SeenIds()
     with context.Pool(jobs, initializer=_start_worker, initargs=(pack,)) as pool:
-        in_flight: deque[AsyncResult[UnitResult]] = deque()
+        in_flight: deque[tuple[WorkUnit, AsyncResult[UnitResult]]] = deque()
         keep = (contexts is not None, identifiers is not None)
 
-        def submit(unit: WorkUnit) -> None:
-            in_flight.append(pool.apply_async(_judge_in_worker, (unit, as_of, encoding, *keep)))
+        def next_result() -> UnitResult:
+            unit, pending = in_flight.popleft()
+            result = pending.get()
+            repeats = repeats_before(seen, result)
+            if repeats:
+                result = pool.apply(_judge_in_worker, (unit, as_of, encoding, *keep, repeats))
+            return result
 
         for unit in plan_units(sources, jobs, encoding):
-            submit(unit)
+            in_flight.append((unit, pool.apply_async(_judge_in_worker, (unit, as_of, encoding, *keep))))
             if len(in_flight) >= 2 * jobs:
-                yield from merge_result(in_flight.popleft().get(), counts, runs, contexts, failures, identifiers)
+                yield from merge_result(next_result(), counts, runs, contexts, failures, identifiers)
                 if progress is not None:
                     progress(counts)
         while in_flight:
-            yield from merge_result(in_flight.popleft().get(), counts, runs, contexts, failures, identifiers)
+            yield from merge_result(next_result(), counts, runs, contexts, failures, identifiers)
             if progress is not None:
                 progress(counts)
 
@@ -91,7 +99,7 @@ def merge_result(
         identifiers.update(result.identifiers)
     for run, tally in zip(runs, result.tallies, strict=True):
         run.merge(tally)
-    return result.items
+    return from_wire(result.items)
 
 
 def _start_worker(pack: CompiledPack) -> None:
@@ -100,8 +108,13 @@ def _start_worker(pack: CompiledPack) -> None:
 
 
 def _judge_in_worker(
-    unit: WorkUnit, as_of: dt.datetime, encoding: str, keep_context: bool, keep_identifiers: bool
+    unit: WorkUnit,
+    as_of: dt.datetime,
+    encoding: str,
+    keep_context: bool,
+    keep_identifiers: bool,
+    prior: dict[int, tuple[str, int]] | None = None,
 ) -> UnitResult:
     if _WORKER_PACK is None:
         raise RuntimeError("worker started without a policy")
-    return judge_unit(_WORKER_PACK, unit, as_of, encoding, keep_context, keep_identifiers)
+    return judge_unit(_WORKER_PACK, unit, as_of, encoding, keep_context, keep_identifiers, prior)

@@ -1,32 +1,39 @@
-"""Judge one work unit: what a worker process (or a Spark task) does, with the loop of one process."""
+"""Judge one work unit: what a worker process (or a Spark task) does, with the loop of one process.
+
+A unit checks its own record ids for repeats and hands back the ids it saw (``UnitResult.seen``). The driver,
+taking units in input order, looks those up among the ids of the units before (:func:`repeats_before`); in the
+rare case of a repeat it judges the unit again starting from those earlier ids (``prior``), so the later record
+is the invalid one exactly as in one process.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from svcpolicy.engine.aggregates import AggregateRun, GroupTally
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, judge_stream
+from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, SeenIds, judge_stream
 from svcpolicy.engines.parallel.plan import FileUnit, WorkUnit
+from svcpolicy.engines.parallel.wire import Wire, to_wire
 from svcpolicy.errors import InputError
 from svcpolicy.records.readers import RawRecord, read_records
-from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Counts, InputFailure
 
 
 @dataclass
 class UnitResult:
-    """A unit's findings and invalid records in order, its counts, kept contexts and identifying values, and
-    aggregate groups to merge."""
+    """A unit's findings and invalid records in order (as tuples, :mod:`.wire`), its counts, kept contexts and
+    identifying values, aggregate groups to merge, and the record ids it saw."""
 
-    items: list[Finding | InvalidRecord]
+    items: list[Wire]
     counts: Counts
     contexts: RecordContexts | None
     failure: InputFailure | None
     tallies: list[GroupTally]
     identifiers: RecordIdentifiers | None = None
+    seen: SeenIds | None = None
 
 
 def judge_unit(
@@ -36,7 +43,9 @@ def judge_unit(
     encoding: str,
     keep_context: bool,
     keep_identifiers: bool = False,
+    prior: Mapping[int, tuple[str, int]] | None = None,
 ) -> UnitResult:
+    """Judge the unit's records; ``prior`` holds ids (by digest) first seen before the unit, and where."""
     counts = Counts()
     failure: InputFailure | None = None
     raws: Iterable[RawRecord] = ()
@@ -52,5 +61,26 @@ def judge_unit(
     runs = [AggregateRun(program) for program in pack.aggregates]
     contexts: RecordContexts | None = {} if keep_context else None
     identifiers: RecordIdentifiers | None = {} if keep_identifiers else None
-    items = list(judge_stream(pack, raws, as_of, counts=counts, runs=runs, contexts=contexts, identifiers=identifiers))
-    return UnitResult(items, counts, contexts, failure, [run.tally() for run in runs], identifiers)
+    seen = SeenIds()
+    for digest, (source, line) in (prior or {}).items():
+        seen.remember(digest, source, line)
+    stream = judge_stream(
+        pack, raws, as_of, counts=counts, runs=runs, contexts=contexts, identifiers=identifiers, seen=seen
+    )
+    items = to_wire(list(stream))
+    return UnitResult(items, counts, contexts, failure, [run.tally() for run in runs], identifiers, seen)
+
+
+def repeats_before(earlier: SeenIds, result: UnitResult) -> dict[int, tuple[str, int]]:
+    """The ids of this unit already seen in the units before it (by digest), with where they were first seen;
+    the unit's other ids join ``earlier`` (a unit judged again for its repeats sees the same ids)."""
+    repeats: dict[int, tuple[str, int]] = {}
+    if result.seen is not None:
+        seen_at, remember = earlier.seen_at, earlier.remember
+        for digest, source, line in result.seen.entries():
+            first = seen_at(digest)
+            if first is None:
+                remember(digest, source, line)
+            else:
+                repeats[digest] = first
+    return repeats

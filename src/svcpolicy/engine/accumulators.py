@@ -1,0 +1,339 @@
+"""A group's running state as one flat list: member counts, capped member references, fixed-size accumulators.
+
+One list per group (no object per aggregate) keeps a group to a few hundred bytes, so a run can hold many groups
+before it spills (``svcpolicy.engine.spill``). ``GroupLayout`` knows where each aggregate's slots sit, how a member
+updates them, how the state of a later part of the stream folds in (``fold``: what one pass over both parts would
+hold) and what the aggregates' values are when the input ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+MAX_MEMBER_REFS = 10
+MAX_DISTINCT = 100_000
+SMALL_DISTINCT = 8
+"""Up to this many distinct values are kept in a tuple (48 bytes for one) rather than a set (216 bytes even empty)."""
+
+MEMBERS, LEFT_OUT, FIRST_REF, FIRST_INDEX, MORE_REFS = 0, 1, 2, 3, 4
+"""A group's state: members counted, members left out, the first member's reference and item index (most groups
+of a rule with very many groups have one member: no list for them), the further references (None, or a flat list of
+references, each followed by its item index with ``for_each``), then the accumulators' slots."""
+
+State = list[Any]
+Updater = Callable[[State, int, Any], None]
+Folder = Callable[[State, State, int], None]
+
+_FLOAT_SCALE_BITS = 1074
+"""Every finite float is an integer multiple of 2**-1074, so floats are summed exactly as integers of that unit:
+the total is then the same however the stream was split and merged (float addition is not associative)."""
+
+
+def _exact_float(value: float) -> int:
+    numerator, denominator = value.as_integer_ratio()
+    return numerator << (_FLOAT_SCALE_BITS + 1 - denominator.bit_length())
+
+
+# -- updates: one member's value into its aggregate's slots ------------------------------------------------------
+
+
+def _add_sum(state: State, i: int, value: Any) -> None:
+    """Slots: exact total of non-floats, floats as an exact integer (None until the first)."""
+    if value is not None:
+        if type(value) is float and math.isfinite(value):
+            floats = state[i + 1]
+            state[i + 1] = _exact_float(value) + (floats or 0)
+        else:
+            state[i] += value
+
+
+def _add_avg(state: State, i: int, value: Any) -> None:
+    """Slots: a sum's two, then the values counted."""
+    if value is not None:
+        _add_sum(state, i, value)
+        state[i + 2] += 1
+
+
+def _add_share(state: State, i: int, value: Any) -> None:
+    state[i] += value is True
+    state[i + 1] += 1
+
+
+def _add_distinct(state: State, i: int, value: Any) -> None:
+    """A tuple while the values are few, a set (capped at MAX_DISTINCT) beyond."""
+    if value is None:
+        return
+    seen = state[i]
+    if type(seen) is tuple:
+        hash(value)  # an unhashable value cannot be counted, as with a set
+        if value not in seen:
+            state[i] = (*seen, value) if len(seen) < SMALL_DISTINCT else {*seen, value}
+    elif len(seen) < MAX_DISTINCT:
+        seen.add(value)
+
+
+def _add_min(state: State, i: int, value: Any) -> None:
+    if value is not None and (state[i] is None or value < state[i]):
+        state[i] = value
+
+
+def _add_max(state: State, i: int, value: Any) -> None:
+    if value is not None and (state[i] is None or value > state[i]):
+        state[i] = value
+
+
+def _add_peak(state: State, i: int, value: Any) -> None:
+    """Slot: the events as one flat list (when, change, when, change, …), () before the first, None once there are
+    too many to order."""
+    if not isinstance(value, list | tuple) or len(value) != 2 or value[0] is None:
+        raise TypeError("peak() takes a pair (when, change) with a known time")
+    at, change = value
+    if isinstance(change, bool) or not isinstance(change, int | float | Decimal):
+        raise TypeError("peak()'s change is a number")
+    events = state[i]
+    if events is None:
+        return
+    if type(events) is tuple:
+        state[i] = [at, change]
+        return
+    events += (at, change)
+    if len(events) > 2 * MAX_DISTINCT:
+        state[i] = None  # too many to order: the result is unknown rather than a guess
+
+
+# -- folds: the same group's state from a later part of the stream ------------------------------------------------
+
+
+def _fold_sum(mine: State, theirs: State, i: int) -> None:
+    mine[i] += theirs[i]
+    floats, later = mine[i + 1], theirs[i + 1]
+    mine[i + 1] = later if floats is None else floats if later is None else floats + later
+
+
+def _fold_avg(mine: State, theirs: State, i: int) -> None:
+    _fold_sum(mine, theirs, i)
+    mine[i + 2] += theirs[i + 2]
+
+
+def _fold_share(mine: State, theirs: State, i: int) -> None:
+    mine[i] += theirs[i]
+    mine[i + 1] += theirs[i + 1]
+
+
+def _fold_distinct(mine: State, theirs: State, i: int) -> None:
+    """Only the size is read: capped at MAX_DISTINCT, it is min(cap, distinct values) as in one pass."""
+    merged = {*mine[i], *theirs[i]}
+    if len(merged) <= SMALL_DISTINCT:
+        mine[i] = tuple(merged)
+    elif len(merged) <= MAX_DISTINCT:
+        mine[i] = merged
+    else:
+        mine[i] = set(list(merged)[:MAX_DISTINCT])
+
+
+def _fold_min(mine: State, theirs: State, i: int) -> None:
+    """Ties keep the earlier value, as ``_add_min`` does."""
+    if theirs[i] is not None and (mine[i] is None or theirs[i] < mine[i]):
+        mine[i] = theirs[i]
+
+
+def _fold_max(mine: State, theirs: State, i: int) -> None:
+    if theirs[i] is not None and (mine[i] is None or theirs[i] > mine[i]):
+        mine[i] = theirs[i]
+
+
+def _fold_peak(mine: State, theirs: State, i: int) -> None:
+    events, later = mine[i], theirs[i]
+    if events is None or later is None or len(events) + len(later) > 2 * MAX_DISTINCT:
+        mine[i] = None
+    elif later:
+        mine[i] = [*events, *later]
+
+
+# -- values when the input ends -----------------------------------------------------------------------------------
+
+
+def _sum(state: State, i: int) -> Any:
+    """A sum's value: exact for integers and decimals, correctly rounded for floats."""
+    total, floats = state[i], state[i + 1]
+    if floats is None:
+        return total
+    try:
+        rounded = floats / (1 << _FLOAT_SCALE_BITS)  # int / int is correctly rounded
+    except OverflowError:  # past the largest float: infinite, as adding the floats one by one gives
+        rounded = math.inf if floats > 0 else -math.inf
+    if isinstance(total, Decimal):
+        return total + Decimal(rounded)
+    return total + rounded
+
+
+def _avg(state: State, i: int) -> Any:
+    return _sum(state, i) / state[i + 2] if state[i + 2] else None
+
+
+def _share(state: State, i: int) -> Any:
+    return state[i] / state[i + 1] if state[i + 1] else None
+
+
+def _distinct(state: State, i: int) -> int:
+    return len(state[i])
+
+
+def _peak(state: State, i: int) -> Any:
+    """The highest running total of the changes taken in time order (decreases first at equal times), from 0."""
+    events = state[i]
+    if events is None:
+        return None
+    try:
+        ordered = sorted(zip(events[::2], events[1::2], strict=True), key=lambda event: (event[0], event[1]))
+    except TypeError:  # times of different kinds (a date and a datetime) have no order
+        return None
+    running = highest = 0
+    for _, change in ordered:
+        running += change
+        highest = max(highest, running)
+    return highest
+
+
+def _count(state: State, i: int) -> int:
+    return int(state[MEMBERS])
+
+
+def _slot(state: State, i: int) -> Any:
+    return state[i]
+
+
+class _Function:
+    """How one aggregate function keeps its slots: their initial values (immutable, so a template list can be
+    copied shallowly), the update, the fold and the final value."""
+
+    __slots__ = ("fold", "initial", "update", "value")
+
+    def __init__(
+        self, initial: tuple[Any, ...], update: Updater | None, fold: Folder | None, value: Callable[[State, int], Any]
+    ) -> None:
+        self.initial = initial
+        self.update = update
+        self.fold = fold
+        self.value = value
+
+
+_FUNCTIONS: dict[str, _Function] = {
+    "count": _Function((), None, None, _count),
+    "sum": _Function((0, None), _add_sum, _fold_sum, _sum),
+    "avg": _Function((0, None, 0), _add_avg, _fold_avg, _avg),
+    "share": _Function((0, 0), _add_share, _fold_share, _share),
+    "distinct": _Function(((),), _add_distinct, _fold_distinct, _distinct),
+    "min": _Function((None,), _add_min, _fold_min, _slot),
+    "max": _Function((None,), _add_max, _fold_max, _slot),
+    "peak": _Function(((),), _add_peak, _fold_peak, _peak),
+}
+
+
+class GroupLayout:
+    """The slots of one aggregate rule's groups, from its aggregate functions in order (``count`` has none)."""
+
+    def __init__(self, functions: Sequence[str], ref_stride: int) -> None:
+        """``ref_stride`` is 1 when a member is a record, 2 when it is an item (record reference, item index)."""
+        self.functions = tuple(functions)
+        self.ref_stride = ref_stride
+        self.more_refs_cap = (MAX_MEMBER_REFS - 1) * ref_stride
+        template: list[Any] = [0, 0, None, None, None]
+        offsets: list[int] = []
+        for function in self.functions:
+            offsets.append(len(template))
+            template.extend(_FUNCTIONS[function].initial)
+        self.template = template
+        self.offsets = tuple(offsets)
+        self.updates = tuple(
+            (offset, update)
+            for function, offset in zip(self.functions, offsets, strict=True)
+            if (update := _FUNCTIONS[function].update) is not None
+        )
+        self.folds = tuple(
+            (offset, fold)
+            for function, offset in zip(self.functions, offsets, strict=True)
+            if (fold := _FUNCTIONS[function].fold) is not None
+        )
+        self.values = tuple(
+            (offset, _FUNCTIONS[function].value) for function, offset in zip(self.functions, offsets, strict=True)
+        )
+        self.add = _adder(self.updates)
+
+    def new(self) -> State:
+        return self.template.copy()
+
+    def keep_ref(self, state: State, ref: Any, index: int | None) -> None:
+        """Keep a member's reference (and item index) while the group has fewer than MAX_MEMBER_REFS."""
+        if state[FIRST_REF] is None:
+            state[FIRST_REF] = ref
+            state[FIRST_INDEX] = index
+            return
+        more = state[MORE_REFS]
+        if more is None:
+            state[MORE_REFS] = [ref] if self.ref_stride == 1 else [ref, index]
+        elif len(more) < self.more_refs_cap:
+            if self.ref_stride == 1:
+                more.append(ref)
+            else:
+                more += (ref, index)
+
+    def refs(self, state: State) -> list[tuple[Any, int | None]]:
+        """The kept member references with their item indexes (None for records), first member first."""
+        if state[FIRST_REF] is None:
+            return []
+        kept: list[tuple[Any, int | None]] = [(state[FIRST_REF], state[FIRST_INDEX])]
+        more = state[MORE_REFS] or ()
+        if self.ref_stride == 1:
+            kept.extend((ref, None) for ref in more)
+        else:
+            kept.extend(zip(more[::2], more[1::2], strict=True))
+        return kept
+
+    def fold(self, mine: State, later: State) -> None:
+        """Fold in the same group's state from a later part of the stream: first references kept, ties earlier."""
+        mine[MEMBERS] += later[MEMBERS]
+        mine[LEFT_OUT] += later[LEFT_OUT]
+        if mine[FIRST_REF] is None:
+            mine[FIRST_REF], mine[FIRST_INDEX], mine[MORE_REFS] = later[FIRST_REF], later[FIRST_INDEX], later[MORE_REFS]
+        elif later[FIRST_REF] is not None and len(mine[MORE_REFS] or ()) < self.more_refs_cap:
+            for ref, index in self.refs(later):
+                self.keep_ref(mine, ref, index)
+        for offset, fold in self.folds:
+            fold(mine, later, offset)
+
+    def results(self, state: State) -> list[Any]:
+        """Each aggregate's value, in the rule's order."""
+        return [value(state, offset) for offset, value in self.values]
+
+
+def _adder(updates: tuple[tuple[int, Updater], ...]) -> Callable[[State, tuple[Any, ...]], None]:
+    """One member's values (one per aggregate that reads a value, in order) into a group's slots; the common
+    shapes unrolled, since this runs for every member."""
+    if not updates:
+        return lambda state, values: None
+    if len(updates) == 1:
+        ((o0, u0),) = updates
+
+        def add_one(state: State, values: tuple[Any, ...]) -> None:
+            u0(state, o0, values[0])
+
+        return add_one
+    if len(updates) == 3:
+        (o0, u0), (o1, u1), (o2, u2) = updates
+
+        def add_three(state: State, values: tuple[Any, ...]) -> None:
+            u0(state, o0, values[0])
+            u1(state, o1, values[1])
+            u2(state, o2, values[2])
+
+        return add_three
+
+    def add_each(state: State, values: tuple[Any, ...]) -> None:
+        for (offset, update), value in zip(updates, values, strict=True):
+            update(state, offset, value)
+
+    return add_each

@@ -1,0 +1,66 @@
+"""The validated-pack cache: a second run reads the pack from it, an edited pack is read afresh, and it stays small."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from svcpolicy.pack import cache
+from svcpolicy.pack.cache import read_pack_cached
+from svcpolicy.pack.loader import read_pack
+
+
+@pytest.fixture
+def cache_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("SVCPOLICY_CACHE_DIR", str(directory))
+    return directory
+
+
+def test_a_second_load_of_an_unchanged_pack_comes_from_the_cache(
+    cache_in: Path, write_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_pack()
+    first = read_pack_cached(root)
+    assert len(list(cache_in.glob("pack-*.pickle"))) == 1
+
+    def no_reading(path: Path) -> None:
+        raise AssertionError("the pack was read again although nothing changed")
+
+    monkeypatch.setattr(cache, "read_pack", no_reading)
+    again = read_pack_cached(root)
+    assert [rule.id for rule in again.rules] == [rule.id for rule in first.rules]
+
+
+def test_an_edited_rule_file_is_read_afresh_not_from_the_cache(cache_in: Path, write_pack: Callable[..., Path]) -> None:
+    root = write_pack()
+    assert read_pack_cached(root).rules[0].severity == "critical"
+    pack_file = root / "pack.yaml"
+    pack_file.write_text(pack_file.read_text(encoding="utf-8").replace("critical", "low"), encoding="utf-8")
+    assert read_pack_cached(root).rules[0].severity == "low"
+    assert read_pack_cached(root).rules[0].severity == read_pack(root).rules[0].severity
+
+
+def test_the_cache_keeps_only_the_newest_packs(
+    cache_in: Path, write_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "KEEP_PACKS", 3)
+    root = write_pack()
+    pack_file = root / "pack.yaml"
+    text = pack_file.read_text(encoding="utf-8")
+    for version in range(6):
+        pack_file.write_text(text.replace('version: "1"', f'version: "{version}"'), encoding="utf-8")
+        assert read_pack_cached(root).manifest.version == str(version)
+    assert len(list(cache_in.glob("pack-*.pickle"))) == 3
+    assert read_pack_cached(root).manifest.version == "5"
+
+
+def test_no_cache_is_written_when_it_is_turned_off(
+    tmp_path: Path, write_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SVCPOLICY_CACHE_DIR", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    read_pack_cached(write_pack())
+    assert not (tmp_path / "xdg").exists()
