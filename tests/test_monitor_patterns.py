@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 import svcpolicy
 from conftest import MINI_PACK
 from monitor_streams import ev
+from svcpolicy.authoring.lint import lint_pack
+from svcpolicy.cli.exits import EXIT_ERROR
+from svcpolicy.cli.main import main as cli_main
 from svcpolicy.errors import ExpressionError
 from svcpolicy.monitor import Alert, Monitor
 from svcpolicy.results.findings import Finding, Outcome
@@ -292,3 +295,30 @@ def sale_events(history: SaleHistory) -> list[dict[str, Any]]:
 def test_plan41_and_the_monitor_agree_on_which_sales_lacked_a_prior_risk_warning(history: SaleHistory) -> None:
     by_record = record_outcome(sale_record(history), "PLAN-41-no-prior-risk-disclosure")
     assert by_record == monitor_outcome(sale_events(history), RISK)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("knd == 'transfer'", "operation.performed has no field 'knd'"),
+        ("kind in params.no_such_list", "no_such_list"),
+        ("kind ==", "seq.yaml"),
+    ],
+)
+def test_lint_and_check_reject_a_when_condition_before_any_monitor_starts(
+    write_pack: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], when: str, expected: str
+) -> None:
+    root = write_pack(
+        {"pack.yaml": MINI_PACK + "include: [monitor/*.yaml]\n", "monitor/seq.yaml": SEQUENCE.replace("WHEN", when)}
+    )
+    errors = [m for m in lint_pack(root).messages if m.level == "error"]
+    assert errors and all(m.file.endswith("seq.yaml") and m.line == 9 for m in errors), errors
+    assert any(expected in f"{m.file}: {m.message}" for m in errors), errors
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"id": "R1", "channel": "counter", "wait_minutes": 5}\n', encoding="utf-8")
+    assert cli_main(["check", str(records), "--pack", str(root)]) == EXIT_ERROR
+    assert "lint error" in capsys.readouterr().err
+
+
+def test_lint_accepts_the_bundled_packs_sequence_conditions() -> None:
+    assert [m for m in lint_pack(svcpolicy.bundled_pack_path()).messages if m.level == "error"] == []

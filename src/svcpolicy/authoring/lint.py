@@ -30,6 +30,7 @@ from typing import Any, Literal, cast
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.parameters import ParameterTable
+from svcpolicy.engine.pattern_conditions import compile_condition
 from svcpolicy.errors import ExpressionError, PackError, PackErrors, SourceLocation
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse, parse_for_each
 from svcpolicy.expr import nodes as n
@@ -422,6 +423,22 @@ def _lint_definition(pack: PackDefinition, messages: list[LintMessage]) -> None:
     _lint_rules(pack, messages)
 
 
+def _lint_sequence_conditions(
+    pack: PackDefinition, table: ParameterTable, inherited: set[str], messages: list[LintMessage]
+) -> None:
+    """Compile every sequence pattern's ``when`` as the monitor will: a bad one is an error now, not when the
+    monitor starts (events carry every field of their type, null when unset, hence no absent defaults)."""
+    compiler = Compiler(params=list(pack.parameters), absent_defaults={}, constants=table.constant)
+    for rule, site in zip(pack.sequences, pack.sequence_sites, strict=True):
+        if site.doc.file in inherited:
+            continue
+        for at, pattern in rule.located_patterns():
+            try:
+                compile_condition(pattern, compiler, site.expression_at(*at, "when"))
+            except ExpressionError as exc:
+                messages.append(_pack_error(exc))
+
+
 def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bool = False) -> None:
     """Lint's own checks of rules, parameters and sources (the engine's compile is not repeated here);
     ``syntax``: also report expressions that do not parse, when the engine's compile could not run."""
@@ -437,6 +454,7 @@ def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bo
         params_used |= checker.params_used
     for rule, site in own_rules:
         _lint_rule_metadata(rule, site, pack, messages)
+    _lint_sequence_conditions(pack, table, inherited, messages)
     for name, parameter in pack.parameters.items():
         where = pack.parameter_sites[name]
         if where.doc.file in inherited:

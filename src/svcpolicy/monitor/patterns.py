@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from svcpolicy.errors import ExpressionError, SourceLocation
+from svcpolicy.engine.pattern_conditions import compile_condition
+from svcpolicy.errors import SourceLocation
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined
 from svcpolicy.pack.sequences import Pattern
 from svcpolicy.policy import Policy
-from svcpolicy.records.events import EVENT_TYPES, Event
+from svcpolicy.records.events import Event
 
 
 class PatternMatcher:
@@ -72,14 +73,7 @@ class _Fields(Mapping[str, Any]):
 
 def compile_pattern(pattern: Pattern, compiler: Compiler, policy: Policy, location: SourceLocation) -> PatternMatcher:
     """The pattern's matcher; raises ExpressionError at ``location`` for a condition the event cannot answer."""
-    if pattern.when is None:
-        return PatternMatcher(pattern, None, policy)
-    condition = compiler.compile(pattern.when, location=location)
-    fields = EVENT_TYPES[pattern.event].model_fields
-    unknown = sorted(path for path in condition.reads if path.split(".")[0] not in fields)
-    if unknown:
-        raise ExpressionError(f"{pattern.event} has no field {', '.join(map(repr, unknown))}", location)
-    return PatternMatcher(pattern, condition, policy)
+    return PatternMatcher(pattern, compile_condition(pattern, compiler, location), policy)
 
 
 def pattern_compiler(policy: Policy) -> Compiler:

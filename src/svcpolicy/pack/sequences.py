@@ -140,6 +140,13 @@ class SequenceRule(_Strict):
     def patterns(self) -> list[Pattern]:
         return [p for p in (self.opens, *self.closes, self.checks) if p is not None]
 
+    def located_patterns(self) -> list[tuple[tuple[str | int, ...], Pattern]]:
+        """Each pattern with its path in the rule (``("closes", 1)``), to point at its ``when`` in the pack."""
+        located: list[tuple[tuple[str | int, ...], Pattern]] = [(("opens",), self.opens)] if self.opens else []
+        located += [(("closes", i), p) for i, p in enumerate(self.closes)]
+        located += [(("checks",), self.checks)] if self.checks else []
+        return located
+
     def extensions(self) -> list[Extension]:
         return list(self.period.extensions) if self.period else []
 
