@@ -213,9 +213,18 @@ def test_rules_with_the_same_filter_and_key_compute_them_once_per_record(bundled
     runs = [AggregateRun(program) for program in sharing]
     for run in runs:
         run.feed(env, record, RecordRef("R1"))
-    assert len([slot for slot in env.memo if slot < 0]) == 2
     assert all(len(run.groups) == 1 for run in runs)
     assert len({id(next(iter(run.groups))) for run in runs}) == 1  # the very same key tuple
+    # the filter too: its value, once flipped in the record's memo, is what every later rule reads
+    env.reset(record, bundled.parameters.for_record(record))
+    runs = [AggregateRun(program) for program in sharing]
+    runs[0].feed(env, record, RecordRef("R1"))
+    filters = [slot for slot, value in env.memo.items() if value is True]
+    assert filters
+    env.memo.update(dict.fromkeys(filters, False))
+    for run in runs[1:]:
+        run.feed(env, record, RecordRef("R1"))
+    assert runs[0].groups and not any(run.groups for run in runs[1:])
 
 
 _CHANNEL_FILTER = "channel not in params.self_service_channels"

@@ -153,3 +153,10 @@ def test_a_pack_rule_may_give_its_title_and_description_in_chinese(tmp_path: Pat
     )
     assert wording.rule_title(rule, "zh") == "事项" and wording.rule_title(rule, "en") == "Thing"
     assert wording.rule_description(rule, "zh") == "说明" and wording.rule_description(rule, "en") is None
+
+
+def test_the_html_reports_footer_gives_the_summary_in_the_reports_language(report: Report) -> None:
+    from svcpolicy.reporting.html import render_html
+
+    assert f"· {wording.summary(report.counts, 'zh')}</footer>" in render_html(report, lang="zh")
+    assert f"· {wording.summary(report.counts, 'en')}</footer>" in render_html(report, lang="en")

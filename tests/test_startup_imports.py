@@ -20,8 +20,6 @@ from svcpolicy.reporting.registry import FORMATS
 
 HEAVY = ("holidays", "jinja2", "pandas", "durable", "durable_rules", "pyspark", "matplotlib", "sqlite3", "tqdm")
 """Top-level packages that only some runs need; ``durable`` is durable-rules' import name."""
-HEAVY_FOR_CHECK = tuple(name for name in HEAVY if name != "sqlite3")
-"""The same for a check run, whose aggregates import SQLite for their spill to disk (a few milliseconds)."""
 
 SHOW_MODULES = "import json, sys; print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
 
@@ -43,7 +41,7 @@ def test_importing_svcpolicy_loads_none_of_the_heavy_parts() -> None:
 
 def test_importing_the_command_line_loads_none_of_the_heavy_parts() -> None:
     loaded = _modules_after(f"import svcpolicy.cli.main\n{SHOW_MODULES}")
-    assert loaded.isdisjoint(HEAVY_FOR_CHECK), sorted(loaded & set(HEAVY_FOR_CHECK))
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
 def test_a_short_check_with_a_warm_cache_loads_neither_the_holiday_package_nor_other_formats_writers(
@@ -61,7 +59,7 @@ def test_a_short_check_with_a_warm_cache_loads_neither_the_holiday_package_nor_o
     cold = _modules_after(run_check + SHOW_MODULES, env)
     warm = _modules_after(run_check + SHOW_MODULES, env)
     assert "holidays" in cold, "the record's deadlines need the holiday table, read from python-holidays once"
-    assert warm.isdisjoint(HEAVY_FOR_CHECK), sorted(warm & set(HEAVY_FOR_CHECK))
+    assert warm.isdisjoint(HEAVY), sorted(warm & set(HEAVY))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ A compiled ``AggregateProgram`` is immutable and shared; the groups of one evalu
 ``MAX_MEMBER_REFS`` member references and fixed-size accumulators, so memory grows with the number of groups, never
 with the number of records; past ``max_groups`` groups a run spills them to disk (``svcpolicy.engine.spill``) and
 merges them when the input ends. Filters and group keys that read only the record are computed once per record for
-all rules (``svcpolicy.engine.per_record``).
+all rules (``Compiler.once_per_record``): seven bundled rules group by ``(branch_id, month(started_at))``.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from svcpolicy.engine.accumulators import (
     State,
 )
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
-from svcpolicy.engine.per_record import once_per_record, reads_only_the_record, shared_slot
 from svcpolicy.engine.programs import citation_for, jsonable, rule_window, window_text
 from svcpolicy.engine.spill import SpilledGroups
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
 from svcpolicy.expr.compiled import Fn
-from svcpolicy.expr.nodes import Node
+from svcpolicy.expr.nodes import Name, Node, walk
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import AGGREGATE_FUNCTIONS, Rule
 from svcpolicy.results.findings import Finding, Outcome, PackRef, RecordRef
@@ -108,12 +107,12 @@ class AggregateProgram:
         self.where_fn: Fn | None = None
         if self.where is not None:
             self.where_fn = self.where.fn
-            if reads_only_the_record([self.where.node], loop_var):
-                self.where_fn = once_per_record(self.where.fn, shared_slot(compiler, "where", [self.where.node]))
+            if _reads_only_the_record([self.where.node], loop_var):
+                self.where_fn = compiler.once_per_record(self.where.fn, "aggregate filter", [self.where.node])
         self.key_of = _key_of(self.keys, self.key_names)
         key_nodes = [k.node for k in self.keys]
-        if reads_only_the_record(key_nodes, loop_var):
-            self.key_of = once_per_record(self.key_of, shared_slot(compiler, "key", key_nodes))
+        if _reads_only_the_record(key_nodes, loop_var):
+            self.key_of = compiler.once_per_record(self.key_of, "aggregate key", key_nodes)
         self.values_of = _values_of(tuple(s.argument.fn for s in self.specs if s.argument is not None))
 
     @staticmethod
@@ -449,3 +448,10 @@ def _group_evidence(group_key: dict[str, Any], results: dict[str, Any]) -> dict[
 def _group_key(group_key: dict[str, Any]) -> dict[str, Any]:
     """A group's key as JSON-able values (the finding's ``group``, which its fingerprint reads)."""
     return {k: jsonable(v) for k, v in group_key.items()}
+
+
+def _reads_only_the_record(nodes: list[Node], loop_var: str | None) -> bool:
+    """Whether expressions depend on the record, its parameters and the clock only, not on a ``for_each`` item."""
+    return loop_var is None or not any(
+        isinstance(part, Name) and part.id == loop_var for node in nodes for part in walk(node)
+    )

@@ -15,7 +15,6 @@ compared, so keys need no canonical byte form.
 from __future__ import annotations
 
 import pickle
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -27,6 +26,8 @@ class SpilledGroups:
     """Partial group states of one aggregate run on disk; see the module docstring."""
 
     def __init__(self) -> None:
+        import sqlite3  # only a run that spills needs it: a short check does not pay for the import
+
         self._db = sqlite3.connect("")  # "": a private temporary file, deleted on close
         self._db.executescript(
             """

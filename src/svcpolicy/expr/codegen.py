@@ -40,6 +40,7 @@ from svcpolicy.expr.compiler import (
     _pair_test,
     _Raised,
     _root_is_param,
+    static_value,
 )
 from svcpolicy.expr.env import Env
 from svcpolicy.expr.functions import FUNCTIONS
@@ -622,13 +623,7 @@ class _Body:
         return value
 
     def _static(self, node: n.Node) -> tuple[bool, Any]:
-        if isinstance(node, n.Const):
-            return True, node.value
-        if isinstance(node, n.Param) and node.name in self.constants:
-            return True, self.constants[node.name]
-        if isinstance(node, n.ListLit) and all(isinstance(item, n.Const) for item in node.items):
-            return True, [item.value for item in node.items if isinstance(item, n.Const)]
-        return False, None
+        return static_value(node, self.constants)
 
     def _build_Compare(self, node: n.Compare) -> str:
         out = self.out

@@ -84,6 +84,12 @@ class Compiler:
         computes the other reuses."""
         return self._shared
 
+    def once_per_record(self, fn: Fn, role: str, nodes: Sequence[n.Node]) -> Fn:
+        """``fn``, the value of ``nodes`` in a ``role`` (an aggregate's filter, its group key), computed once per
+        record however many rules of the pack ask for the same: it takes a slot in ``Env.memo`` like ``month()``."""
+        key = (role, *(_memo_key(node) for node in nodes))  # a str first: never equal to a subexpression's key
+        return _memo(fn, self._shared.setdefault(key, len(self._shared)))
+
     def compile(
         self,
         source: str,
@@ -427,14 +433,7 @@ class _Builder:
         return lambda env: then(env) if test(env) else otherwise(env)
 
     def _static(self, node: n.Node) -> tuple[bool, Any]:
-        """Whether a node's value is known when compiling (a literal or a constant parameter), and the value."""
-        if isinstance(node, n.Const):
-            return True, node.value
-        if isinstance(node, n.Param) and node.name in self.constants:
-            return True, self.constants[node.name]
-        if isinstance(node, n.ListLit) and all(isinstance(item, n.Const) for item in node.items):
-            return True, [item.value for item in node.items if isinstance(item, n.Const)]
-        return False, None
+        return static_value(node, self.constants)
 
     def _build_Call(self, node: n.Call) -> Fn:
         function = FUNCTIONS[node.function]
@@ -537,6 +536,17 @@ class _Builder:
             return kind == "all"
 
         return quantifier
+
+
+def static_value(node: n.Node, constants: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Whether a node's value is known when compiling (a literal or a constant parameter), and the value."""
+    if isinstance(node, n.Const):
+        return True, node.value
+    if isinstance(node, n.Param) and node.name in constants:
+        return True, constants[node.name]
+    if isinstance(node, n.ListLit) and all(isinstance(item, n.Const) for item in node.items):
+        return True, [item.value for item in node.items if isinstance(item, n.Const)]
+    return False, None
 
 
 def _memo_key(node: n.Node) -> Hashable:

@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from markupsafe import Markup
 
 from svcpolicy.pack.schema import Severity
+from svcpolicy.reporting import wording
 from svcpolicy.reporting.html_findings import filter_choices, finding_views, invalid_views
 from svcpolicy.reporting.html_labels import labels
 from svcpolicy.reporting.html_rates import rate_tables
@@ -199,7 +200,7 @@ def render_html(
         filters=filter_choices(rows, words, mask),
         invalid=invalid_views(report, mask),
         input_failures=report.input_failures,
-        summary=report.counts.summary(),
+        summary=wording.summary(report.counts, lang),
         css=Markup(css),  # noqa: S704 - the package's own stylesheet, hashed into the CSP above
         js=Markup(js),  # noqa: S704 - the package's own script, hashed into the CSP above
     )
