@@ -254,6 +254,7 @@ def startup_seconds(directory: Path, runs: int = 5) -> float:
 
 
 def bench_file(size: int, violating: float) -> Path:
+    """The bench records of this size, generated on first use (every bench script reads the same files)."""
     path = OUT / f"records-g{GENERATOR}-{size}.jsonl"
     if not path.exists():
         print(f"generating {size:,} records into {path} …", file=sys.stderr)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import OUT, generate
+from bench import bench_file
 
 
 def _rss_mib() -> float:
@@ -72,10 +72,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(Path(args.child[0]), args.child[1], args.every)))
         return 0
-    OUT.mkdir(exist_ok=True)
-    path = OUT / f"records-{args.records}.jsonl"
-    if not path.exists():
-        generate(path, args.records, args.violating)
+    path = bench_file(args.records, args.violating)
     results = []
     for engine in args.engines.split(","):
         child = subprocess.run(  # noqa: S603 - this script, with the same interpreter

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import OUT, generate
+from bench import bench_file
 
 AS_OF = "2026-11-27T00:00:00+08:00"
 WAYS = ("jobs1", "jobs2", "spark")
@@ -91,10 +91,7 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure[0], Path(args.measure[1]))))
         return 0
-    path = OUT / f"records-{args.records}.jsonl"
-    if not path.exists():
-        print(f"generating {args.records:,} records into {path} …", file=sys.stderr)
-        generate(path, args.records, args.violating)
+    path = bench_file(args.records, args.violating)
     results = []
     for round_ in range(args.rounds):
         measured = []
