@@ -27,7 +27,6 @@ import svcpolicy
 from conftest import REPO
 from gatekit import svcpolicy as run_cli
 from svcpolicy.cli.commands import check as check_command
-from svcpolicy.cli.main import build_parser
 from svcpolicy.gate.baseline import write_baseline
 from svcpolicy.reporting.ci import write_markdown
 
@@ -36,10 +35,10 @@ EXAMPLES = REPO / "examples" / "records.jsonl"
 
 
 def _check_formats() -> list[str]:
-    """The formats ``svcpolicy check --format`` offers, read from the command line itself."""
-    parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    option = next(a for a in commands.choices["check"]._actions if "--format" in a.option_strings)
+    """The formats ``svcpolicy check --format`` offers, read from the command's own arguments."""
+    parser = argparse.ArgumentParser()
+    check_command.add_arguments(parser)
+    option = next(a for a in parser._actions if "--format" in a.option_strings)
     assert option.choices is not None
     return sorted(option.choices)
 

@@ -14,7 +14,6 @@ def test_an_id_seen_before_reports_its_first_file_and_line_and_a_new_one_none() 
     assert seen.first_seen("R-3", "c.jsonl", 9) == "a.jsonl:4"
     assert seen.first_seen("R-4998", "c.jsonl", 9) == "b.jsonl:4999"
     assert seen.first_seen(7, "c.jsonl", 10) is None and seen.first_seen("7", "d.jsonl", 1) == "c.jsonl:10"
-    assert seen.seen_at(id_digest("R-10")) == ("b.jsonl", 11) and seen.seen_at(id_digest("R-x")) is None
 
 
 def test_ids_remembered_from_elsewhere_are_found_and_listed_with_their_place() -> None:
@@ -36,3 +35,18 @@ def test_a_hundred_thousand_ids_take_under_48_bytes_each() -> None:
     finally:
         tracemalloc.stop()
     assert len(seen) == 100_000 and held / 100_000 < 48
+
+
+def test_a_later_stream_absorbed_adds_its_new_ids_and_returns_the_repeats_with_their_first_place() -> None:
+    earlier = SeenIds(capacity=4)
+    for i in range(3000):
+        earlier.first_seen(f"R-{i}", "a.jsonl", i + 1)
+    later = SeenIds()
+    for i in range(2990, 6000):
+        later.first_seen(f"R-{i}", "b.jsonl" if i % 2 else "c.jsonl", i)
+    repeats = earlier.absorb(later)
+    assert repeats == {id_digest(f"R-{i}"): ("a.jsonl", i + 1) for i in range(2990, 3000)}
+    assert len(earlier) == 6000
+    assert earlier.first_seen("R-5001", "d.jsonl", 1) == "b.jsonl:5001"
+    assert earlier.first_seen("R-5000", "d.jsonl", 1) == "c.jsonl:5000"
+    assert earlier.first_seen("R-6000", "d.jsonl", 1) is None

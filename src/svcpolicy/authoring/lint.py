@@ -415,7 +415,7 @@ def _lint_definition(pack: PackDefinition, messages: list[LintMessage]) -> None:
     from svcpolicy.policy import Policy  # the engine's own compile: expression errors as it would raise them
 
     try:
-        Policy(pack, calendar=HolidayCalendar.official())
+        Policy(pack, calendar=HolidayCalendar.official(), check_messages=True)
     except PackErrors as exc:
         messages.extend(_pack_error(e) for e in exc.errors)
     except PackError as exc:

@@ -60,7 +60,9 @@ def _as_list(value: Any) -> Any:
 class ProjectConfig(BaseModel):
     """The keys of ``[tool.svcpolicy]``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: built when a project has a [tool.svcpolicy] table; building at import also makes pydantic scan
+    # every installed package for plugins (importlib.metadata), which a run without a table should not pay for
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     pack: str | None = None
     packs: list[str] = []
@@ -102,7 +104,8 @@ class ProjectConfig(BaseModel):
 class Config:
     """A loaded configuration and where it came from; an empty one when there is none."""
 
-    values: ProjectConfig = field(default_factory=ProjectConfig)
+    # the defaults need no validation: constructed, so a run without a configuration never builds the validator
+    values: ProjectConfig = field(default_factory=ProjectConfig.model_construct)
     file: Path | None = None
 
     @property

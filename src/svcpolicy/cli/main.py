@@ -9,34 +9,60 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Sequence
+from typing import Any
 
 from svcpolicy._version import __version__
-from svcpolicy.cli.commands import COMMANDS
+from svcpolicy.cli.commands import COMMANDS, COMMANDS_BY_NAME
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_INTERNAL
 from svcpolicy.errors import SvcPolicyError
 
 DEBUG_HELP = "on an internal error, print its traceback"
 
 
+class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands, each given its arguments (its module imported) only when the command line names it.
+
+    argparse calls this action with the command's name before the command's parser reads the rest of the line
+    (``--help`` included), so the help of every command and of ``svcpolicy`` itself reads as if all were built.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._with_arguments: set[str] = set()  # the commands whose parsers have their arguments
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = values[0]
+        subparser = self._name_parser_map.get(name)
+        if subparser is not None and name not in self._with_arguments:
+            self._with_arguments.add(name)
+            COMMANDS_BY_NAME[name].load().add_arguments(subparser)
+            # also after the command name; SUPPRESS keeps a --debug given before it
+            subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; a command's module is imported when a parse names that command."""
     parser = argparse.ArgumentParser(prog="svcpolicy", description="Check service records against rule packs.")
     parser.add_argument("--version", action="version", version=f"svcpolicy {__version__}")
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, action=_LazyCommands)
     for command in COMMANDS:
-        subparser = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
-        command.add_arguments(subparser)
-        # also after the command name; SUPPRESS keeps a --debug given before it
-        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+        sub.add_parser(command.name, help=command.help, description=command.help)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
     args = build_parser().parse_args(argv)
-    command = next(c for c in COMMANDS if args.command == c.NAME)
+    command = COMMANDS_BY_NAME[args.command].load()
     try:
         code: int = command.run(args)
         return code
@@ -48,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as exc:  # a bug: its own exit code, so CI tells a crash from a finding
         if args.debug:
+            import traceback  # only for a crash: it brings textwrap and linecache
+
             traceback.print_exc(file=sys.stderr)
         else:
             message = " ".join(str(exc).split())[:300]

@@ -311,29 +311,45 @@ class GroupLayout:
 
 
 def _adder(updates: tuple[tuple[int, Updater], ...]) -> Callable[[State, tuple[Any, ...]], None]:
-    """One member's values (one per aggregate that reads a value, in order) into a group's slots; the common
-    shapes unrolled, since this runs for every member."""
-    if not updates:
-        return lambda state, values: None
-    if len(updates) == 1:
-        ((o0, u0),) = updates
+    """One member's values (one per aggregate that reads a value, in order) into a group's slots, as one function
+    written for this layout: it runs for every member, and a call per aggregate cost as much as the updates. The
+    common updates are inlined (the same statements as their functions, so they raise the same TypeErrors at the
+    same point); the others are called."""
+    lines = ["def add(state, values):"]
+    namespace: dict[str, Any] = {"isfinite": math.isfinite, "exact_float": _exact_float}
+    for position, (offset, update) in enumerate(updates):
+        value = f"values[{position:d}]"
+        inline = _INLINE.get(update)
+        if inline is None:
+            namespace[f"update{position:d}"] = update
+            lines.append(f"    update{position:d}(state, {offset:d}, {value})")
+        else:
+            lines.append(f"    v = {value}")
+            lines.extend(f"    {line}" for line in inline(offset))
+    lines.append("    return None")
+    exec(compile("\n".join(lines), "<svcpolicy group layout>", "exec"), namespace)  # noqa: S102 - our own text
+    add: Callable[[State, tuple[Any, ...]], None] = namespace["add"]
+    return add
 
-        def add_one(state: State, values: tuple[Any, ...]) -> None:
-            u0(state, o0, values[0])
 
-        return add_one
-    if len(updates) == 3:
-        (o0, u0), (o1, u1), (o2, u2) = updates
+def _inline_sum(i: int, counted: bool = False) -> list[str]:
+    """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements on ``v``."""
+    lines = [
+        "if v is not None:",
+        "    if type(v) is float and isfinite(v):",
+        f"        floats = state[{i + 1:d}]",
+        f"        state[{i + 1:d}] = exact_float(v) + (floats or 0)",
+        "    else:",
+        f"        state[{i:d}] += v",
+    ]
+    return [*lines, f"    state[{i + 2:d}] += 1"] if counted else lines
 
-        def add_three(state: State, values: tuple[Any, ...]) -> None:
-            u0(state, o0, values[0])
-            u1(state, o1, values[1])
-            u2(state, o2, values[2])
 
-        return add_three
-
-    def add_each(state: State, values: tuple[Any, ...]) -> None:
-        for (offset, update), value in zip(updates, values, strict=True):
-            update(state, offset, value)
-
-    return add_each
+_INLINE: dict[Updater, Callable[[int], list[str]]] = {
+    _add_sum: _inline_sum,
+    _add_avg: lambda i: _inline_sum(i, counted=True),
+    _add_share: lambda i: [f"state[{i:d}] += v is True", f"state[{i + 1:d}] += 1"],
+    _add_min: lambda i: [f"if v is not None and (state[{i:d}] is None or v < state[{i:d}]):", f"    state[{i:d}] = v"],
+    _add_max: lambda i: [f"if v is not None and (state[{i:d}] is None or v > state[{i:d}]):", f"    state[{i:d}] = v"],
+}
+"""The updates written inline by ``_adder``, as the statements of their functions above."""

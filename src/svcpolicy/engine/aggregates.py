@@ -4,8 +4,13 @@ A compiled ``AggregateProgram`` is immutable and shared; the groups of one evalu
 ``AggregateRun``. Each group is one flat list (``svcpolicy.engine.accumulators``): member counts, at most
 ``MAX_MEMBER_REFS`` member references and fixed-size accumulators, so memory grows with the number of groups, never
 with the number of records; past ``max_groups`` groups a run spills them to disk (``svcpolicy.engine.spill``) and
-merges them when the input ends. Filters and group keys that read only the record are computed once per record for
-all rules (``Compiler.once_per_record``): seven bundled rules group by ``(branch_id, month(started_at))``.
+merges them when the input ends.
+
+A stream reads its members with one generated function per record kind for all aggregates
+(``svcpolicy.engine.group_feed``), which hands each to ``AggregateRun.add`` or ``leave_out``; ``AggregateRun.feed``
+reads one rule's members with its closures (the reference, and the fallback), where filters and group keys that
+read only the record are computed once per record for all rules (``Compiler.once_per_record``): seven bundled
+rules group by ``(branch_id, month(started_at))``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from svcpolicy.engine.spill import SpilledGroups
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr.codegen_groups import GroupTrees, group_key
 from svcpolicy.expr.compiled import Fn
 from svcpolicy.expr.nodes import Name, Node, walk
 from svcpolicy.pack.definition import PackDefinition, Site
@@ -98,7 +104,7 @@ class AggregateProgram:
         self.specs = tuple(self._spec(name, text, site, member) for name, text in rule.aggregate.items())
         self.when = compiler.compile(rule.when, location=site.expression_at("when"))
         self.message_zh, self.message_en = (
-            compiler.template(text, location=site.at("message", lang), lang=lang)
+            compiler.template(text, location=site.at("message", lang), lang=lang, deferred=True)
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
         # the hot path: one closure each for the filter, the key and the values; the first two shared by rules
@@ -114,6 +120,15 @@ class AggregateProgram:
         if _reads_only_the_record(key_nodes, loop_var):
             self.key_of = compiler.once_per_record(self.key_of, "aggregate key", key_nodes)
         self.values_of = _values_of(tuple(s.argument.fn for s in self.specs if s.argument is not None))
+        self.trees = GroupTrees(
+            self.collection.node if self.collection else None,
+            self.loop,
+            self.where.node if self.where else None,
+            tuple(key.node for key in self.keys),
+            self.key_names,
+            tuple(s.argument.node for s in self.specs if s.argument is not None),
+        )
+        """What the rule reads per record, for the generated feed of its kind (``svcpolicy.expr.codegen_groups``)."""
 
     @staticmethod
     def _spec(name: str, text: str, site: Site, member: Any) -> AggregateSpec:
@@ -140,6 +155,13 @@ class AggregateProgram:
             raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
         return (start is None or day >= start) and (end is None or day <= end)
 
+    def activity(self, record: Mapping[str, Any]) -> bool | Undetermined:
+        """Whether the rule takes members from this record (False: not in force that day), or why that is unknown."""
+        try:
+            return self.in_force(record)
+        except Undetermined as exc:
+            return exc
+
     def member_ref(self, record: RecordRef, index: int | None) -> RecordRef:
         """A member's reference: its record's, or with ``for_each`` its item's (``operations[1]``)."""
         if self.loop is None or index is None:
@@ -156,7 +178,7 @@ def _key_of(keys: tuple[CompiledExpr, ...], names: tuple[str, ...]) -> Fn:
     fns = tuple(k.fn for k in keys)
 
     def hashable(key: Key) -> Key:
-        return tuple(_hashable(part, name) for name, part in zip(names, key, strict=True))
+        return group_key(key, names)
 
     if len(fns) == 1:
         (k0,) = fns
@@ -204,14 +226,6 @@ def _values_of(fns: tuple[Fn, ...]) -> Callable[[Env], tuple[Any, ...]]:
     return lambda env: tuple([fn(env) for fn in fns])
 
 
-def _hashable(value: Any, what: str) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_hashable(v, what) for v in value)
-    if isinstance(value, dict):
-        raise Undetermined(f"group key {what} is a mapping; group by one of its fields instead")
-    return value
-
-
 MAX_INTERNED_PARTS = 4096
 """Text key parts a run keeps one copy of: the first ones seen, which for keys such as (branch, month) are the
 parts that repeat. Beyond this, parts are stored as they come (a key part seen once gains nothing from a copy)."""
@@ -240,6 +254,9 @@ class AggregateRun:
         self.unkeyed_total = 0
         self.unkeyed_reason: str | None = None
         self._parts: dict[str, str] = {}
+        self._layout = program.layout
+        self._accumulates = bool(program.layout.updates)
+        self._more_refs_cap = program.layout.more_refs_cap
 
     def tally(self) -> GroupTally:
         """The groups so far, to be merged into the run of another part of the stream (all read back into memory
@@ -276,12 +293,12 @@ class AggregateRun:
                 return
             items = program.collection.fn(env)
         except Undetermined as exc:
-            self._left_out(None, ref, None, exc)
+            self.leave_out(None, ref, None, exc)
             return
         if not items:
             return
         if not isinstance(items, list | tuple):
-            self._left_out(None, ref, None, Undetermined(f"{program.loop[1] if program.loop else ''} is not a list"))
+            self.leave_out(None, ref, None, Undetermined(f"{program.loop[1] if program.loop else ''} is not a list"))
             return
         assert program.loop is not None  # noqa: S101 - set together with collection
         var = program.loop[0]
@@ -301,19 +318,25 @@ class AggregateRun:
             key = program.key_of(env)
             values = program.values_of(env)
         except Undetermined as exc:
-            self._left_out(key, ref, index, exc)
+            self.leave_out(key, ref, index, exc)
             return
+        self.add(key, values, ref, index)
+
+    def add(self, key: Key, values: tuple[Any, ...], ref: RecordRef, index: int | None) -> None:
+        """A member with its group key and values (one per aggregate that reads one): the per-member hot path."""
         state = self.groups.get(key)
         if state is None:
-            state = self._add_group(key, program.layout.new())
-        try:
-            program.layout.add(state, values)
-        except TypeError as exc:  # e.g. sum over text, min over mixed kinds
-            self._left_out(key, ref, index, Undetermined(f"cannot aggregate: {exc}"))
-            return
+            state = self._add_group(key, self._layout.new())
+        if self._accumulates:
+            try:
+                self._layout.add(state, values)
+            except TypeError as exc:  # e.g. sum over text, min over mixed kinds
+                self.leave_out(key, ref, index, Undetermined(f"cannot aggregate: {exc}"))
+                return
         state[MEMBERS] += 1
-        if state[MORE_REFS] is None or len(state[MORE_REFS]) < program.layout.more_refs_cap:
-            program.layout.keep_ref(state, ref, index)
+        more = state[MORE_REFS]
+        if more is None or len(more) < self._more_refs_cap:
+            self._layout.keep_ref(state, ref, index)
 
     def _add_group(self, key: Key, state: State) -> State:
         """A group not in memory: past the budget, the groups held so far go to disk first."""
@@ -335,7 +358,8 @@ class AggregateRun:
         # the key itself when nothing changed: rules that share a per-record key then share its tuple too
         return key if all(mine is part for mine, part in zip(shared, key, strict=True)) else shared
 
-    def _left_out(self, key: Key | None, ref: RecordRef, index: int | None, exc: Undetermined) -> None:
+    def leave_out(self, key: Key | None, ref: RecordRef, index: int | None, exc: Undetermined) -> None:
+        """A member the rule cannot judge: counted in its group when its key is known, else among the unkeyed."""
         if key is not None:
             state = self.groups.get(key)
             if state is None:

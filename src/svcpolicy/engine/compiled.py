@@ -14,12 +14,14 @@ from typing import Any
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
+from svcpolicy.engine.group_feed import GroupFeed, GroupFunctions
 from svcpolicy.engine.parameters import ParameterTable
 from svcpolicy.engine.portable import PackSource, rebuild, remember
 from svcpolicy.engine.programs import KindProgram, RuleProgram, Verdict, judge_record
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
 from svcpolicy.expr.codegen import RuleGenerator
+from svcpolicy.expr.codegen_groups import GroupGenerator
 from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.schema import Rule
 from svcpolicy.records.model import ABSENT_DEFAULTS
@@ -28,6 +30,11 @@ from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.findings import Finding, Outcome, PackRef
 
 _log = logging.getLogger(__name__)
+
+JUDGED_BY_CLOSURES = 32
+"""Records of each kind judged rule by rule by the closures (compiled anyway, for messages and evidence) before
+the kind's rules are generated as one function: generating it costs about as much as judging a few hundred
+records, which a short run (a pre-commit hook on one small file) would never win back."""
 
 
 def _timezone(offset: str) -> dt.timezone:
@@ -40,7 +47,11 @@ class CompiledPack:
     """A pack's rules compiled (record rules to generated functions, everything else to closures), with what
     judging them needs (parameters, time zone, calendar)."""
 
-    def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar) -> None:
+    def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar, check_messages: bool = False) -> None:
+        """Compiles every rule; raises PackErrors with the error of each rule that does not compile.
+
+        Message templates are compiled when first rendered (for a violation), or by ``compile_messages``;
+        ``check_messages`` compiles them here, each error reported with the other rules' (what lint does)."""
         self.definition = pack
         self.id = pack.manifest.pack
         self.version = pack.manifest.version
@@ -58,10 +69,16 @@ class CompiledPack:
         errors: list[PackError] = []
         for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
             try:
+                program: RuleProgram | AggregateProgram
                 if rule.kind == "aggregate":
-                    aggregates.append(AggregateProgram(rule, site, pack, compiler, self.tz))
+                    program = AggregateProgram(rule, site, pack, compiler, self.tz)
+                    aggregates.append(program)
                 else:
-                    programs.append(RuleProgram(rule, site, pack, compiler, generator))
+                    program = RuleProgram(rule, site, pack, compiler, generator)
+                    programs.append(program)
+                if check_messages:
+                    program.message_zh.compile()
+                    program.message_en.compile()
             except PackError as exc:
                 errors.append(exc)
         if errors:
@@ -74,6 +91,9 @@ class CompiledPack:
         }
         self._generator = generator
         self._fused: dict[str, KindProgram | None] = {}
+        self._judged_by_closures: dict[str, int] = {}  # per kind, until JUDGED_BY_CLOSURES
+        self.group_functions = GroupFunctions(GroupGenerator(compiler))
+        """Each record kind's aggregates as one generated function, made on the first record of the kind."""
         self.fuse_kinds = True
         """Whether ``judge`` runs all of a kind's rules as one generated function (True), or rule by rule
         (what the benchmark's per-rule cost table times)."""
@@ -88,6 +108,20 @@ class CompiledPack:
             len(self.programs),
             len(self.aggregates),
         )
+
+    def compile_messages(self) -> None:
+        """Compile every message template now (each is otherwise compiled when first rendered); raises PackErrors
+        with the error of each template that does not compile."""
+        errors: list[PackError] = []
+        programs: tuple[RuleProgram | AggregateProgram, ...] = (*self.programs, *self.aggregates)
+        for program in programs:
+            try:
+                program.message_zh.compile()
+                program.message_en.compile()
+            except PackError as exc:
+                errors.append(exc)
+        if errors:
+            raise PackErrors(errors)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as the pack's content and the calendar's data, rebuilt once per process on the other side
@@ -130,6 +164,11 @@ class CompiledPack:
             self._fused[kind] = KindProgram.generate(members, self._generator) if members else None
         return self._fused[kind]
 
+    def aggregate_feed(self, runs: Sequence[AggregateRun]) -> GroupFeed:
+        """How a stream feeds its aggregate runs: each record kind's aggregates as one generated function, or
+        (``fuse_kinds`` False) each rule by its closures."""
+        return GroupFeed(runs, self.group_functions if self.fuse_kinds else None)
+
     def judge(
         self,
         record: Mapping[str, Any],
@@ -143,9 +182,12 @@ class CompiledPack:
         ``env`` lets a stream reuse one environment (with this ``as_of``) for all its records.
         """
         fused: KindProgram | None = None
+        by_closures = False
         if programs is None:
             kind = record.get("kind", "interaction")
-            fused = self.kind_program(kind) if self.fuse_kinds else None
+            if self.fuse_kinds:
+                by_closures = self._warming_up(kind)
+                fused = None if by_closures else self.kind_program(kind)
             programs = self._by_kind.get(kind, ())
         params = self.parameters.for_record(record)
         if env is None:
@@ -156,8 +198,17 @@ class CompiledPack:
         if fused is not None:
             judged = fused.judge(env, record, self.tz)
         else:
-            judged = ((program, program.judge(env, record, self.tz)) for program in programs)
+            judged = ((program, program.judge(env, record, self.tz, by_closures=by_closures)) for program in programs)
         return judge_record(judged, env, record, locator, self.ref)
+
+    def _warming_up(self, kind: str) -> bool:
+        """Whether this record of ``kind`` is among its first ``JUDGED_BY_CLOSURES`` (counted per pack: threads
+        sharing the pack may miscount a little, which changes only when the kind's function is made)."""
+        judged = self._judged_by_closures.get(kind, 0)
+        if judged >= JUDGED_BY_CLOSURES:
+            return False
+        self._judged_by_closures[kind] = judged + 1
+        return True
 
     def group_findings(self, runs: Sequence[AggregateRun], as_of: dt.datetime | None) -> Iterator[Finding]:
         """Judge the groups of finished aggregate runs."""

@@ -24,10 +24,13 @@ def record_date(record: Mapping[str, Any], tz: dt.tzinfo) -> dt.date | None:
     return None
 
 
+_UNRESOLVED: Any = object()
+
+
 class _DatedView(Mapping[str, Any]):
     """Parameters for one day: constants plus each dated parameter's value in force that day."""
 
-    __slots__ = ("_constant", "_dated", "_day")
+    __slots__ = ("_constant", "_dated", "_day", "_resolved")
 
     def __init__(
         self,
@@ -38,10 +41,18 @@ class _DatedView(Mapping[str, Any]):
         self._constant = constant
         self._dated = dated
         self._day = day
+        self._resolved: dict[str, Any] = {}  # dated values found for this day: a view serves many records
 
     def __getitem__(self, name: str) -> Any:
         if name in self._constant:
             return self._constant[name]
+        value = self._resolved.get(name, _UNRESOLVED)
+        if value is not _UNRESOLVED:
+            return value
+        value = self._resolved[name] = self._resolve(name)
+        return value
+
+    def _resolve(self, name: str) -> Any:
         starts, values = self._dated[name]
         if self._day is None:
             raise Undetermined(

@@ -38,7 +38,8 @@ class Verdict:
 
 
 class RuleProgram:
-    """One rule, compiled: guards, the item loop, the condition and the message templates."""
+    """One rule, compiled: guards, the item loop, the condition and the message templates (those on first use:
+    see ``CompiledPack``)."""
 
     def __init__(
         self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler, generator: RuleGenerator
@@ -79,7 +80,9 @@ class RuleProgram:
         )
         self._generator = generator
         self.message_zh, self.message_en = (
-            compiler.template(text, location=site.at("message", lang), lets=let_nodes, loop=self.loop, lang=lang)
+            compiler.template(
+                text, location=site.at("message", lang), lets=let_nodes, loop=self.loop, lang=lang, deferred=True
+            )
             for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
         )
 
@@ -119,16 +122,19 @@ class RuleProgram:
         except Undetermined as exc:
             return exc
 
-    def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[Verdict] | None:
+    def judge(
+        self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo, *, by_closures: bool = False
+    ) -> list[Verdict] | None:
         """Verdicts that need reporting (violations, undetermined); None when all compliant or not applicable.
 
         This is the hot path: the rule's generated function runs the guard, the item loop and the condition;
-        compliant records return None without allocating anything.
+        compliant records return None without allocating anything. ``by_closures`` runs the closures instead
+        (the same verdicts), for the first records of a run, before generating code pays for itself.
         """
         try:
             if self.dated and not self.in_force(record, tz):
                 return None
-            results = self._results(env)
+            results = self.closure_results(env) if by_closures else self._results(env)
         except Undetermined as exc:
             return self.verdicts(exc)
         return None if results is None else self.verdicts(results)

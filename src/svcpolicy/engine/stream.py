@@ -65,10 +65,28 @@ class SeenIds:
         self._put(slot, digest, self._place(source, line))
         return None
 
-    def seen_at(self, digest: int) -> tuple[str, int] | None:
-        """The source and line of the id with this digest, or None when it was not seen."""
-        slot = self._slot(digest)
-        return self._where(self._places[slot]) if self._digests[slot] == digest else None
+    def absorb(self, later: SeenIds) -> dict[int, tuple[str, int]]:
+        """Take in the ids of a later stream; those already here are not taken but returned (by digest) with
+        where they were first seen. The ``--jobs`` driver takes in every id of the input, so this is one loop in
+        one frame, the table grown beforehand: ~0.5 µs an id, against ~5 µs through the methods above."""
+        while (self._used + later._used) * 10 > len(self._digests) * 7:
+            self._grow()
+        sources = [self._place(name, 0) for name in later._names]
+        digests, places, mask, lines = self._digests, self._places, len(self._digests) - 1, (1 << 40) - 1
+        repeats: dict[int, tuple[str, int]] = {}
+        for digest, place in zip(later._digests, later._places, strict=True):
+            if digest == 0:
+                continue
+            slot = digest & mask
+            while (held := digests[slot]) != digest and held != 0:
+                slot = (slot + 1) & mask
+            if held == digest:
+                repeats[digest] = self._where(places[slot])
+            else:
+                digests[slot] = digest
+                places[slot] = sources[place >> 40] | place & lines
+                self._used += 1
+        return repeats
 
     def remember(self, digest: int, source: str, line: int) -> None:
         """Note an id (by digest) first seen at ``source:line``, unless already seen."""
@@ -146,6 +164,7 @@ def judge_stream(
     env = Env({}, params={}, as_of=as_of, tz=pack.tz, calendar=pack.calendar)
     judge = judge or pack.judge
     seen = SeenIds() if seen is None else seen
+    feed = pack.aggregate_feed(runs).feed if runs else None
     for raw in raws:
         record, error, record_id = check(raw)
         if record is not None and (given_id := record.get("id")) is not None:
@@ -157,10 +176,8 @@ def judge_stream(
             yield InvalidRecord(RecordRef(record_id, raw.locator.source, raw.locator.line), error or "invalid record")
         else:
             outcome, findings = judge(record, raw.locator, as_of, env=env)
-            if runs:
-                ref = RecordRef(record.get("id"), raw.locator.source, raw.locator.line)
-                for run in runs:
-                    run.feed(env, record, ref)
+            if feed is not None:
+                feed(env, record, RecordRef(record.get("id"), raw.locator.source, raw.locator.line))
             counts.add_record(outcome, record)
             if findings and contexts is not None:
                 contexts[raw.locator] = record_context(record)

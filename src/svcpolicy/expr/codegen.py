@@ -44,7 +44,7 @@ from svcpolicy.expr.compiler import (
 )
 from svcpolicy.expr.env import Env
 from svcpolicy.expr.functions import FUNCTIONS
-from svcpolicy.expr.undetermined import Undetermined
+from svcpolicy.expr.undetermined import AbsentField, Undetermined
 
 RuleFn = Callable[[Env], list[tuple[int | None, Any]] | None]
 """A generated rule: None when it does not apply or holds for everything it judges; else the ``(item index or
@@ -64,13 +64,14 @@ class GeneratedRule:
 
 
 def _absent(path: str) -> Undetermined:
-    return Undetermined(f"field {path} is absent", path)
+    return AbsentField(path)
 
 
-def _field_miss(base: Any, name: str, base_path: str, path: str) -> Undetermined:
-    """Why ``base[name]`` failed, as the closures word it: an absent field, or a value that is no mapping."""
+def _field_miss(base: Any, name: str, base_path: str, suffix: str) -> Undetermined:
+    """Why ``base[name]`` failed, as the closures word it: an absent field (at ``base_path + suffix``, joined
+    only if read), or a value that is no mapping."""
     if type(base) is dict or isinstance(base, Mapping):
-        return _absent(path)
+        return AbsentField(base_path, suffix)
     return _no_field(base_path, base, name)
 
 
@@ -131,6 +132,17 @@ def _index(items: list[Any] | tuple[Any, ...], name: str) -> _Index:
     return by_value, others
 
 
+def _hashed_of(table: Any, kept: dict[int, tuple[Any, frozenset[Any] | None]]) -> frozenset[Any] | None:
+    """``hashed(table)`` for a value of a parameter: made once per value (a dated parameter's value in force
+    on a day is one object, kept by the parameters), not per record."""
+    entry = kept.get(id(table))
+    if entry is None or entry[0] is not table:
+        if len(kept) >= _INDEXES_KEPT:
+            kept.clear()
+        entry = kept[id(table)] = (table, _hashed(table))
+    return entry[1]
+
+
 def _visit(index: _Index, key: Any, count: int) -> Iterable[int]:
     """The positions, in order, whose item may not be false for ``key``: every one unless the key is a string
     or None (a string field compared with another kind is undetermined, not false)."""
@@ -145,6 +157,9 @@ def _visit(index: _Index, key: Any, count: int) -> Iterable[int]:
     return sorted((*matching, *others))
 
 
+_NUMBER_TYPES = frozenset({int, float, Decimal})
+"""The exact types ``_equal`` compares as numbers of one kind (a bool is not a number there)."""
+
 _HELPERS: dict[str, Any] = {
     "M": _MISSING,
     "U": Undetermined,
@@ -154,6 +169,7 @@ _HELPERS: dict[str, Any] = {
     "UNHASHABLE": _UNHASHABLE,
     "hash_key": _hash_key,
     "hashed": _hashed,
+    "hashed_of": _hashed_of,
     "member": _member,
     "absent": _absent,
     "index_of": _index_of,
@@ -167,6 +183,7 @@ _HELPERS: dict[str, Any] = {
     "negated": _negated,
     "arith_slow": _arith_slow,
     "ARITH_TYPES": _ARITH_TYPES,
+    "NUMBER_TYPES": _NUMBER_TYPES,
     "list_type": list,
 }
 
@@ -321,10 +338,11 @@ def _report(out: _Writer, position: int, value: str) -> None:
     out.line(f"reported.append(({position:d}, {value}))")
 
 
-def _compiled(out: _Writer, parameters: str) -> GeneratedRule | None:
+def _compiled(out: _Writer, parameters: str, what: str = "rule") -> GeneratedRule | None:
+    """``what`` names the generated code in tracebacks and profiles (``<svcpolicy generated rule>``)."""
     source = f"def judge({parameters}):\n{out.text()}\n"
     try:
-        code = compile(source, "<svcpolicy generated rule>", "exec")
+        code = compile(source, f"<svcpolicy generated {what}>", "exec")
     except SyntaxError:  # "too many statically nested blocks": CPython's bound of 20
         return None
     exec(code, out.namespace)  # noqa: S102 - our own generated text; pack values are bound names
@@ -575,13 +593,14 @@ class _Body:
         schema = f"{base_schema}.{node.name}" if base_schema is not None else None
         default = self.defaults.get(schema, _MISSING) if use_defaults and schema is not None else _MISSING
         name = out.const(node.name)
-        path = f"({base_path} + {out.const(n.field_suffix(node.name))})"
+        suffix = out.const(n.field_suffix(node.name))
+        path = f"({base_path} + {suffix})"
         value = out.local()
         if default is _MISSING:  # only a mapping takes a string subscript; ``field_miss`` says what went wrong
             out.line("try:")
             out.line(f"    {value} = {base}[{name}]")
             out.line("except (KeyError, TypeError):")
-            out.line(f"    raise field_miss({base}, {name}, {base_path}, {path}) from None")
+            out.line(f"    raise field_miss({base}, {name}, {base_path}, {suffix}) from None")
             return value, path, schema
         out.line(f"if type({base}) is not dict and not isinstance({base}, Mapping):")
         with out.block():
@@ -649,7 +668,10 @@ class _Body:
                 out.line(f"{value} = {test}({left}, {right})")
             return value
         same = "True" if op == "==" else "False"
-        comparable = f"type({left}) is type({right}) or {left} is None or {right} is None"  # as ``_equal`` decides
+        comparable = (  # as ``_equal`` decides: one type, a None, or two numbers (an int and a float, say)
+            f"type({left}) is type({right}) or {left} is None or {right} is None"
+            f" or (type({left}) in NUMBER_TYPES and type({right}) in NUMBER_TYPES)"
+        )
         out.line(f"{value} = (({left} == {right}) is {same}) if {comparable} else {test}({left}, {right})")
         return value
 
@@ -699,7 +721,8 @@ class _Body:
 
     def _per_record_members(self, right: n.Call, table: str) -> str:
         """The hashed members of a per-record table: a value of a constant mapping (``lookup(params.t, key)``)
-        was hashed here, once; any other is hashed once per record, in the closures' memo slot."""
+        was hashed here, once; a value of a dated parameter's mapping once per value, when first met (kept by
+        identity); any other is hashed once per record, in the closures' memo slot."""
         out = self.out
         members = out.local()
         known, mapping = self._static(right.args[0]) if right.function == "lookup" else (False, None)
@@ -709,6 +732,9 @@ class _Body:
             out.line(f"if {members} is M:")
             with out.block():
                 out.line(f"{members} = hashed({table})")
+            return members
+        if right.function == "lookup" and _root_is_param(right.args[0]):  # a dated table: one of a few values
+            out.line(f"{members} = hashed_of({table}, {out.const({})})")
             return members
         slot = self.shared.setdefault(("hashed", _memo_key(right)), len(self.shared))
         out.line(f"{members} = memo.get({slot:d}, M)")

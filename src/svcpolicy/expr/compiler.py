@@ -132,16 +132,18 @@ class Compiler:
         lets: Mapping[str, n.Node] = {},
         loop: tuple[str, str] | None = None,
         lang: str = "en",
+        deferred: bool = False,
     ) -> Template:
         """Compile a message template: ``{expr}`` placeholders, ``{{``/``}}`` for literal braces; values are
-        written in ``lang`` (missing ones as 未提供 in Chinese)."""
+        written in ``lang`` (missing ones as 未提供 in Chinese). ``deferred``: compiled on first use (see
+        ``Template.parse``)."""
 
         def placeholder(source: str, where: SourceLocation | None) -> CompiledExpr:
             return self.compile(
                 source, location=where, local_names=local_names, local_schema=local_schema, lets=lets, loop=loop
             )
 
-        return Template.parse(text, location, placeholder, lang)
+        return Template.parse(text, location, placeholder, lang, deferred=deferred)
 
     def compile_node(self, node: n.Node) -> Fn:
         """The closure of an already parsed tree without local names: how another compiler (the durable one)

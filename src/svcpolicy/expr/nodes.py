@@ -194,10 +194,22 @@ def field_suffix(name: str) -> str:
     return f"[{json.dumps(name, ensure_ascii=False)}]"
 
 
+_BRANCH_FIELDS: dict[type[Node], tuple[str, ...]] = {}
+
+
+def _branch_fields(cls: type[Node]) -> tuple[str, ...]:
+    """The fields of a node class that may hold sub-nodes (all but ``text`` and ``loc``), read once per class:
+    ``dataclasses.fields`` on every visit was a large share of compiling a pack (every pass walks the trees)."""
+    names = _BRANCH_FIELDS.get(cls)
+    if names is None:
+        names = _BRANCH_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("text", "loc"))
+    return names
+
+
 def children(node: Node) -> Iterator[Node]:
     """The direct sub-nodes of ``node``, in field order: the one traversal every pass over the tree uses."""
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
+    for name in _branch_fields(type(node)):
+        value = getattr(node, name)
         if isinstance(value, Node):
             yield value
         elif isinstance(value, tuple):
@@ -220,14 +232,14 @@ def transform(node: Node, rewrite: Callable[[Node], Node]) -> Node:
     substitute, a quantifier that shadows it) and hands the rest back to ``transform``.
     """
     changes: dict[str, object] = {}
-    for f in dataclasses.fields(node):
-        value = getattr(node, f.name)
+    for name in _branch_fields(type(node)):
+        value = getattr(node, name)
         if isinstance(value, Node):
             new = rewrite(value)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
         elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
             items = tuple(rewrite(v) if isinstance(v, Node) else v for v in value)
             if any(a is not b for a, b in zip(items, value, strict=True)):
-                changes[f.name] = items
+                changes[name] = items
     return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]

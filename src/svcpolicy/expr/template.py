@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from svcpolicy.errors import ExpressionError, SourceLocation
 from svcpolicy.expr.undetermined import Undetermined
@@ -26,15 +26,31 @@ _YES_NO = {"zh": ("是", "否"), "en": ("true", "false")}
 _SEPARATOR = {"zh": "、", "en": ", "}
 
 
+Parts: TypeAlias = "tuple[str | CompiledExpr, ...]"
+
+
 class Template:
-    """A compiled template: literal text and compiled placeholders, in order."""
+    """A compiled template: literal text and compiled placeholders, in order (compiled on first use when
+    deferred: a pack's messages are rendered only for violations, and a short run may meet none)."""
 
-    __slots__ = ("lang", "parts", "text")
+    __slots__ = ("_parts", "lang", "text")
 
-    def __init__(self, text: str, parts: tuple[str | CompiledExpr, ...], lang: str = "en") -> None:
+    def __init__(self, text: str, parts: Parts | Callable[[], Parts], lang: str = "en") -> None:
+        """``parts``: the parts, or a function making them when first needed."""
         self.text = text
-        self.parts = parts
+        self._parts = parts
         self.lang = "zh" if lang == "zh" else "en"
+
+    @property
+    def parts(self) -> Parts:
+        """Literal text and compiled placeholders; compiling a deferred template here raises its ExpressionError."""
+        if callable(self._parts):
+            self._parts = self._parts()
+        return self._parts
+
+    def compile(self) -> None:
+        """Compile a deferred template now: raises the ExpressionError its first render would."""
+        self.parts  # noqa: B018 - compiled on access
 
     @classmethod
     def parse(
@@ -43,36 +59,16 @@ class Template:
         location: SourceLocation | None,
         compile_placeholder: Callable[[str, SourceLocation | None], CompiledExpr],
         lang: str = "en",
+        *,
+        deferred: bool = False,
     ) -> Template:
         """Split ``text`` into literals and placeholders; an unbalanced brace is an ExpressionError.
 
-        ``lang`` is the language the values are written in (missing values, yes/no, list separators)."""
-        parts: list[str | CompiledExpr] = []
-        literal: list[str] = []
-        i = 0
-        while i < len(text):
-            char = text[i]
-            if char in "{}" and text.startswith(char * 2, i):
-                literal.append(char)
-                i += 2
-            elif char == "}":
-                message = "single `}` in a message; write `}}` for a brace"
-                raise ExpressionError(message, _at(location, text, i))
-            elif char == "{":
-                end = _placeholder_end(text, i + 1)
-                if end < 0:
-                    raise ExpressionError("`{` without a closing `}` in a message", _at(location, text, i))
-                if literal:
-                    parts.append("".join(literal))
-                    literal = []
-                parts.append(compile_placeholder(text[i + 1 : end], _at(location, text, i + 1)))
-                i = end + 1
-            else:
-                literal.append(char)
-                i += 1
-        if literal:
-            parts.append("".join(literal))
-        return cls(text, tuple(parts), lang)
+        ``lang`` is the language the values are written in (missing values, yes/no, list separators).
+        ``deferred``: split and compile on first use (``parts``, ``render``), so errors are raised then."""
+        if deferred:
+            return cls(text, lambda: _split(text, location, compile_placeholder), lang)
+        return cls(text, _split(text, location, compile_placeholder), lang)
 
     def render(self, env: Env) -> str:
         """The message for this record; placeholders that cannot be evaluated show as missing (未提供)."""
@@ -120,6 +116,40 @@ def format_value(value: Any, lang: str = "en") -> str:
         pairs = (f"{key}: {format_value(item, lang)}" for key, item in value.items())
         return "(" + _SEPARATOR[lang].join(pairs) + ")"
     return str(value)
+
+
+def _split(
+    text: str,
+    location: SourceLocation | None,
+    compile_placeholder: Callable[[str, SourceLocation | None], CompiledExpr],
+) -> Parts:
+    """``text`` as literals and compiled placeholders."""
+    parts: list[str | CompiledExpr] = []
+    literal: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "{}" and text.startswith(char * 2, i):
+            literal.append(char)
+            i += 2
+        elif char == "}":
+            message = "single `}` in a message; write `}}` for a brace"
+            raise ExpressionError(message, _at(location, text, i))
+        elif char == "{":
+            end = _placeholder_end(text, i + 1)
+            if end < 0:
+                raise ExpressionError("`{` without a closing `}` in a message", _at(location, text, i))
+            if literal:
+                parts.append("".join(literal))
+                literal = []
+            parts.append(compile_placeholder(text[i + 1 : end], _at(location, text, i + 1)))
+            i = end + 1
+        else:
+            literal.append(char)
+            i += 1
+    if literal:
+        parts.append("".join(literal))
+    return tuple(parts)
 
 
 def _placeholder_end(text: str, start: int) -> int:

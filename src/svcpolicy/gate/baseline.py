@@ -30,7 +30,8 @@ class BaselineError(LocatedError):
 
 
 class BaselineEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: validators are built when a baseline is read, not at import
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     fingerprint: Annotated[str, Field(pattern=FINGERPRINT_PATTERN)]
     rule: str
@@ -41,7 +42,7 @@ class BaselineEntry(BaseModel):
 
 
 class _BaselineFile(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     svcpolicy_baseline: int
     pack: dict[str, str] | None = None

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from svcpolicy.gate.baseline import Baseline
 from svcpolicy.gate.waivers import PlacedWaiver, WaiverSet
 from svcpolicy.pack.schema import Severity
 from svcpolicy.results.catalog import RuleInfo
@@ -30,6 +29,7 @@ from svcpolicy.results.dispositions import OPEN_INVALID, Disposition, GateNote, 
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, PackRef
 
 if TYPE_CHECKING:
+    from svcpolicy.gate.baseline import Baseline  # read only when --baseline is given (cli.commands.check)
     from svcpolicy.results.report import Counts, InputFailure
 
 

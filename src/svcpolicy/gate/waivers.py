@@ -43,7 +43,8 @@ class WaiverFileErrors(SvcPolicyError):
 class Waiver(BaseModel):
     """One waiver as written in the file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built when a waiver file is read, not by every run that has none
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] | None = None
     rule: Annotated[str, Field(pattern=RULE_ID_PATTERN)] | None = None
@@ -88,7 +89,7 @@ class Waiver(BaseModel):
 
 
 class _WaiverFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     waivers: list[Waiver] = []
 

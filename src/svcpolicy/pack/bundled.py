@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from pathlib import Path
 
 from svcpolicy.errors import PackError
@@ -12,12 +11,15 @@ DEFAULT_PACK = "cn-bank-service"
 
 def bundled_pack_path(name: str = DEFAULT_PACK) -> Path:
     """The directory of a bundled pack by name; a PackError naming the known packs when there is none."""
-    packaged = importlib.resources.files("svcpolicy") / "_bundled_packs"
-    checkout = Path(__file__).resolve().parents[3] / "rules"
-    for root in (Path(str(packaged)), checkout):
+    # the package's own directory, not importlib.resources: that imports zipfile (and its compressors) for a path
+    # that is always a directory, since the packs are read as files
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_bundled_packs"
+    checkout = package.parents[1] / "rules"
+    for root in (packaged, checkout):
         if (root / name / "pack.yaml").is_file():
             return root / name
-    known = sorted(p.parent.name for root in (Path(str(packaged)), checkout) for p in root.glob("*/pack.yaml"))
+    known = sorted(p.parent.name for root in (packaged, checkout) for p in root.glob("*/pack.yaml"))
     raise PackError(f"no bundled pack named {name!r} (bundled: {', '.join(known) or 'none'})")
 
 

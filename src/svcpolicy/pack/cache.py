@@ -10,13 +10,20 @@ its bases' (a rule file added or edited is a new key), svcpolicy's own code (siz
 an upgrade or an edit in a checkout never reads a stale definition) and the Python version. A cache that cannot
 be read or written is ignored: the pack is read as if there were none. ``SVCPOLICY_CACHE_DIR`` moves the cache;
 ``off`` turns it off (:mod:`svcpolicy.user_cache`).
+
+A verdict on a pack that depends on nothing else (lint's errors, which ``check`` asks for at every run) is kept
+beside the definition, under the same key (:func:`cached_verdict`): a warm run skips it, an edited pack is
+judged again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import sys
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from svcpolicy._version import __version__
@@ -24,12 +31,16 @@ from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.loader import read_pack
 from svcpolicy.user_cache import cache_dir, write_atomically
 
-__all__ = ["cache_dir", "read_pack_cached"]
+__all__ = ["cache_dir", "cached_verdict", "code_stamp", "read_pack_cached"]
 
 _CODE = Path(__file__).resolve().parents[1]
 KEEP_PACKS = 32
 """Cached definitions kept: the newest, by when they were written. An author editing a pack makes a new key at
-each save, so without a bound the cache would grow for ever."""
+each save, so without a bound the cache would grow for ever (verdicts are bounded the same way)."""
+
+_KEYS: dict[int, str] = {}
+"""The cache key of each live definition read through the cache, by ``id`` (a definition is not hashable); an
+entry goes when its definition is collected."""
 
 
 def read_pack_cached(path: Path) -> PackDefinition:
@@ -46,12 +57,45 @@ def read_pack_cached(path: Path) -> PackDefinition:
         with cached.open("rb") as stream:
             definition = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
         if isinstance(definition, PackDefinition):
+            _remember_key(definition, cached.stem.removeprefix("pack-"))
             return definition
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     definition = read_pack(path)
-    _store(directory, entry, path, definition)
+    key = _store(directory, entry, path, definition)
+    if key is not None:
+        _remember_key(definition, key)
     return definition
+
+
+def cached_verdict(definition: PackDefinition, name: str, judge: Callable[[], list[str]]) -> list[str]:
+    """``judge()``, a verdict on ``definition`` that depends only on the pack's files and svcpolicy's code (what
+    lint refuses), kept under the key of a definition read through the cache: an edited pack has a new key and is
+    judged again. A definition the cache did not give (a single-file pack, the cache off) is judged every time;
+    a judge that raises leaves nothing behind."""
+    directory = cache_dir()
+    key = _KEYS.get(id(definition))
+    if directory is None or key is None:
+        return judge()
+    stored = directory / f"verdict-{name}-{key}.json"
+    try:
+        verdict = json.loads(stored.read_bytes())
+        if isinstance(verdict, list) and all(isinstance(line, str) for line in verdict):
+            return verdict
+    except (OSError, ValueError):
+        pass
+    verdict = judge()
+    try:
+        write_atomically(stored, json.dumps(verdict, ensure_ascii=False).encode())
+    except OSError:
+        return verdict
+    _prune(directory, "verdict-*.json")
+    return verdict
+
+
+def _remember_key(definition: PackDefinition, key: str) -> None:
+    _KEYS[id(definition)] = key
+    weakref.finalize(definition, _KEYS.pop, id(definition), None)
 
 
 def _pack_roots(definition: PackDefinition) -> list[Path]:
@@ -71,11 +115,18 @@ def _recorded_roots(entry: Path) -> list[Path]:
         return []
 
 
-def _digest(path: Path, roots: list[Path]) -> str:
-    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0{path.resolve()}\0".encode())
+def code_stamp() -> str:
+    """svcpolicy's version, Python's, and the size and mtime of every svcpolicy module: two processes with equal
+    stamps run the same code, so one reads the other's pickled definition as its own."""
+    digest = hashlib.sha256(f"{__version__}\0{sys.version}\0".encode())
     for module in sorted(_CODE.rglob("*.py")):
         stat = module.stat()
         digest.update(f"{module.relative_to(_CODE)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()[:40]
+
+
+def _digest(path: Path, roots: list[Path]) -> str:
+    digest = hashlib.sha256(f"{code_stamp()}\0{path.resolve()}\0".encode())
     for root in roots:
         for file in sorted(p for p in root.rglob("*") if p.is_file()):
             digest.update(f"{file.relative_to(root)}\0".encode())
@@ -83,23 +134,24 @@ def _digest(path: Path, roots: list[Path]) -> str:
     return digest.hexdigest()[:40]
 
 
-def _store(directory: Path, entry: Path, path: Path, definition: PackDefinition) -> None:
-    """Write the definition (atomically: a concurrent run reads the old file or the new one, never half)."""
+def _store(directory: Path, entry: Path, path: Path, definition: PackDefinition) -> str | None:
+    """Write the definition (atomically: a concurrent run reads the old file or the new one, never half);
+    returns its key, None when it could not be written."""
     roots = _pack_roots(definition)
+    key = _digest(path, roots)
     try:
         write_atomically(entry, "\n".join(map(str, roots)).encode())
-        write_atomically(
-            directory / f"pack-{_digest(path, roots)}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL)
-        )
+        write_atomically(directory / f"pack-{key}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return
-    _prune(directory)
+        return None
+    _prune(directory, "pack-*.pickle")
+    return key
 
 
-def _prune(directory: Path) -> None:
-    """Remove all but the newest ``KEEP_PACKS`` cached definitions (a file another run removes first is fine)."""
+def _prune(directory: Path, pattern: str) -> None:
+    """Remove all but the newest ``KEEP_PACKS`` files of a kind (a file another run removes first is fine)."""
     try:
-        entries = sorted(directory.glob("pack-*.pickle"), key=lambda file: file.stat().st_mtime_ns, reverse=True)
+        entries = sorted(directory.glob(pattern), key=lambda file: file.stat().st_mtime_ns, reverse=True)
         for stale in entries[KEEP_PACKS:]:
             stale.unlink(missing_ok=True)
     except OSError:

@@ -18,7 +18,8 @@ Text = Annotated[str, Field(min_length=1)]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+    # defer_build: validators are built on the first event, so a command that never reads events pays nothing
+    model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True, defer_build=True)
 
     id: Text = Field(description="the event's identity: a repeat of an id is a duplicate and is ignored")
     at: AwareDatetime = Field(description="when it happened (event time), with a time-zone offset")
@@ -182,7 +183,7 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config=ConfigDict(defer_build=True))
 EVENT_TYPES: dict[str, type[_Event]] = {
     model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in (

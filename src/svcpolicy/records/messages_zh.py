@@ -7,6 +7,7 @@ translation here stay as written, so nothing is lost.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["record_error_zh"]
@@ -64,11 +65,16 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     ),
     (r"Value error, (?P<a>.*)", "取值错误：{a}"),
 )
-_TRANSLATIONS = tuple((re.compile(pattern), zh) for pattern, zh in _MESSAGES)
+
+
+@functools.cache
+def _translations() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The patterns, compiled when a Chinese report first has an invalid record to describe (not at import)."""
+    return tuple((re.compile(pattern), zh) for pattern, zh in _MESSAGES)
 
 
 def _message_zh(message: str) -> str:
-    for pattern, zh in _TRANSLATIONS:
+    for pattern, zh in _translations():
         match = pattern.fullmatch(message)
         if match:
             return zh.format(**match.groupdict())

@@ -8,6 +8,7 @@ where the label alone repeats, so no writer adds the chapter again.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -343,27 +344,30 @@ def _localised(rule: Any, name: str, lang: str) -> str | None:
     return str(localised) if localised else None
 
 
-_REASONS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), zh)
-    for pattern, zh in (
-        (r"field (?P<a>\S+) is absent", "记录未提供字段 {a}"),
-        (r"(?P<a>\S+) is absent: the list has (?P<b>\d+) items", "记录未提供 {a}：该列表只有 {b} 项"),
-        (r"no as_of given", "未给出判定时点（as_of）"),
-        (r"rule (?P<a>\S+) is dated and the record has no (?P<b>\S+)", "规则 {a} 有生效日期，而记录未提供 {b}"),
-        (r"parameter (?P<a>\S+) has no value in force on (?P<b>\S+)", "参数 {a} 在 {b} 没有生效的取值"),
-        (r"all (?P<a>\d+) members of this group lack data the rule needs", "该群组全部 {a} 条记录都缺少规则所需的数据"),
-        (
-            r"(?P<a>\d+) members lack data the rule needs; the group may be in breach",
-            "{a} 条记录缺少规则所需的数据；该群组可能违规",
-        ),
-        (r"(?P<a>\d+) members could not be placed in a group: (?P<b>.*)", "{a} 条记录无法归入群组：{b}"),
-        (r"for_each: (?P<a>\S+) is not a list", "for_each：{a} 不是列表"),
-        (r"condition gave (?P<a>\S+), not true/false", "条件的结果是 {a}，不是真/假"),
-        (r"division by zero in `(?P<a>.*)`", "{a} 中除数为零"),
-        (r"cannot compare (?P<a>.+) with (?P<b>.+) in `(?P<c>.*)`", "{c} 中无法比较 {a} 与 {b}"),
-        (r"`(?P<a>.*)` is out of range", "{a} 超出范围"),
-        (r"(?P<a>.+) is out of the calendar's range", "{a} 超出节假日日历的范围"),
-    )
+@functools.cache
+def _reasons_zh() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The reasons' translations, compiled when a Chinese report first has an undetermined finding to word."""
+    return tuple((re.compile(pattern), zh) for pattern, zh in _REASON_PATTERNS_ZH)
+
+
+_REASON_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
+    (r"field (?P<a>\S+) is absent", "记录未提供字段 {a}"),
+    (r"(?P<a>\S+) is absent: the list has (?P<b>\d+) items", "记录未提供 {a}：该列表只有 {b} 项"),
+    (r"no as_of given", "未给出判定时点（as_of）"),
+    (r"rule (?P<a>\S+) is dated and the record has no (?P<b>\S+)", "规则 {a} 有生效日期，而记录未提供 {b}"),
+    (r"parameter (?P<a>\S+) has no value in force on (?P<b>\S+)", "参数 {a} 在 {b} 没有生效的取值"),
+    (r"all (?P<a>\d+) members of this group lack data the rule needs", "该群组全部 {a} 条记录都缺少规则所需的数据"),
+    (
+        r"(?P<a>\d+) members lack data the rule needs; the group may be in breach",
+        "{a} 条记录缺少规则所需的数据；该群组可能违规",
+    ),
+    (r"(?P<a>\d+) members could not be placed in a group: (?P<b>.*)", "{a} 条记录无法归入群组：{b}"),
+    (r"for_each: (?P<a>\S+) is not a list", "for_each：{a} 不是列表"),
+    (r"condition gave (?P<a>\S+), not true/false", "条件的结果是 {a}，不是真/假"),
+    (r"division by zero in `(?P<a>.*)`", "{a} 中除数为零"),
+    (r"cannot compare (?P<a>.+) with (?P<b>.+) in `(?P<c>.*)`", "{c} 中无法比较 {a} 与 {b}"),
+    (r"`(?P<a>.*)` is out of range", "{a} 超出范围"),
+    (r"(?P<a>.+) is out of the calendar's range", "{a} 超出节假日日历的范围"),
 )
 
 
@@ -373,7 +377,7 @@ def reason(text: str | None, lang: str) -> str:
         return ""
     if language(lang) == "en":
         return text
-    for pattern, zh in _REASONS_ZH:
+    for pattern, zh in _reasons_zh():
         match = pattern.fullmatch(text)
         if match:
             return zh.format(**match.groupdict())

@@ -40,40 +40,75 @@ def local_time(value: Any) -> dt.datetime | None:
 
 def month_of(value: Any) -> str | None:
     """``2026-11`` for a record time, in the record's own local time."""
+    if type(value) is dt.datetime:  # a validated record's: its own wall-clock month, whatever its offset
+        return f"{value.year:04d}-{value.month:02d}"
     moment = local_time(value)
     return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _text(value: Any) -> Value:
+    if type(value) is str:
+        return value or None
     return None if value is None or value == "" else str(value)
 
 
 def key_values(record: Mapping[str, Any]) -> tuple[tuple[str, Value], ...]:
     """The value of each tallied key in a (validated) record."""
+    return tuple(zip(TALLY_KEYS, _values_of(record), strict=True))
+
+
+def _values_of(record: Mapping[str, Any]) -> tuple[Value, Value, Value]:
+    """The values of :data:`TALLY_KEYS` in a record, in that order."""
     employee = record.get("employee")
     return (
-        ("branch_id", _text(record.get("branch_id"))),
-        ("employee.id", _text(employee.get("id")) if isinstance(employee, Mapping) else None),
-        ("month", month_of(record.get("started_at"))),
+        _text(record.get("branch_id")),
+        _text(employee.get("id")) if type(employee) is dict or isinstance(employee, Mapping) else None,
+        month_of(record.get("started_at")),
     )
+
+
+_PENDING_KEPT = 1024
+"""Distinct (values, outcome) combinations counted before they are added into the per-key counts."""
 
 
 class KeyTally:
     """Per tallied key, per value, how many judged records had each outcome: ``{"branch_id": {"SH-1":
-    Counter({"compliant": 40, "violation": 3})}}``. A plain, picklable structure that merges by adding."""
+    Counter({"compliant": 40, "violation": 3})}}``. A plain, picklable structure that merges by adding.
 
-    __slots__ = ("by_key",)
+    ``add`` runs once per record, so it only counts the record's combination of values and outcome (one dict
+    update); the combinations are spread over the keys in batches and whenever ``by_key`` is read."""
+
+    __slots__ = ("_by_key", "_pending")
 
     def __init__(self) -> None:
-        self.by_key: dict[str, dict[Value, Counter[str]]] = {key: {} for key in TALLY_KEYS}
+        self._by_key: dict[str, dict[Value, Counter[str]]] = {key: {} for key in TALLY_KEYS}
+        self._pending: dict[tuple[Value, Value, Value, str], int] = {}
+
+    @property
+    def by_key(self) -> dict[str, dict[Value, Counter[str]]]:
+        """The counts, per tallied key, per value, per outcome."""
+        if self._pending:
+            self._spread()
+        return self._by_key
 
     def add(self, record: Mapping[str, Any], outcome: Outcome) -> None:
         """Count one judged record under each of its key values."""
-        for key, value in key_values(record):
-            outcomes = self.by_key[key].get(value)
-            if outcomes is None:
-                outcomes = self.by_key[key][value] = Counter()
-            outcomes[outcome.value] += 1
+        pending = self._pending
+        combination = (*_values_of(record), outcome.value)
+        pending[combination] = pending.get(combination, 0) + 1
+        if len(pending) > _PENDING_KEPT:
+            self._spread()
+
+    def _spread(self) -> None:
+        """Add the pending combinations into the per-key counts."""
+        tallies = [self._by_key[key] for key in TALLY_KEYS]
+        for (*values, outcome), count in self._pending.items():
+            for tally, value in zip(tallies, values, strict=True):
+                outcomes = tally.get(value)
+                if outcomes is None:
+                    outcomes = tally[value] = Counter()
+                outcomes[outcome] += count
+        self._pending.clear()
 
     def merge(self, other: KeyTally) -> None:
         """Add another tally (another worker's, another part of the input) into this one."""

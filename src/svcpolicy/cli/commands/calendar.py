@@ -15,9 +15,6 @@ from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_files
 
-NAME = "calendar"
-HELP = "show the years whose PRC holiday schedule is known; warn when the last one is about to end"
-
 WARN_DAYS = 60
 """How many days before the end of the last known year the command starts warning."""
 

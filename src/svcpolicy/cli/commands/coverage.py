@@ -11,9 +11,6 @@ import orjson
 if TYPE_CHECKING:
     from svcpolicy.authoring.coverage import Coverage
 
-NAME = "coverage"
-HELP = "show which provisions a pack checks, and with which rules"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pack", help="pack directory or file, or a bundled pack name (default: cn-bank-service)")

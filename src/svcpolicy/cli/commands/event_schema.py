@@ -7,9 +7,6 @@ import sys
 
 import orjson
 
-NAME = "event-schema"
-HELP = "print the JSON Schema of a monitor event (see docs/events.md)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """No options: the schema is the event model's."""

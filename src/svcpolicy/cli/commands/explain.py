@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from svcpolicy.pack.definition import PackDefinition
     from svcpolicy.pack.schema import Rule
 
-NAME = "explain"
-HELP = "explain an article (第十六条, svc-rules/16) or a rule (SVC-016-…): text, rules, conditions, examples"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", help="an article label (第十六条), a provision reference (svc-rules/16) or a rule id")

@@ -19,9 +19,6 @@ from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.pack.loader import read_pack
 from svcpolicy.pack.schema import RULE_ID_PATTERN
 
-NAME = "init-pack"
-HELP = "scaffold a rule pack (with --extends: a branch overlay on a base pack) with an example rule and test"
-
 PACK_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SOURCE_ID = "branch-rules"
 

@@ -11,9 +11,6 @@ from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from svcpolicy.policy import load_policy
 
-NAME = "lint"
-HELP = "lint rule packs: schema, field paths against the record model, citations, constant conditions"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packs", nargs="*", help="pack directories or files (default: [tool.svcpolicy] packs)")

@@ -9,9 +9,6 @@ import orjson
 
 from svcpolicy.records.model import json_schema
 
-NAME = "schema"
-HELP = "print the JSON Schema of a service-interaction record"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """No options: the schema is the record model's."""

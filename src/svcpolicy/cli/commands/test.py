@@ -16,9 +16,6 @@ from svcpolicy.policy import load_policy
 if TYPE_CHECKING:
     from svcpolicy.calendar import HolidayCalendar
 
-NAME = "test"
-HELP = "run rule packs' embedded examples and test files; prints `N passed, M failed`"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packs", nargs="*", help="pack directories or files (default: [tool.svcpolicy] packs)")

@@ -19,9 +19,6 @@ from svcpolicy.results.findings import Finding, Outcome
 if TYPE_CHECKING:
     from svcpolicy.monitor import Alert
 
-NAME = "watch"
-HELP = "watch an event stream (JSON Lines) for sequence-rule findings; prints them as JSON Lines"
-
 
 def _seconds(text: str) -> dt.timedelta:
     """``90``, ``90s``, ``15m``, ``2h`` or ``3d``."""

@@ -2,8 +2,9 @@
 
 A JSONL or CSV file of at least two parts' worth is read in parts (``ByteRange``): each part starts just after a
 newline (in CSV, one outside quotes) and knows the number of its first line, so locators and findings read as
-if the file were read whole. JSON and YAML files are whole units (one document each); in-memory records travel
-in runs of ``RECORDS_PER_UNIT``.
+if the file were read whole. Parts shrink towards the end of a file (each is a share of what is left): the first
+are large, so there are few results to pickle and merge, and the last small, so the workers finish together.
+JSON and YAML files are whole units (one document each); in-memory records travel in runs of ``RECORDS_PER_UNIT``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from svcpolicy.records.readers import LINE_FORMATS, ByteRange, RawRecord
 MIN_PART_BYTES = 4 * 1024 * 1024
 """Smaller parts cost more in start-up and merging than they save."""
 MAX_PART_BYTES = 64 * 1024 * 1024
-PARTS_PER_JOB = 4
-"""Several parts per worker, so that one slow part does not leave the others idle."""
 RECORDS_PER_UNIT = 5_000
 _SCAN_BLOCK = 1024 * 1024
 
@@ -75,9 +74,24 @@ def split_file(path: str | Path, jobs: int, encoding: str) -> list[ByteRange]:
         return []
     if file.suffix.lower() not in LINE_FORMATS or not ascii_lines or size < 2 * MIN_PART_BYTES:
         return []
-    part_bytes = min(MAX_PART_BYTES, max(MIN_PART_BYTES, size // (jobs * PARTS_PER_JOB)))
-    targets = [size * k // -(-size // part_bytes) for k in range(1, -(-size // part_bytes))]
-    return _cut(file, size, targets, quoted=file.suffix.lower() == ".csv")
+    return _cut(file, size, part_ends(size, jobs), quoted=file.suffix.lower() == ".csv")
+
+
+def part_ends(size: int, jobs: int) -> list[int]:
+    """Where the parts of ``size`` bytes end, before moving to a line start: each part ``1 / (jobs + 1)`` of what
+    is left (at most ``MAX_PART_BYTES``), so that while one worker judges a part the others share the rest (guided
+    self-scheduling); once that share is under ``MIN_PART_BYTES``, the rest in equal parts of about that size."""
+    ends: list[int] = []
+    end = 0
+    while (left := size - end) >= 2 * MIN_PART_BYTES:
+        share = left // (jobs + 1)
+        if share < MIN_PART_BYTES:
+            count = left // MIN_PART_BYTES
+            ends.extend(end + left * k // count for k in range(1, count))
+            break
+        end += min(MAX_PART_BYTES, share)
+        ends.append(end)
+    return ends
 
 
 def _cut(file: Path, size: int, targets: list[int], *, quoted: bool) -> list[ByteRange]:

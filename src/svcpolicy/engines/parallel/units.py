@@ -74,13 +74,4 @@ def judge_unit(
 def repeats_before(earlier: SeenIds, result: UnitResult) -> dict[int, tuple[str, int]]:
     """The ids of this unit already seen in the units before it (by digest), with where they were first seen;
     the unit's other ids join ``earlier`` (a unit judged again for its repeats sees the same ids)."""
-    repeats: dict[int, tuple[str, int]] = {}
-    if result.seen is not None:
-        seen_at, remember = earlier.seen_at, earlier.remember
-        for digest, source, line in result.seen.entries():
-            first = seen_at(digest)
-            if first is None:
-                remember(digest, source, line)
-            else:
-                repeats[digest] = first
-    return repeats
+    return earlier.absorb(result.seen) if result.seen is not None else {}

@@ -1,0 +1,227 @@
+"""Aggregate rules' per-record work as generated Python: one function per record kind for all its aggregates.
+
+An aggregate rule reads each record (or each item of its ``for_each``) for three things: whether it is a member
+(``where``), the group it joins (the ``group_by`` parts) and the values its aggregates take. As closures that is
+a few calls per aggregate per member; here all of a kind's aggregates become the text of one function, written by
+``svcpolicy.expr.codegen``'s visitor, so a value several aggregates read (``branch_id``, ``month(started_at)``,
+``channel not in params.self_service_channels``) is computed once per record in a local, and per-record calls
+share the memo slots of the record rules and the closures.
+
+The function decides nothing about groups: it hands each member to its aggregate's sinks (``add(key, values, ref,
+index)``), or the Undetermined that leaves it out (``leave_out(key or None, ref, index, error)``), in the order the
+closures would, so the accumulators (``svcpolicy.engine.aggregates``) see the same members with the same reasons.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from svcpolicy.expr import nodes as n
+from svcpolicy.expr.codegen import _Body, _compiled, _free_names, _repeated, _Var, _Writer
+from svcpolicy.expr.compiler import Compiler, _memo_key
+from svcpolicy.expr.undetermined import Undetermined
+
+GroupFn = Callable[[Any, Any, Sequence[Any], Sequence[Callable[..., None]]], None]
+"""A generated group feed: ``(env, ref, active, sinks)``. ``active`` per aggregate (read for dated ones only):
+True, False (not in force) or the Undetermined that leaves the record out; ``sinks`` each aggregate's ``add``
+and ``leave_out``, in that order."""
+
+_COMPOUND = (list, dict)
+
+
+def group_key(key: tuple[Any, ...], names: Sequence[str]) -> tuple[Any, ...]:
+    """A group key with lists (at any depth) made tuples; a mapping is no key (its group would be one value)."""
+    return tuple(_hashable(part, name) for name, part in zip(names, key, strict=True))
+
+
+def _hashable(value: Any, what: str) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v, what) for v in value)
+    if isinstance(value, dict):
+        raise Undetermined(f"group key {what} is a mapping; group by one of its fields instead")
+    return value
+
+
+@dataclass(frozen=True)
+class GroupTrees:
+    """What an aggregate rule reads per record, as trees (``let`` names expanded): the collection it walks with
+    its ``for_each`` variable and source, the member filter, the group key parts with their names, and the
+    arguments of its aggregates that take one, in order."""
+
+    collection: n.Node | None
+    loop: tuple[str, str] | None
+    where: n.Node | None
+    keys: tuple[n.Node, ...]
+    key_names: tuple[str, ...]
+    values: tuple[n.Node, ...]
+
+    @property
+    def nodes(self) -> list[n.Node]:
+        optional = [tree for tree in (self.collection, self.where) if tree is not None]
+        return [*optional, *self.keys, *self.values]
+
+
+@dataclass(frozen=True)
+class GeneratedGroups:
+    """A kind's generated group feed and its source (for reading, and for tests)."""
+
+    fn: GroupFn
+    source: str
+
+
+class GroupGenerator:
+    """Writes every aggregate rule of one record kind as one Python function, with the record rules' machinery."""
+
+    def __init__(self, compiler: Compiler) -> None:
+        self._defaults = compiler.absent_defaults
+        self._constants = compiler.constants
+        self._shared = compiler.memo_slots
+
+    def kind(self, groups: Sequence[GroupTrees], dated: Sequence[bool]) -> GeneratedGroups | None:
+        """The feed of a record to every aggregate of a kind, in order (see ``GroupFn``); None when Python cannot
+        compile it (an expression nested too deeply)."""
+        nodes = [node for trees in groups for node in trees.nodes]
+        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(nodes))
+        out = body.out
+        body.prologue()
+        sinks = [f"{role}{position:d}" for position in range(len(groups)) for role in ("add", "leave_out")]
+        out.line(f"{', '.join(sinks)}, = sinks")
+        for position, (trees, is_dated) in enumerate(zip(groups, dated, strict=True)):
+            with contextlib.ExitStack() as nested:
+                if is_dated:
+                    state = f"active[{position:d}]"
+                    out.line(f"if {state} is not True and {state} is not False:")
+                    out.line(f"    leave_out{position:d}(None, ref, None, {state})")
+                    out.line(f"if {state} is True:")
+                    nested.enter_context(out.block())
+                out.next_rule()
+                _Group(body, trees, position).write()
+        out.line("return None")
+        return _generated(out)
+
+
+def _generated(out: _Writer) -> GeneratedGroups | None:
+    out.namespace["COMPOUND"] = _COMPOUND
+    out.namespace["group_key"] = group_key
+    compiled = _compiled(out, "env, ref, active, sinks", what="groups")
+    return None if compiled is None else GeneratedGroups(cast(GroupFn, compiled.fn), compiled.source)
+
+
+class _Group:
+    """The statements of one aggregate: its item loop and, per member, filter, key and values to its sinks."""
+
+    def __init__(self, body: _Body, trees: GroupTrees, position: int) -> None:
+        self.body = body
+        self.out = body.out
+        self.trees = trees
+        self.add = f"add{position:d}"
+        self.leave_out = f"leave_out{position:d}"
+
+    def write(self) -> None:
+        """The record as the one member, or its collection's items as members (an Undetermined collection, or
+        one that is no list, leaves the record out without a group, as the closures do)."""
+        trees = self.trees
+        if trees.collection is None or trees.loop is None:
+            self.member("None")
+            return
+        out, body = self.out, self.body
+        var, source = trees.loop
+        items, error = out.local(), out.local()
+        out.line("try:")
+        with out.block():
+            out.line(f"{items} = {body.build(trees.collection)}")
+        out.line(f"except U as {error}:")
+        with out.block():
+            out.line(f"{self.leave_out}(None, ref, None, {error})")
+        out.line("else:")
+        with out.block():
+            out.line(f"if {items}:")  # null or empty: no members
+            with out.block():
+                out.line(f"if type({items}) is not list_type and not isinstance({items}, (list, tuple)):")
+                with out.block():
+                    reason = out.const(f"{source} is not a list")
+                    out.line(f"{self.leave_out}(None, ref, None, U({reason}))")
+                out.line("else:")
+                with out.block():
+                    self.items(items, var, source)
+
+    def items(self, items: str, var: str, source: str) -> None:
+        """Each item a member, bound to the ``for_each`` variable as a record rule's loop binds it."""
+        out, body = self.out, self.body
+        assert self.trees.collection is not None  # noqa: S101 - checked by the caller
+        collection_path = n.spelling(self.trees.collection) or source.strip()
+        schema = n.spelling(self.trees.collection)
+        position, item = out.local(), out.local()
+        body.scope[var] = _Var(
+            item, f"item_path({out.const(collection_path)}, {position})", f"{schema}[]" if schema else None, 1
+        )
+        out.line(f"for {position}, {item} in enumerate({items}):")
+        with out.block():
+            body.enter_level()
+            self.member(position)
+            body.leave_level()
+        del body.scope[var]
+
+    def key(self) -> str:
+        """The member's group key (raises the Undetermined of a part, or of a mapping as a part)."""
+        out, body = self.out, self.body
+        parts = [body.build(part) for part in self.trees.keys]
+        key = out.local()
+        out.line(f"{key} = ({''.join(f'{part}, ' for part in parts)})")
+        if parts:
+            compound = " or ".join(f"type({part}) in COMPOUND" for part in parts)
+            out.line(f"if {compound}:")
+            out.line(f"    {key} = group_key({key}, {out.const(self.trees.key_names)})")
+        return key
+
+    def member(self, index: str) -> None:
+        """Filter, key, values, in the closures' order: the first Undetermined decides how the member is left
+        out (without a group before its key is known, in its group after)."""
+        out, body, trees = self.out, self.body, self.trees
+        with contextlib.ExitStack() as nested:
+            if trees.where is not None:
+                selected, error = out.local(), out.local()
+                out.line("try:")
+                with out.block():
+                    out.line(f"{selected} = {body.build(trees.where)}")
+                out.line(f"except U as {error}:")
+                with out.block():
+                    out.line(f"{self.leave_out}(None, ref, {index}, {error})")
+                out.line("else:")
+                nested.enter_context(out.block())
+                out.line(f"if {selected} is True:")
+                nested.enter_context(out.block())
+            key, error = out.local(), out.local()
+            out.line("try:")
+            with out.block():
+                if any(_free_names(part, body.scope) for part in trees.keys):
+                    out.line(f"{key} = {self.key()}")
+                else:  # one tuple per record for the aggregates grouping by the same parts, as their groups' key
+                    shared = ("group key", trees.key_names, *(_memo_key(part) for part in trees.keys))
+                    out.line(f"{key} = {body._cached(shared, 0, self.key)}")
+            out.line(f"except U as {error}:")
+            with out.block():
+                out.line(f"{self.leave_out}(None, ref, {index}, {error})")
+            out.line("else:")
+            nested.enter_context(out.block())
+            if not trees.values:
+                out.line(f"{self.add}({key}, (), ref, {index})")
+                return
+            values, error = out.local(), out.local()
+            out.line("try:")
+            with out.block():
+                parts = []
+                for value in trees.values:
+                    local = out.local()
+                    out.line(f"{local} = {body.build(value)}")
+                    parts.append(local)
+                out.line(f"{values} = ({''.join(f'{part}, ' for part in parts)})")
+            out.line(f"except U as {error}:")
+            with out.block():
+                out.line(f"{self.leave_out}({key}, ref, {index}, {error})")
+            out.line("else:")
+            with out.block():
+                out.line(f"{self.add}({key}, {values}, ref, {index})")

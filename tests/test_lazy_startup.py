@@ -1,0 +1,255 @@
+"""A short run pays only for what it uses: commands imported when named, lint's verdict kept with the cached
+pack, message templates compiled when first rendered, and a kind's generated function made only for long runs.
+
+The timings are in ``make bench`` (startup on a one-record file); these tests pin the structure that gives them
+and that none of it changes what a run reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import svcpolicy
+from conftest import AS_OF, MINI_PACK, REPO, operation
+from svcpolicy.cli.commands import COMMANDS
+from svcpolicy.cli.main import DEBUG_HELP, build_parser, main
+from svcpolicy.engine import compiled
+from svcpolicy.engine.programs import KindProgram
+from svcpolicy.errors import ExpressionError
+from svcpolicy.pack import cache
+from svcpolicy.pack.cache import cached_verdict, read_pack_cached
+from svcpolicy.pack.loader import read_pack
+from svcpolicy.results.findings import Finding
+
+NOT_FOR_A_CHECK = (
+    *(f"svcpolicy.cli.commands.{command.module}" for command in COMMANDS if command.name != "check"),
+    "svcpolicy.authoring.lint",
+    "svcpolicy.records.events",
+    "svcpolicy.monitor",
+    "importlib.metadata",  # pydantic scans installed packages for plugins when it first builds a validator
+)
+"""Modules a warm ``check`` of one valid record does not need."""
+
+
+@pytest.fixture
+def cache_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("SVCPOLICY_CACHE_DIR", str(directory))
+    return directory
+
+
+def _write_records(path: Path, count: int) -> Path:
+    """``count`` records, every third with an operation done before it was authorised (a violation)."""
+    lines = (
+        json.dumps({"id": f"R{i}", "operations": [operation(None if i % 3 == 0 else "2026-01-05T09:58:00+08:00")]})
+        for i in range(count)
+    )
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _check(*args: str | Path) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["check", *map(str, args), "--no-config", "--no-progress", "--as-of", AS_OF.isoformat()])
+    return code, out.getvalue()
+
+
+def test_a_warm_one_record_check_imports_neither_the_other_commands_nor_lint_nor_the_event_model(
+    tmp_path: Path,
+) -> None:
+    one = _write_records(tmp_path / "one.jsonl", 1)
+    run_check = (
+        "import contextlib, io, json, sys\n"
+        "from svcpolicy.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['check', {str(one)!r}, '--format', 'jsonl', '--no-progress', '--no-config'])\n"
+        "assert code in (0, 1), code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "SVCPOLICY_CACHE_DIR": str(tmp_path / "cache")}
+    loaded: list[set[str]] = []
+    for _ in ("cold", "warm"):
+        result = subprocess.run(
+            [sys.executable, "-c", run_check], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
+        )
+        loaded.append(set(json.loads(result.stdout.splitlines()[-1])))
+    cold, warm = loaded
+    assert "svcpolicy.authoring.lint" in cold, "the first run lints the pack"
+    assert not {m for m in warm if m.startswith(NOT_FOR_A_CHECK)}, sorted(
+        m for m in warm if m.startswith(NOT_FOR_A_CHECK)
+    )
+
+
+def _eager_parser() -> argparse.ArgumentParser:
+    """The parser as it was built before commands were imported lazily: every command's arguments up front."""
+    parser = argparse.ArgumentParser(prog="svcpolicy", description="Check service records against rule packs.")
+    parser.add_argument("--version", action="version", version=f"svcpolicy {svcpolicy.__version__}")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        subparser = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.load().add_arguments(subparser)
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+    return parser
+
+
+def _help(parser: argparse.ArgumentParser, args: list[str]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        parser.parse_args([*args, "--help"])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("command", [None, *(c.name for c in COMMANDS)])
+def test_the_help_of_svcpolicy_and_of_each_command_reads_as_if_every_command_were_built(command: str | None) -> None:
+    args = [command] if command else []
+    assert _help(build_parser(), args) == _help(_eager_parser(), args)
+
+
+def test_a_command_parses_its_own_options_and_debug_before_or_after_its_name(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["--debug", "check", "x.jsonl", "--format", "jsonl"])
+    assert (args.command, args.paths, args.format, args.debug) == ("check", ["x.jsonl"], "jsonl", True)
+    assert build_parser().parse_args(["calendar", "--debug"]).debug is True
+
+
+def test_an_unknown_command_is_refused_with_the_list_of_commands() -> None:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
+        build_parser().parse_args(["chek"])
+    assert "invalid choice: 'chek'" in err.getvalue()
+    assert all(command.name in err.getvalue() for command in COMMANDS)
+
+
+def test_a_second_check_of_an_unchanged_pack_is_not_linted_again(
+    cache_in: Path, write_pack: Callable[..., Path]
+) -> None:
+    root = write_pack()
+    judged: list[str] = []
+
+    def judge() -> list[str]:
+        judged.append("judged")
+        return ["a refusal"]
+
+    assert cached_verdict(read_pack_cached(root), "test", judge) == ["a refusal"]
+    assert cached_verdict(read_pack_cached(root), "test", judge) == ["a refusal"]
+    assert judged == ["judged"]
+
+
+def test_an_edited_pack_is_linted_again_not_given_the_verdict_of_its_old_content(
+    cache_in: Path, write_pack: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = write_pack()
+    records = _write_records(tmp_path / "records.jsonl", 2)
+    assert _check(records, "--pack", root)[0] == 1  # a clean pack: findings, so exit 1
+    assert _check(records, "--pack", root)[0] == 1
+    broken = MINI_PACK.replace("op.authorization.at > op.at", "op.authorisation.at > op.at")
+    (root / "pack.yaml").write_text(broken, encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code, _ = _check(records, "--pack", root)
+    assert code == 2
+    assert "unknown field" in err.getvalue() and "lint error" in err.getvalue()
+
+
+def test_a_pack_the_cache_did_not_give_is_judged_every_time(cache_in: Path, write_pack: Callable[..., Path]) -> None:
+    definition = read_pack(write_pack())
+    judged: list[str] = []
+
+    def judge() -> list[str]:
+        judged.append("judged")
+        return []
+
+    for _ in range(2):
+        cached_verdict(definition, "test", judge)
+    assert judged == ["judged", "judged"]
+    assert not list(cache_in.glob("verdict-*"))
+
+
+def test_the_cache_keeps_only_the_newest_verdicts(
+    cache_in: Path, write_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache, "KEEP_PACKS", 2)
+    root = write_pack()
+    for version in range(4):
+        write_pack({"pack.yaml": MINI_PACK.replace('version: "1"', f'version: "{version}"')})
+        cached_verdict(read_pack_cached(root), "test", list)
+    assert len(list(cache_in.glob("verdict-test-*.json"))) == 2
+
+
+BAD_PLACEHOLDER = MINI_PACK.replace('{op.kind}"\n    ', '{op.__class__}"\n    ', 1)
+
+
+def test_a_bad_message_placeholder_is_reported_by_lint_and_refused_by_every_check_before_any_output(
+    cache_in: Path, write_pack: Callable[..., Path], tmp_path: Path
+) -> None:
+    assert BAD_PLACEHOLDER != MINI_PACK
+    root = write_pack({"pack.yaml": BAD_PLACEHOLDER})
+    from svcpolicy.authoring.lint import lint_pack
+
+    assert any("names starting with __" in message.message for message in lint_pack(root).errors)
+    records = _write_records(tmp_path / "records.jsonl", 1)
+    for _ in ("cold", "warm"):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code, out = _check(records, "--pack", root, "--format", "jsonl")
+        assert (code, out) == (2, "")
+        assert "pack.yaml:25:31: `.__class__`: names starting with __ are not allowed" in err.getvalue()
+
+
+def test_a_message_template_is_compiled_when_first_rendered(write_pack: Callable[..., Path]) -> None:
+    policy = svcpolicy.load_policy(write_pack({"pack.yaml": BAD_PLACEHOLDER}))
+    template = policy.programs[0].message_zh
+    with pytest.raises(ExpressionError, match="__class__"):
+        template.compile()
+
+
+def _as_reported(findings: list[Finding]) -> list[tuple[object, ...]]:
+    """What a finding says, without the file it came from."""
+    return [(f.rule, f.outcome, f.record.id, f.record.path, f.message_zh, f.message_en, f.evidence) for f in findings]
+
+
+def test_the_first_records_of_a_kind_are_judged_by_the_closures_and_the_rest_by_its_generated_function(
+    mini: svcpolicy.Policy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    generate = KindProgram.generate
+
+    def counted(programs: tuple[object, ...], generator: object) -> KindProgram | None:
+        made.append(len(programs))
+        return generate(programs, generator)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KindProgram, "generate", counted)
+    short = _write_records(tmp_path / "short.jsonl", compiled.JUDGED_BY_CLOSURES)
+    long = _write_records(tmp_path / "long.jsonl", 3 * compiled.JUDGED_BY_CLOSURES)
+    short_report = mini.evaluate(short, as_of=AS_OF)
+    assert made == [], "a short run does not generate the kind's function"
+    long_report = mini.evaluate(long, as_of=AS_OF)
+    assert made == [1]
+
+    assert len(long_report.findings) == compiled.JUDGED_BY_CLOSURES  # every third record of three times as many
+
+    monkeypatch.setattr(compiled, "JUDGED_BY_CLOSURES", 0)
+    all_generated = svcpolicy.load_policy(mini.definition.root).evaluate(long, as_of=AS_OF)
+    assert long_report.findings == all_generated.findings
+    assert _as_reported(short_report.findings) == _as_reported(all_generated.findings)[: len(short_report.findings)]
+
+
+def test_the_bundled_demo_records_give_the_same_findings_whichever_way_they_are_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    examples = REPO / "examples" / "records.jsonl"
+    by_closures = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    monkeypatch.setattr(compiled, "JUDGED_BY_CLOSURES", 0)
+    generated = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    assert by_closures.findings == generated.findings
