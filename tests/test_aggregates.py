@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import svcpolicy
-import svcpolicy.engine.stream
 from conftest import AS_OF, MINI_PACK
+from svcpolicy.engine import seen_ids
 
 FEE_RULE = """\
 rules:
@@ -141,7 +141,7 @@ def test_group_state_does_not_grow_with_records_in_a_group(policy: svcpolicy.Pol
             if i in (2_000, 10_000 - 1):
                 gc.collect()
                 # the run's table of seen record ids grows by design (docs/records.md); the group state must not
-                ids = tracemalloc.Filter(False, svcpolicy.engine.stream.__file__)
+                ids = tracemalloc.Filter(False, seen_ids.__file__)
                 held[i] = sum(t.size for t in tracemalloc.take_snapshot().filter_traces([ids]).statistics("filename"))
             yield {"id": f"R{i}", **fee("F1", "10.00", day=1 + i % 28)}
 

@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from conftest import AS_OF, CST, ON_CI, REPO
 from strategies import records_between
 from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.stream import judge_stream
-from svcpolicy.engines.parallel import plan
+from svcpolicy.engines.parallel import plan, runner
 from svcpolicy.records.readers import Locator, RawRecord, read_records
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Counts
@@ -130,15 +131,31 @@ def many_groups(count: int) -> Iterator[dict[str, Any]]:
         }
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_jobs_2_gives_the_findings_of_one_process_on_the_examples_and_the_branch_overlay(
-    bundled: svcpolicy.Policy,
+    bundled: svcpolicy.Policy, start: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(runner, "start_method", lambda: start)
     for policy in (bundled, svcpolicy.load_policy(OVERLAY)):
         single = policy.iter_findings(EXAMPLES, as_of=AS_OF, keep_context=True)
         items = list(single)
         parallel = policy.iter_findings(EXAMPLES, as_of=AS_OF, keep_context=True, jobs=2)
         assert list(parallel) == items
         assert (parallel.counts, parallel.records) == (single.counts, single.records)
+
+
+def test_workers_are_forked_only_while_the_caller_runs_no_other_thread() -> None:
+    code = "from svcpolicy.engines.parallel import runner; print(runner.start_method())"
+    alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert alone == ("fork" if sys.platform == "linux" else "spawn")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert runner.start_method() == "spawn"  # a forked child would inherit locks that thread may hold
+    finally:
+        release.set()
+        other.join()
 
 
 def test_jobs_2_splits_large_files_by_lines_and_keeps_lines_groups_and_counts(

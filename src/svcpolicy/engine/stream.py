@@ -5,23 +5,23 @@ rules only gather their groups here (``runs``), to be judged once the whole inpu
 
 A record whose ``id`` was already seen in the stream is an invalid record ("duplicate id, first seen at
 file:line"): two records with one id would share a fingerprint (one waiver would cover both) and be counted twice
-by group rules. Its first occurrence is judged as usual, so the counts still reconcile. :class:`SeenIds` keeps a
-64-bit digest of each id and where it was first seen, in 23 to 46 bytes a record (a dict took ~120). Under
-``--jobs`` and on Spark, a share of the stream starts from the ids seen before it (``seen``) and hands back
-the ids it saw, so the engines find repeats across shares too (svcpolicy.engines.parallel.units).
+by group rules. Its first occurrence is judged as usual, so the counts still reconcile. :class:`SeenIds`
+(:mod:`svcpolicy.engine.seen_ids`) keeps a 64-bit digest of each id and where it was first seen, in 12 to 24
+bytes a record (a dict took ~120). Under ``--jobs`` and on Spark, a share of the stream starts from the ids seen
+before it (``seen``) and hands back the ids it saw, so the engines find repeats across shares too
+(svcpolicy.engines.parallel.units).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.record_context import identifying_values, record_context
+from svcpolicy.engine.seen_ids import SeenIds
 from svcpolicy.expr import Env
 from svcpolicy.records.readers import RawRecord, Validation, validate
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
@@ -32,115 +32,6 @@ Check = Callable[[RawRecord], Validation]
 RecordContexts = dict[tuple[str, int], dict[str, Any]]
 RecordIdentifiers = dict[tuple[str, int], tuple[str, ...]]
 """Per record with findings (by file and line), the values at the pack's identifying paths, for masking."""
-
-
-class SeenIds:
-    """The record ids of one stream, with where each was first seen, in 23 to 46 bytes an id.
-
-    An open-addressing table (linear probing) over two ``array('Q')``: each id's 64-bit blake2b digest (0 marks
-    an empty slot, so a digest of 0 is stored as 1), and where it was first seen (source index << 40 | line):
-    16 bytes a slot, the table kept between 35 and 70 % full. Ids are never compared themselves, only digests:
-    two distinct ids among n share a digest with probability about n² / 2⁶⁵ — one in 37 million for a million
-    records, one in 3,700 for 100 million — and such a pair would make the later record read as a duplicate.
-    """
-
-    def __init__(self, capacity: int = 1 << 10) -> None:
-        size = 1 << max(capacity - 1, 1).bit_length()
-        self._digests = array("Q", bytes(8 * size))
-        self._places = array("Q", bytes(8 * size))
-        self._used = 0
-        self._sources: dict[str, int] = {}
-        self._names: list[str] = []
-
-    def __len__(self) -> int:
-        return self._used
-
-    def first_seen(self, record_id: object, source: str, line: int) -> str | None:
-        """``file:line`` of the id's first record, or None (and remembered) when this is its first."""
-        digest = id_digest(record_id)
-        slot = self._slot(digest)
-        if self._digests[slot] == digest:
-            source, line = self._where(self._places[slot])
-            return f"{source}:{line}"
-        self._put(slot, digest, self._place(source, line))
-        return None
-
-    def absorb(self, later: SeenIds) -> dict[int, tuple[str, int]]:
-        """Take in the ids of a later stream; those already here are not taken but returned (by digest) with
-        where they were first seen. The ``--jobs`` driver takes in every id of the input, so this is one loop in
-        one frame, the table grown beforehand: ~0.5 µs an id, against ~5 µs through the methods above."""
-        while (self._used + later._used) * 10 > len(self._digests) * 7:
-            self._grow()
-        sources = [self._place(name, 0) for name in later._names]
-        digests, places, mask, lines = self._digests, self._places, len(self._digests) - 1, (1 << 40) - 1
-        repeats: dict[int, tuple[str, int]] = {}
-        for digest, place in zip(later._digests, later._places, strict=True):
-            if digest == 0:
-                continue
-            slot = digest & mask
-            while (held := digests[slot]) != digest and held != 0:
-                slot = (slot + 1) & mask
-            if held == digest:
-                repeats[digest] = self._where(places[slot])
-            else:
-                digests[slot] = digest
-                places[slot] = sources[place >> 40] | place & lines
-                self._used += 1
-        return repeats
-
-    def remember(self, digest: int, source: str, line: int) -> None:
-        """Note an id (by digest) first seen at ``source:line``, unless already seen."""
-        slot = self._slot(digest)
-        if self._digests[slot] != digest:
-            self._put(slot, digest, self._place(source, line))
-
-    def entries(self) -> Iterator[tuple[int, str, int]]:
-        """Every id's digest with its first ``source`` and ``line`` (in table order)."""
-        names, mask = self._names, (1 << 40) - 1
-        for digest, place in zip(self._digests, self._places, strict=True):
-            if digest != 0:
-                yield digest, names[place >> 40], place & mask
-
-    def _slot(self, digest: int) -> int:
-        """The slot holding ``digest``, else the empty slot where it would go."""
-        digests, mask = self._digests, len(self._digests) - 1
-        slot = digest & mask
-        while (held := digests[slot]) != digest and held != 0:
-            slot = (slot + 1) & mask
-        return slot
-
-    def _put(self, slot: int, digest: int, place: int) -> None:
-        self._digests[slot] = digest
-        self._places[slot] = place
-        self._used += 1
-        if self._used * 10 > len(self._digests) * 7:
-            self._grow()
-
-    def _grow(self) -> None:
-        digests, places = self._digests, self._places
-        self._digests = array("Q", bytes(16 * len(digests)))
-        self._places = array("Q", bytes(16 * len(places)))
-        for digest, place in zip(digests, places, strict=True):
-            if digest != 0:
-                slot = self._slot(digest)
-                self._digests[slot] = digest
-                self._places[slot] = place
-
-    def _place(self, source: str, line: int) -> int:
-        index = self._sources.get(source)
-        if index is None:
-            index = self._sources[source] = len(self._names)
-            self._names.append(source)
-        return index << 40 | line
-
-    def _where(self, place: int) -> tuple[str, int]:
-        return self._names[place >> 40], place & (1 << 40) - 1
-
-
-def id_digest(record_id: object) -> int:
-    """A record id as a non-zero 64-bit digest (the key of :class:`SeenIds`, the same in every process)."""
-    digest = int.from_bytes(hashlib.blake2b(str(record_id).encode(), digest_size=8).digest(), "big")
-    return digest or 1
 
 
 def judge_stream(

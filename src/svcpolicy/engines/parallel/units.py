@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from svcpolicy.engine.aggregates import AggregateRun, GroupTally
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, SeenIds, judge_stream
+from svcpolicy.engine.seen_ids import SeenIds
+from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, judge_stream
 from svcpolicy.engines.parallel.plan import FileUnit, WorkUnit
 from svcpolicy.engines.parallel.wire import Wire, to_wire
 from svcpolicy.errors import InputError
@@ -61,7 +62,7 @@ def judge_unit(
     runs = [AggregateRun(program) for program in pack.aggregates]
     contexts: RecordContexts | None = {} if keep_context else None
     identifiers: RecordIdentifiers | None = {} if keep_identifiers else None
-    seen = SeenIds()
+    seen = SeenIds(keep_order=True)
     for digest, (source, line) in (prior or {}).items():
         seen.remember(digest, source, line)
     stream = judge_stream(

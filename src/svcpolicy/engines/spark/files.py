@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, SeenIds, count_group_findings
+from svcpolicy.engine.seen_ids import SeenIds
+from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, count_group_findings
 from svcpolicy.engines.parallel import UnitResult, judge_unit, merge_result, plan_units, repeats_before
 from svcpolicy.engines.spark.groups import merged_runs
 from svcpolicy.results.findings import Finding, InvalidRecord

@@ -25,7 +25,8 @@ import orjson
 
 from svcpolicy.engine.aggregates import AggregateRun, GroupTally
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.engine.stream import SeenIds, count_group_findings, judge_stream
+from svcpolicy.engine.seen_ids import SeenIds
+from svcpolicy.engine.stream import count_group_findings, judge_stream
 from svcpolicy.engines.spark.groups import merged_runs
 from svcpolicy.extras import needs
 from svcpolicy.records.readers import Locator, RawRecord
