@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from svcpolicy.cli.commands import COMMANDS
 from svcpolicy.cli.main import DEBUG_HELP, build_parser, main
 from svcpolicy.engine import compiled
 from svcpolicy.engine.programs import KindProgram
-from svcpolicy.errors import ExpressionError
+from svcpolicy.errors import ExpressionError, PackErrors
 from svcpolicy.pack import cache
 from svcpolicy.pack.cache import cached_verdict, read_pack_cached
 from svcpolicy.pack.loader import read_pack
@@ -207,11 +208,15 @@ def test_a_bad_message_placeholder_is_reported_by_lint_and_refused_by_every_chec
         assert "pack.yaml:25:31: `.__class__`: names starting with __ are not allowed" in err.getvalue()
 
 
-def test_a_message_template_is_compiled_when_first_rendered(write_pack: Callable[..., Path]) -> None:
+def test_a_message_template_is_compiled_when_first_rendered(write_pack: Callable[..., Path], tmp_path: Path) -> None:
     policy = svcpolicy.load_policy(write_pack({"pack.yaml": BAD_PLACEHOLDER}))
-    template = policy.programs[0].message_zh
-    with pytest.raises(ExpressionError, match="__class__"):
-        template.compile()
+    compliant = tmp_path / "compliant.jsonl"
+    compliant.write_text(json.dumps({"id": "R1", "operations": [operation("2026-01-05T09:58:00+08:00")]}) + "\n")
+    assert policy.evaluate(compliant, as_of=AS_OF).counts.with_violations == 0  # no message written, none compiled
+    with pytest.raises(ExpressionError, match=re.escape("pack.yaml:25:31: `.__class__`")):
+        policy.evaluate(_write_records(tmp_path / "violating.jsonl", 1), as_of=AS_OF)
+    with pytest.raises(PackErrors, match="__class__"):
+        policy.compile_messages()
 
 
 def _as_reported(findings: list[Finding]) -> list[tuple[object, ...]]:

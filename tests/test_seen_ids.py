@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import tracemalloc
 
 import pytest
@@ -50,6 +51,20 @@ def test_every_id_keeps_its_first_place_across_table_growths(park_from: int, mon
     for record_id, (source, line) in places.items():
         assert seen.first_seen(record_id, "c.jsonl", 1) == f"{source}:{line}"
     assert list(seen.entries()) == [(id_digest(i), *place) for i, place in places.items()]
+
+
+def test_without_a_temporary_directory_the_table_doubles_in_memory_with_the_same_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_temporary_file() -> None:
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(seen_ids, "PARK_FROM_SLOTS", 1 << 4)
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_temporary_file)
+    seen = SeenIds(capacity=4)
+    for i in range(2000):
+        assert seen.first_seen(f"R-{i}", "a.jsonl", i + 1) is None
+    assert seen.first_seen("R-1234", "b.jsonl", 1) == "a.jsonl:1235" and len(seen) == 2000
 
 
 def test_consecutive_lines_of_one_file_share_one_run_and_gaps_start_new_ones() -> None:

@@ -129,14 +129,8 @@ class _Group:
             return
         out, body = self.out, self.body
         var, source = trees.loop
-        items, error = out.local(), out.local()
-        out.line("try:")
-        with out.block():
-            out.line(f"{items} = {body.build(trees.collection)}")
-        out.line(f"except U as {error}:")
-        with out.block():
-            out.line(f"{self.leave_out}(None, ref, None, {error})")
-        out.line("else:")
+        items, collection = out.local(), trees.collection
+        self.unless_undetermined(lambda: out.line(f"{items} = {body.build(collection)}"), "None", "None")
         with out.block():
             out.line(f"if {items}:")  # null or empty: no members
             with out.block():
@@ -177,51 +171,54 @@ class _Group:
             out.line(f"    {key} = group_key({key}, {out.const(self.trees.key_names)})")
         return key
 
+    def unless_undetermined(self, compute: Callable[[], None], key: str, index: str) -> None:
+        """Write ``compute``'s lines in a ``try`` whose Undetermined leaves the member out (in group ``key``, or
+        none when "None"), then the ``else:`` that the caller's next block continues."""
+        out, error = self.out, self.out.local()
+        out.line("try:")
+        with out.block():
+            compute()
+        out.line(f"except U as {error}:")
+        with out.block():
+            out.line(f"{self.leave_out}({key}, ref, {index}, {error})")
+        out.line("else:")
+
+    def shared_key(self) -> str:
+        """The member's key; one tuple per record for the aggregates grouping by the same record-level parts,
+        which is then their groups' key too."""
+        trees, body = self.trees, self.body
+        if any(_free_names(part, body.scope) for part in trees.keys):
+            return self.key()
+        shared = ("group key", trees.key_names, *(_memo_key(part) for part in trees.keys))
+        return body._cached(shared, 0, self.key)
+
     def member(self, index: str) -> None:
         """Filter, key, values, in the closures' order: the first Undetermined decides how the member is left
         out (without a group before its key is known, in its group after)."""
         out, body, trees = self.out, self.body, self.trees
         with contextlib.ExitStack() as nested:
             if trees.where is not None:
-                selected, error = out.local(), out.local()
-                out.line("try:")
-                with out.block():
-                    out.line(f"{selected} = {body.build(trees.where)}")
-                out.line(f"except U as {error}:")
-                with out.block():
-                    out.line(f"{self.leave_out}(None, ref, {index}, {error})")
-                out.line("else:")
+                selected, where = out.local(), trees.where
+                self.unless_undetermined(lambda: out.line(f"{selected} = {body.build(where)}"), "None", index)
                 nested.enter_context(out.block())
                 out.line(f"if {selected} is True:")
                 nested.enter_context(out.block())
-            key, error = out.local(), out.local()
-            out.line("try:")
-            with out.block():
-                if any(_free_names(part, body.scope) for part in trees.keys):
-                    out.line(f"{key} = {self.key()}")
-                else:  # one tuple per record for the aggregates grouping by the same parts, as their groups' key
-                    shared = ("group key", trees.key_names, *(_memo_key(part) for part in trees.keys))
-                    out.line(f"{key} = {body._cached(shared, 0, self.key)}")
-            out.line(f"except U as {error}:")
-            with out.block():
-                out.line(f"{self.leave_out}(None, ref, {index}, {error})")
-            out.line("else:")
+            key = out.local()
+            self.unless_undetermined(lambda: out.line(f"{key} = {self.shared_key()}"), "None", index)
             nested.enter_context(out.block())
             if not trees.values:
                 out.line(f"{self.add}({key}, (), ref, {index})")
                 return
-            values, error = out.local(), out.local()
-            out.line("try:")
-            with out.block():
+            values = out.local()
+
+            def measure() -> None:
                 parts = []
                 for value in trees.values:
                     local = out.local()
                     out.line(f"{local} = {body.build(value)}")
                     parts.append(local)
                 out.line(f"{values} = ({''.join(f'{part}, ' for part in parts)})")
-            out.line(f"except U as {error}:")
-            with out.block():
-                out.line(f"{self.leave_out}({key}, ref, {index}, {error})")
-            out.line("else:")
+
+            self.unless_undetermined(measure, key, index)
             with out.block():
                 out.line(f"{self.add}({key}, {values}, ref, {index})")
