@@ -157,3 +157,38 @@ def test_a_number_written_as_text_is_invalid_on_both_paths() -> None:
     assert decode_fast(line) is None
     record, error, _ = validate(RawRecord(Locator("x.jsonl", 1), line))
     assert record is None and error == "customer.age: Input should be a valid integer"
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [(b'"10.50"', Decimal("10.50")), (b'"-0.001"', Decimal("-0.001")), (b'" 7 "', Decimal("7")), (b"null", None)],
+)
+def test_decimal_text_becomes_an_exact_decimal_on_the_fast_path(amount: bytes, expected: Decimal | None) -> None:
+    line = b'{"id": "r1", "fees": [{"amount": %s}, {"code": "X"}], "loan": {"apr": "3.65"}}' % amount
+    record = decode_fast(line)
+    assert record is not None
+    assert record["fees"] == [{"amount": expected}, {"code": "X"}]  # absent stays absent
+    assert type(record["fees"][0]["amount"]) is type(expected)
+    assert record["loan"] == {"apr": Decimal("3.65")}
+    assert _typed(record) == _typed(INTERACTION_ADAPTER.validate_json(line))
+
+
+@pytest.mark.parametrize("amount", [b"10.50", b"10", b'"NaN"', b'"-Infinity"', b'"\xd9\xa1\xd9\xa0"', b'"ten"', b"[1]"])
+def test_decimals_the_fast_path_cannot_read_as_pydantic_does_go_to_pydantic(amount: bytes) -> None:
+    line = b'{"id": "r1", "operations": [{"kind": "transfer", "amount": %s}]}' % amount
+    assert decode_fast(line) is None
+
+
+def test_a_time_with_seven_fractional_digits_goes_to_pydantic_which_truncates_it() -> None:
+    line = b'{"id": "r1", "started_at": "2026-03-01T09:00:00.9999999+08:00"}'
+    assert decode_fast(line) is None
+    record, error, _ = validate(RawRecord(Locator("x.jsonl", 1), line))
+    assert error is None and record is not None
+    started = record["started_at"]
+    assert started is not None and started.second == 0 and started.microsecond == 999999
+
+
+def test_numbers_with_many_digits_elsewhere_stay_on_the_fast_path() -> None:
+    line = b'{"id": "r1", "wait_minutes": 0.30000000000000004, "satisfaction": {"score": 1.0000000000000002e+16}}'
+    record = decode_fast(line)
+    assert record == {"id": "r1", "wait_minutes": 0.30000000000000004, "satisfaction": {"score": 1.0000000000000002e16}}

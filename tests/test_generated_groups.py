@@ -36,11 +36,13 @@ RECORDS_2026 = records_between(dt.datetime(2026, 1, 1), dt.datetime(2026, 12, 31
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-def fed_both_ways(policy: svcpolicy.Policy, raw_records: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+def fed_both_ways(
+    policy: svcpolicy.Policy, raw_records: list[dict[str, Any]], *, max_groups: int | None = None
+) -> tuple[list[Any], list[Any]]:
     """Every valid record fed to one set of runs by the closures and to another by the generated feed: each
-    set's tallies (groups in order, unkeyed members) and findings."""
-    by_closures = [AggregateRun(program) for program in policy.aggregates]
-    generated = [AggregateRun(program) for program in policy.aggregates]
+    set's tallies (groups in order, unkeyed members) and findings. ``max_groups``: the runs' memory budget."""
+    by_closures = [AggregateRun(program, max_groups=max_groups) for program in policy.aggregates]
+    generated = [AggregateRun(program, max_groups=max_groups) for program in policy.aggregates]
     feed = GroupFeed(generated, policy.group_functions, by_closures_first=0).feed
     env = Env({}, params={}, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar)
     for line, raw in enumerate(raw_records, start=1):
@@ -78,6 +80,43 @@ def test_every_bundled_aggregate_gathers_the_same_groups_generated_and_as_closur
     records: list[dict[str, Any]],
 ) -> None:
     assert_same_groups(BUNDLED, records)
+
+
+def test_the_generated_feed_spills_groups_past_the_budget_and_gathers_what_the_closures_do() -> None:
+    """A run that spills mid-record swaps its dict of groups: members after it must land in the new one."""
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    records = [{"id": f"R{i}", **grouped_record(rng)} for i in range(60)]
+    by_closures, generated = fed_both_ways(BUNDLED, records, max_groups=3)
+    assert generated == by_closures
+    assert sum(len(rule_groups[1]) for rule_groups in generated[0]) > 3 * len(BUNDLED.aggregates)
+
+
+def test_a_value_an_accumulator_refuses_leaves_the_member_out_in_its_group_both_ways(write_pack: Any) -> None:
+    """A sum over text raises in the accumulator: the member is left out in its group, counted as such, and the
+    group's later members still count (inline in the generated feed, by ``AggregateRun.add`` in the closures)."""
+    rule = {
+        "id": "GEN-1-sum-of-text",
+        "kind": "aggregate",
+        "title": "g",
+        "cite": ["src/1"],
+        "severity": "low",
+        "group_by": {"channel": "channel"},
+        "aggregate": {"members": "count()", "total": "sum(wait)", "longest": "max(wait)"},
+        "let": {"wait": "wait_minutes if wait_minutes != 7 else channel"},
+        "when": "members > 0",
+        "message": {"zh": "违规", "en": "violation"},
+    }
+    policy = svcpolicy.load_policy(write_pack({"pack.yaml": PACK_HEAD + yaml.safe_dump({"rules": [rule]})}))
+    records: list[dict[str, Any]] = [
+        {"id": "a", "wait_minutes": 4, "channel": "phone"},
+        {"id": "b", "wait_minutes": 7, "channel": "phone"},
+        {"id": "c", "wait_minutes": 5, "channel": "phone"},
+    ]
+    by_closures, generated = fed_both_ways(policy, records)
+    assert generated == by_closures
+    (finding,) = generated[1]
+    assert finding["outcome"] == "violation" and finding["left_out"] == 1 and finding["members_total"] == 3
+    assert finding["evidence"] == {"channel": "phone", "members": 2, "total": 9, "longest": 5}
 
 
 def test_a_stream_feeds_its_first_records_by_the_closures_and_the_rest_by_the_generated_function() -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ from svcpolicy.cli.main import DEBUG_HELP, build_parser, main
 from svcpolicy.engine import compiled
 from svcpolicy.engine.programs import KindProgram
 from svcpolicy.errors import ExpressionError, PackErrors
+from svcpolicy.expr.compiler import Compiler
 from svcpolicy.pack import cache
 from svcpolicy.pack.cache import cached_verdict, read_pack_cached
 from svcpolicy.pack.loader import read_pack
@@ -38,6 +40,7 @@ NOT_FOR_A_CHECK = (
     "svcpolicy.records.events",
     "svcpolicy.monitor",
     "importlib.metadata",  # pydantic scans installed packages for plugins when it first builds a validator
+    "tomllib",  # read only when a pyproject.toml is there to read
 )
 """Modules a warm ``check`` of one valid record does not need."""
 
@@ -258,3 +261,110 @@ def test_the_bundled_demo_records_give_the_same_findings_whichever_way_they_are_
     monkeypatch.setattr(compiled, "JUDGED_BY_CLOSURES", 0)
     generated = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
     assert by_closures.findings == generated.findings
+
+
+GUARDED_RULE = """\
+  - id: SVC-017-phone-wait
+    title: A phone customer waited longer than the minimum score allows
+    cite: [svc-rules/16]
+    severity: medium
+    applies_if: channel == "phone"
+    when: wait_minutes > params.min_score
+    message:
+      zh: "电话客户等待 {wait_minutes} 分钟"
+      en: "A phone customer waited {wait_minutes} minutes"
+"""
+PHONE_WAIT = "wait_minutes > params.min_score"
+
+
+def _records(path: Path, *channels: str) -> Path:
+    """One record per channel, each waiting 10 minutes with an unauthorised operation (a violation of SVC-016)."""
+    lines = (
+        json.dumps({"id": f"R{i}", "channel": channel, "wait_minutes": 10, "operations": [operation(None)]})
+        for i, channel in enumerate(channels)
+    )
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_a_pack_that_compiled_before_compiles_each_rule_when_a_record_first_reaches_it_and_judges_alike(
+    cache_in: Path, write_pack: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_pack({"pack.yaml": MINI_PACK + GUARDED_RULE})
+    counter_then_phone = _records(tmp_path / "both.jsonl", "counter", "phone")
+    whole = svcpolicy.load_policy(root)  # the first load compiles every rule, and keeps the verdict
+    compiled_sources: list[str] = []
+    compile_expression = Compiler.compile
+
+    def counted(self: Compiler, source: str, **kwargs: Any) -> Any:
+        compiled_sources.append(source)
+        return compile_expression(self, source, **kwargs)
+
+    monkeypatch.setattr(Compiler, "compile", counted)
+    deferred = svcpolicy.load_policy(root)
+    assert compiled_sources == [], "nothing compiled before a record needs it"
+
+    deferred.evaluate(_records(tmp_path / "counter.jsonl", "counter"), as_of=AS_OF)
+    assert 'channel == "phone"' in compiled_sources, "the guard decides whether the rule applies"
+    assert PHONE_WAIT not in compiled_sources, "a rule whose guard excludes every record met is not compiled"
+
+    report = deferred.evaluate(counter_then_phone, as_of=AS_OF)
+    assert PHONE_WAIT in compiled_sources
+    assert [(f.rule, f.record.id) for f in report.findings] == [
+        ("SVC-016-unauthorized-operation", "R0"),
+        ("SVC-016-unauthorized-operation", "R1"),
+        ("SVC-017-phone-wait", "R1"),
+    ]
+    assert _as_reported(report.findings) == _as_reported(whole.evaluate(counter_then_phone, as_of=AS_OF).findings)
+    assert [p.when.source for p in deferred.programs] == [p.when.source for p in whole.programs]
+
+
+def test_a_warm_load_takes_the_rules_parsed_expressions_from_the_cache_and_parses_none_of_them(
+    cache_in: Path, write_pack: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = write_pack({"pack.yaml": MINI_PACK + GUARDED_RULE})
+    phone = _records(tmp_path / "phone.jsonl", "phone")
+    run = (
+        "import datetime, json, svcpolicy\n"
+        "from svcpolicy.expr import parser\n"
+        "parsed = []\n"
+        "parse = parser._Parser.parse\n"
+        "def counted(self):\n"
+        "    parsed.append(self.source)\n"
+        "    return parse(self)\n"
+        "parser._Parser.parse = counted\n"
+        f"policy = svcpolicy.load_policy({str(root)!r})\n"
+        f"report = policy.evaluate({str(phone)!r}, as_of=datetime.datetime.fromisoformat({AS_OF.isoformat()!r}))\n"
+        "print(json.dumps([parsed, [(f.rule, f.message_en) for f in report.findings]]))\n"
+    )
+    runs = []
+    for _ in ("cold", "warm"):
+        result = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, check=True)
+        runs.append(json.loads(result.stdout.splitlines()[-1]))
+    (cold_parsed, cold_findings), (warm_parsed, warm_findings) = runs
+    assert {PHONE_WAIT, 'channel == "phone"'} <= set(cold_parsed)
+    assert not {PHONE_WAIT, 'channel == "phone"'} & set(warm_parsed), warm_parsed
+    assert warm_findings == cold_findings
+    assert [rule for rule, _ in warm_findings] == ["SVC-016-unauthorized-operation", "SVC-017-phone-wait"]
+
+
+def test_a_pack_that_does_not_compile_is_refused_with_the_rule_location_at_every_load(
+    cache_in: Path, write_pack: Callable[..., Path]
+) -> None:
+    root = write_pack(
+        {"pack.yaml": MINI_PACK.replace("op.authorization.at > op.at", "op.authorization.at > params.max_score")}
+    )
+    for _ in ("cold", "warm"):
+        with pytest.raises(PackErrors, match=r"pack\.yaml:\d+:\d+: .*max_score"):
+            svcpolicy.load_policy(root)
+    assert not list(cache_in.glob("kept-parsed-trees-*")), "a refusal is not kept: the pack is compiled whole each time"
+
+
+def test_the_bundled_demo_records_give_the_same_findings_from_a_pack_compiled_whole_or_rule_by_rule(
+    cache_in: Path,
+) -> None:
+    examples = REPO / "examples" / "records.jsonl"
+    whole = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    assert list(cache_in.glob("kept-parsed-trees-*")), "the verdict the next load defers compiling on"
+    rule_by_rule = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    assert rule_by_rule.findings == whole.findings

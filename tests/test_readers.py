@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from svcpolicy.errors import InputError
 from svcpolicy.records import readers
-from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
+from svcpolicy.records.readers import ByteRange, Locator, RawRecord, read_records, validate
 
 NOT_UTF8 = "not valid utf-8 (is the file GBK? use --encoding gbk)"
 
@@ -139,6 +144,60 @@ def test_jsonl_is_streamed_not_read_ahead(tmp_path: Path) -> None:
     with path.open("ab") as more:  # appended after reading began: a streaming reader still sees it
         more.write(b'{"id": "c"}\n')
     assert [raw.locator.line for raw in records] == [2, 3]
+
+
+def lines_one_by_one(data: bytes, limit: int) -> list[tuple[int, bytes | None]]:
+    """What a JSONL reader yields, worked out a line at a time: (line, raw line with its newline, or None when the
+    line holds more than ``limit`` bytes); blank lines are skipped and a first line loses its byte order mark."""
+    expected: list[tuple[int, bytes | None]] = []
+    lines = data.split(b"\n")
+    for number, text in enumerate(lines, start=1):
+        last = number == len(lines)
+        if len(text) > limit:
+            expected.append((number, None))
+            continue
+        if number == 1:
+            text = text.removeprefix(codecs.BOM_UTF8)
+        line = text if last else text + b"\n"
+        if line and not line.isspace():
+            expected.append((number, line))
+    return expected
+
+
+JSONL_PIECES = st.sampled_from(
+    [b'{"id": "a"}', b'{"id": "\xe7\x94\xb2"}', b"", b"  ", b"\r", b"[1]", b"x" * 20, b"y" * 9]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(JSONL_PIECES, max_size=12),
+    bom=st.booleans(),
+    newline_at_end=st.booleans(),
+    block=st.integers(1, 40),
+    cut=st.integers(0, 12),
+)
+def test_jsonl_read_in_blocks_gives_every_line_as_reading_line_by_line_would(
+    pieces: list[bytes], bom: bool, newline_at_end: bool, block: int, cut: int
+) -> None:
+    """Lines cross block boundaries anywhere, and lines over the limit span several blocks or end one."""
+    data = (codecs.BOM_UTF8 if bom else b"") + b"\n".join(pieces) + (b"\n" if newline_at_end and pieces else b"")
+    with tempfile.TemporaryDirectory() as folder, mock.patch.multiple(readers, MAX_LINE_BYTES=12, _LINE_BLOCK=block):
+        path = Path(folder) / "r.jsonl"
+        path.write_bytes(data)
+        read = [(raw.locator.line, raw.payload if raw.error is None else None) for raw in read_records(path)]
+        assert read == lines_one_by_one(data, 12)
+        assert all(raw.error == "line is longer than 0 MiB" for raw in read_records(path) if raw.payload is None)
+        # the same file read in two parts split at a line start: the lines of the whole file, once each
+        starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+        start = starts[min(cut, len(starts) - 1)]
+        parts = [ByteRange(0, start, 1), ByteRange(start, len(data), starts.index(start) + 1)]
+        in_parts = [
+            (raw.locator.line, raw.payload if raw.error is None else None)
+            for part in parts
+            for raw in read_records(path, part=part)
+        ]
+        assert in_parts == read
 
 
 # -- CSV ---------------------------------------------------------------------------------------------------

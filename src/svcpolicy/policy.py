@@ -22,8 +22,9 @@ from svcpolicy.engine.record_context import group_paths
 from svcpolicy.engine.stream import RecordIdentifiers, count_group_findings, judge_stream
 from svcpolicy.errors import InputError, InputTypeError, SourceLocation, UsageError
 from svcpolicy.expr import Env
+from svcpolicy.expr.parser import adopt_trees, recording_trees
 from svcpolicy.pack.bundled import resolve_pack
-from svcpolicy.pack.cache import read_pack_cached
+from svcpolicy.pack.cache import keep_with, kept_with, read_pack_cached
 from svcpolicy.pack.schema import Example
 from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
 from svcpolicy.results.decision import Decision
@@ -42,9 +43,27 @@ OnInputError = Literal["raise", "report"]
 ``input_failures`` and go on with the other inputs (what the command line does)."""
 
 
+PARSED_TREES = "parsed-trees"
+"""What the pack cache keeps of a pack that compiled whole without error: its parsed expressions."""
+
+
 def load_policy(pack: str | Path | None = None, *, calendar: HolidayCalendar | None = None) -> Policy:
-    """Load and compile a pack: a path, the name of a bundled pack, or None for the default bundled pack."""
-    return Policy(read_pack_cached(resolve_pack(pack)), calendar=calendar or HolidayCalendar.official())
+    """Load and compile a pack: a path, the name of a bundled pack, or None for the default bundled pack.
+
+    A pack is compiled whole, so a broken one is refused at once with every rule's error, and its parsed
+    expressions are kept in the pack cache. A pack found there compiled before, with this code: its rules are
+    compiled when a record first reaches them, from the kept trees, so a check of a few records neither parses
+    nor compiles the rules it does not reach."""
+    definition = read_pack_cached(resolve_pack(pack))
+    calendar = calendar or HolidayCalendar.official()
+    trees = kept_with(definition, PARSED_TREES)
+    if isinstance(trees, dict):
+        adopt_trees(trees)
+        return Policy(definition, calendar=calendar, known_to_compile=True)
+    with recording_trees() as parsed:
+        policy = Policy(definition, calendar=calendar)
+    keep_with(definition, PARSED_TREES, parsed)
+    return policy
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -151,6 +150,8 @@ def find_pyproject(start: Path | None = None) -> Path | None:
     for directory in (here, *here.parents):
         candidate = directory / PYPROJECT
         if candidate.is_file():
+            import tomllib  # only when there is a file to read: most runs of a hook find none
+
             try:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -183,6 +184,8 @@ def load_config(path: str | Path) -> Config:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", SourceLocation(name)) from exc
+    import tomllib  # see find_pyproject
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -261,10 +261,42 @@ class GroupLayout:
         self.values = tuple(
             (offset, _FUNCTIONS[function].value) for function, offset in zip(self.functions, offsets, strict=True)
         )
-        self.add = _adder(self.updates)
+        self.add = _adder(self)
 
     def new(self) -> State:
         return self.template.copy()
+
+    def update_lines(self, state: str, values: Sequence[str], bind: Callable[[Any], str]) -> list[str]:
+        """Python statements adding one member's values (local names, one per update, in order) into the group
+        ``state``: what ``add`` runs, for a generated feed to write inline. ``bind`` names an object the statements
+        call (in the generated code's namespace). They raise TypeError as the update functions do (e.g. sum over
+        text), after the updates before it took effect."""
+        lines: list[str] = []
+        for (offset, update), value in zip(self.updates, values, strict=True):
+            inline = _INLINE.get(update)
+            if inline is None:
+                lines.append(f"{bind(update)}({state}, {offset:d}, {value})")
+            else:
+                lines.extend(inline(state, offset, value, bind))
+        return lines
+
+    def counted_lines(self, state: str, ref: str, index: str) -> list[str]:
+        """Python statements counting a member into the group ``state`` and keeping its reference while the group
+        has fewer than MAX_MEMBER_REFS: ``keep_ref`` inline, for a generated feed."""
+        kept = f"{ref}, {index}" if self.ref_stride == 2 else ref
+        grow = f"more += ({kept})" if self.ref_stride == 2 else f"more.append({ref})"
+        return [
+            f"{state}[{MEMBERS:d}] += 1",
+            f"if {state}[{FIRST_REF:d}] is None:",
+            f"    {state}[{FIRST_REF:d}] = {ref}",
+            f"    {state}[{FIRST_INDEX:d}] = {index}",
+            "else:",
+            f"    more = {state}[{MORE_REFS:d}]",
+            "    if more is None:",
+            f"        {state}[{MORE_REFS:d}] = [{kept}]",
+            f"    elif len(more) < {self.more_refs_cap:d}:",
+            f"        {grow}",
+        ]
 
     def keep_ref(self, state: State, ref: Any, index: int | None) -> None:
         """Keep a member's reference (and item index) while the group has fewer than MAX_MEMBER_REFS."""
@@ -310,46 +342,86 @@ class GroupLayout:
         return [value(state, offset) for offset, value in self.values]
 
 
-def _adder(updates: tuple[tuple[int, Updater], ...]) -> Callable[[State, tuple[Any, ...]], None]:
+def _adder(layout: GroupLayout) -> Callable[[State, tuple[Any, ...]], None]:
     """One member's values (one per aggregate that reads a value, in order) into a group's slots, as one function
     written for this layout: it runs for every member, and a call per aggregate cost as much as the updates. The
     common updates are inlined (the same statements as their functions, so they raise the same TypeErrors at the
     same point); the others are called."""
+    namespace: dict[str, Any] = {}
+
+    def bind(value: Any) -> str:
+        name = f"k{len(namespace):d}"
+        namespace[name] = value
+        return name
+
+    values = [f"v{position:d}" for position in range(len(layout.updates))]
     lines = ["def add(state, values):"]
-    namespace: dict[str, Any] = {"isfinite": math.isfinite, "exact_float": _exact_float}
-    for position, (offset, update) in enumerate(updates):
-        value = f"values[{position:d}]"
-        inline = _INLINE.get(update)
-        if inline is None:
-            namespace[f"update{position:d}"] = update
-            lines.append(f"    update{position:d}(state, {offset:d}, {value})")
-        else:
-            lines.append(f"    v = {value}")
-            lines.extend(f"    {line}" for line in inline(offset))
+    if values:
+        lines.append(f"    {''.join(f'{value}, ' for value in values)}= values")
+    lines.extend(f"    {line}" for line in layout.update_lines("state", values, bind))
     lines.append("    return None")
     exec(compile("\n".join(lines), "<svcpolicy group layout>", "exec"), namespace)  # noqa: S102 - our own text
     add: Callable[[State, tuple[Any, ...]], None] = namespace["add"]
     return add
 
 
-def _inline_sum(i: int, counted: bool = False) -> list[str]:
-    """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements on ``v``."""
+Inline = Callable[[str, int, str, Callable[[Any], str]], list[str]]
+"""The statements of an update on a group ``state``'s slots from ``offset``, for a value local, binding the
+helpers they call by name."""
+
+
+def _inline_sum(state: str, i: int, v: str, bind: Callable[[Any], str], counted: bool = False) -> list[str]:
+    """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements, ``_exact_float`` written out."""
     lines = [
-        "if v is not None:",
-        "    if type(v) is float and isfinite(v):",
-        f"        floats = state[{i + 1:d}]",
-        f"        state[{i + 1:d}] = exact_float(v) + (floats or 0)",
+        f"if {v} is not None:",
+        f"    if type({v}) is float and {bind(math.isfinite)}({v}):",
+        f"        ratio = {v}.as_integer_ratio()",
+        f"        exact = ratio[0] << ({_FLOAT_SCALE_BITS + 1:d} - ratio[1].bit_length())",
+        f"        {state}[{i + 1:d}] = exact + ({state}[{i + 1:d}] or 0)",
         "    else:",
-        f"        state[{i:d}] += v",
+        f"        {state}[{i:d}] += {v}",
     ]
-    return [*lines, f"    state[{i + 2:d}] += 1"] if counted else lines
+    return [*lines, f"    {state}[{i + 2:d}] += 1"] if counted else lines
 
 
-_INLINE: dict[Updater, Callable[[int], list[str]]] = {
+def _inline_avg(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
+    return _inline_sum(state, i, v, bind, counted=True)
+
+
+def _inline_share(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
+    return [f"{state}[{i:d}] += {v} is True", f"{state}[{i + 1:d}] += 1"]
+
+
+def _inline_min(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
+    return [f"if {v} is not None and ({state}[{i:d}] is None or {v} < {state}[{i:d}]):", f"    {state}[{i:d}] = {v}"]
+
+
+def _inline_max(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
+    return [f"if {v} is not None and ({state}[{i:d}] is None or {v} > {state}[{i:d}]):", f"    {state}[{i:d}] = {v}"]
+
+
+def _inline_distinct(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
+    """``_add_distinct`` as statements."""
+    return [
+        f"if {v} is not None:",
+        f"    if type({state}[{i:d}]) is tuple:",
+        f"        hash({v})",
+        f"        if {v} not in {state}[{i:d}]:",
+        f"            if len({state}[{i:d}]) < {SMALL_DISTINCT:d}:",
+        f"                {state}[{i:d}] = (*{state}[{i:d}], {v})",
+        "            else:",
+        f"                {state}[{i:d}] = {{*{state}[{i:d}], {v}}}",
+        f"    elif len({state}[{i:d}]) < {MAX_DISTINCT:d}:",
+        f"        {state}[{i:d}].add({v})",
+    ]
+
+
+_INLINE: dict[Updater, Inline] = {
     _add_sum: _inline_sum,
-    _add_avg: lambda i: _inline_sum(i, counted=True),
-    _add_share: lambda i: [f"state[{i:d}] += v is True", f"state[{i + 1:d}] += 1"],
-    _add_min: lambda i: [f"if v is not None and (state[{i:d}] is None or v < state[{i:d}]):", f"    state[{i:d}] = v"],
-    _add_max: lambda i: [f"if v is not None and (state[{i:d}] is None or v > state[{i:d}]):", f"    state[{i:d}] = v"],
+    _add_avg: _inline_avg,
+    _add_share: _inline_share,
+    _add_distinct: _inline_distinct,
+    _add_min: _inline_min,
+    _add_max: _inline_max,
 }
-"""The updates written inline by ``_adder``, as the statements of their functions above."""
+"""The updates written inline (by ``_adder`` and generated feeds), as the statements of their functions above."""

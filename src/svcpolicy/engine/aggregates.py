@@ -7,7 +7,8 @@ with the number of records; past ``max_groups`` groups a run spills them to disk
 merges them when the input ends.
 
 A stream reads its members with one generated function per record kind for all aggregates
-(``svcpolicy.engine.group_feed``), which hands each to ``AggregateRun.add`` or ``leave_out``; ``AggregateRun.feed``
+(``svcpolicy.engine.group_feed``), which does what ``AggregateRun.add`` does inline, or calls ``leave_out``;
+``AggregateRun.feed``
 reads one rule's members with its closures (the reference, and the fallback), where filters and group keys that
 read only the record are computed once per record for all rules (``Compiler.once_per_record``): seven bundled
 rules group by ``(branch_id, month(started_at))``.
@@ -30,6 +31,7 @@ from svcpolicy.engine.accumulators import (
     GroupLayout,
     State,
 )
+from svcpolicy.engine.activity import Activity, window_activity
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
 from svcpolicy.engine.programs import citation_for, jsonable, rule_window, window_text
 from svcpolicy.engine.spill import SpilledGroups
@@ -155,12 +157,10 @@ class AggregateProgram:
             raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
         return (start is None or day >= start) and (end is None or day <= end)
 
-    def activity(self, record: Mapping[str, Any]) -> bool | Undetermined:
-        """Whether the rule takes members from this record (False: not in force that day), or why that is unknown."""
-        try:
-            return self.in_force(record)
-        except Undetermined as exc:
-            return exc
+    def activity_on(self, day: dt.date | None) -> Activity:
+        """Whether the rule takes members from a record of ``day`` (its ``record_date``; None when it has none):
+        False when not in force that day, or why that is unknown."""
+        return window_activity(self.id, self.window, day)
 
     def member_ref(self, record: RecordRef, index: int | None) -> RecordRef:
         """A member's reference: its record's, or with ``for_each`` its item's (``operations[1]``)."""
@@ -323,20 +323,29 @@ class AggregateRun:
         self.add(key, values, ref, index)
 
     def add(self, key: Key, values: tuple[Any, ...], ref: RecordRef, index: int | None) -> None:
-        """A member with its group key and values (one per aggregate that reads one): the per-member hot path."""
+        """A member with its group key and values (one per aggregate that reads one), as the closures add it (the
+        generated feeds write these steps inline: ``svcpolicy.expr.codegen_groups``)."""
         state = self.groups.get(key)
         if state is None:
-            state = self._add_group(key, self._layout.new())
+            state = self.new_group(key)
         if self._accumulates:
             try:
                 self._layout.add(state, values)
             except TypeError as exc:  # e.g. sum over text, min over mixed kinds
-                self.leave_out(key, ref, index, Undetermined(f"cannot aggregate: {exc}"))
+                self.cannot_aggregate(key, ref, index, exc)
                 return
         state[MEMBERS] += 1
         more = state[MORE_REFS]
         if more is None or len(more) < self._more_refs_cap:
             self._layout.keep_ref(state, ref, index)
+
+    def new_group(self, key: Key) -> State:
+        """The state of a group met for the first time (kept under its interned key)."""
+        return self._add_group(key, self._layout.new())
+
+    def cannot_aggregate(self, key: Key, ref: RecordRef, index: int | None, exc: TypeError) -> None:
+        """A member whose value an accumulator refused (sum over text, min over mixed kinds): left out, in its group."""
+        self.leave_out(key, ref, index, Undetermined(f"cannot aggregate: {exc}"))
 
     def _add_group(self, key: Key, state: State) -> State:
         """A group not in memory: past the budget, the groups held so far go to disk first."""

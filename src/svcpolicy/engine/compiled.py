@@ -37,6 +37,9 @@ the kind's rules are generated as one function: generating it costs about as muc
 records, which a short run (a pre-commit hook on one small file) would never win back."""
 
 
+_COMPLIANT = Outcome.COMPLIANT  # looked up once: an enum member's lookup costs as much as the rest of a return
+
+
 def _timezone(offset: str) -> dt.timezone:
     sign = -1 if offset.startswith("-") else 1
     hours, minutes = int(offset[1:3]), int(offset[4:6])
@@ -47,11 +50,20 @@ class CompiledPack:
     """A pack's rules compiled (record rules to generated functions, everything else to closures), with what
     judging them needs (parameters, time zone, calendar)."""
 
-    def __init__(self, pack: PackDefinition, *, calendar: HolidayCalendar, check_messages: bool = False) -> None:
+    def __init__(
+        self,
+        pack: PackDefinition,
+        *,
+        calendar: HolidayCalendar,
+        check_messages: bool = False,
+        known_to_compile: bool = False,
+    ) -> None:
         """Compiles every rule; raises PackErrors with the error of each rule that does not compile.
 
         Message templates are compiled when first rendered (for a violation), or by ``compile_messages``;
-        ``check_messages`` compiles them here, each error reported with the other rules' (what lint does)."""
+        ``check_messages`` compiles them here, each error reported with the other rules' (what lint does).
+        ``known_to_compile`` (this pack's content compiled before, with this code) compiles each record rule's
+        expressions on first use instead: a short run pays only for the rules its records reach."""
         self.definition = pack
         self.id = pack.manifest.pack
         self.version = pack.manifest.version
@@ -74,7 +86,7 @@ class CompiledPack:
                     program = AggregateProgram(rule, site, pack, compiler, self.tz)
                     aggregates.append(program)
                 else:
-                    program = RuleProgram(rule, site, pack, compiler, generator)
+                    program = RuleProgram(rule, site, pack, compiler, generator, deferred=known_to_compile)
                     programs.append(program)
                 if check_messages:
                     program.message_zh.compile()
@@ -186,9 +198,12 @@ class CompiledPack:
         if programs is None:
             kind = record.get("kind", "interaction")
             if self.fuse_kinds:
-                by_closures = self._warming_up(kind)
-                fused = None if by_closures else self.kind_program(kind)
-            programs = self._by_kind.get(kind, ())
+                fused = self._fused.get(kind)  # once made, no more counting of the records judged before
+                if fused is None:
+                    by_closures = self._warming_up(kind)
+                    fused = None if by_closures else self.kind_program(kind)
+            if fused is None:
+                programs = self._by_kind.get(kind, ())
         params = self.parameters.for_record(record)
         if env is None:
             env = Env(record, params=params, as_of=as_of, tz=self.tz, calendar=self.calendar)
@@ -197,7 +212,10 @@ class CompiledPack:
         judged: Iterable[tuple[RuleProgram, list[Verdict] | None]]
         if fused is not None:
             judged = fused.judge(env, record, self.tz)
+            if not judged:  # most records: nothing to report
+                return _COMPLIANT, []
         else:
+            assert programs is not None  # noqa: S101 - set above whenever no kind function judges
             judged = ((program, program.judge(env, record, self.tz, by_closures=by_closures)) for program in programs)
         return judge_record(judged, env, record, locator, self.ref)
 

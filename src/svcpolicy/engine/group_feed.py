@@ -2,17 +2,20 @@
 
 ``AggregateRun.feed`` runs one rule's closures per record (the reference, and what the benchmark's per-rule table
 times); a stream instead feeds its runs through a ``GroupFeed``, which hands each record to its kind's generated
-function (``svcpolicy.expr.codegen_groups``) with each run's ``add`` and ``leave_out`` as sinks. The first records of
+function (``svcpolicy.expr.codegen_groups``), which puts each member into its run itself. The first records of
 a kind go to the closures while the function is not made yet (``FED_BY_CLOSURES``), and a kind whose function
 Python cannot compile (an expression nested too deeply) keeps the closures.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from svcpolicy.engine.activity import ActivityByDay
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
+from svcpolicy.engine.parameters import record_date
 from svcpolicy.expr import Env
 from svcpolicy.expr.codegen_groups import GeneratedGroups, GroupFn, GroupGenerator
 from svcpolicy.results.findings import RecordRef
@@ -36,7 +39,8 @@ class GroupFunctions:
         made_for = (kind, tuple(program.id for program in programs))
         if made_for not in self._made:
             trees = [program.trees for program in programs]
-            self._made[made_for] = self._generator.kind(trees, [program.dated for program in programs])
+            dated = [program.dated for program in programs]
+            self._made[made_for] = self._generator.kind(trees, dated, [program.layout for program in programs])
         return self._made[made_for]
 
     def made(self, kind: str, programs: tuple[AggregateProgram, ...]) -> bool:
@@ -45,18 +49,19 @@ class GroupFunctions:
 
 
 class _KindFeed:
-    """The runs one record kind feeds, with their generated function and sinks once made (None before, and for
-    good when it does not compile), and how many records the closures fed."""
+    """The runs one record kind feeds, with their generated function once made (None before, and for good when it
+    does not compile), and how many records the closures fed."""
 
-    __slots__ = ("by_closures", "dated", "fn", "programs", "runs", "sinks")
+    __slots__ = ("active_on", "by_closures", "dated", "fn", "programs", "runs", "tz")
 
     def __init__(self, runs: tuple[AggregateRun, ...]) -> None:
         self.runs = runs
         self.programs = tuple(run.program for run in runs)
         self.fn: GroupFn | None = None
         self.by_closures = 0
-        self.sinks = tuple(sink for run in runs for sink in (run.add, run.leave_out))
         self.dated = any(program.dated for program in self.programs)
+        self.active_on = ActivityByDay(self.programs)
+        self.tz = self.programs[0].tz if self.programs else dt.UTC  # one pack, one zone
 
 
 class GroupFeed:
@@ -84,8 +89,8 @@ class GroupFeed:
             feed = self._kinds[kind] = self._for_kind(kind)
         fn = feed.fn
         if fn is not None:
-            active = tuple(program.activity(record) for program in feed.programs) if feed.dated else ()
-            fn(env, ref, active, feed.sinks)
+            active = feed.active_on(record_date(record, feed.tz)) if feed.dated else ()
+            fn(env, ref, active, feed.runs)
             return
         for run in feed.runs:
             run.feed(env, record, ref)

@@ -16,6 +16,8 @@ RECORD_TIME_FIELD = "started_at"
 def record_date(record: Mapping[str, Any], tz: dt.tzinfo) -> dt.date | None:
     """The calendar day of the interaction in the pack's zone, or None when the record does not say."""
     started = record.get(RECORD_TIME_FIELD)
+    if type(started) is dt.datetime and type(started.tzinfo) is dt.timezone and started.tzinfo == tz:
+        return started.date()  # already in the pack's zone (most records): no conversion
     if isinstance(started, dt.datetime) and started.tzinfo is not None:
         try:
             return started.astimezone(tz).date()

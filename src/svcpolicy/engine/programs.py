@@ -13,12 +13,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
+from svcpolicy.engine.activity import Activity, ActivityByDay, window_activity
 from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
-from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
+from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse_for_each
 from svcpolicy.expr.codegen import GeneratedRule, RuleFn, RuleGenerator, RuleTrees
 from svcpolicy.expr.nodes import Node
 from svcpolicy.pack.definition import PackDefinition, Site
@@ -37,13 +38,33 @@ class Verdict:
     index: int | None = None
 
 
+class _RuleBody(NamedTuple):
+    """A rule's item loop, lets and condition, compiled."""
+
+    loop: tuple[str, str] | None
+    collection: CompiledExpr | None
+    lets: list[tuple[str, CompiledExpr]]
+    let_nodes: dict[str, Node]
+    when: CompiledExpr
+
+
 class RuleProgram:
     """One rule, compiled: guards, the item loop, the condition and the message templates (those on first use:
     see ``CompiledPack``)."""
 
     def __init__(
-        self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler, generator: RuleGenerator
+        self,
+        rule: Rule,
+        site: Site,
+        pack: PackDefinition,
+        compiler: Compiler,
+        generator: RuleGenerator,
+        *,
+        deferred: bool = False,
     ) -> None:
+        """Compiles the rule's expressions, raising ExpressionError at the first that does not compile; ``deferred``
+        compiles each part on first use instead (a pack known to compile: a short run compiles only the guards and
+        conditions its records reach)."""
         self.rule = rule
         self.id = rule.id
         self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
@@ -51,40 +72,100 @@ class RuleProgram:
         self.window = rule_window(rule, pack)
         self.window_text = window_text(self.window)
         self.dated = self.window != (None, None)
-        self.applies_if = (
-            compiler.compile(rule.applies_if, location=site.expression_at("applies_if")) if rule.applies_if else None
-        )
-        self.loop: tuple[str, str] | None = None
-        self.collection: CompiledExpr | None = None
+        self._site = site
+        self._compiler = compiler
+        self._generator = generator
+        if not deferred:
+            self.compile()
+
+    def compile(self) -> None:
+        """Compile every part not compiled yet (message templates excepted: see ``CompiledPack``), in the order an
+        author reads them, so the first error reported is the first in the rule."""
+        _ = self.applies_if, self._body, self._messages
+
+    @cached_property
+    def applies_if(self) -> CompiledExpr | None:
+        """The guard: compiled alone, so a record it excludes never compiles the rest."""
+        rule, site = self.rule, self._site
+        if not rule.applies_if:
+            return None
+        return self._compiler.compile(rule.applies_if, location=site.expression_at("applies_if"))
+
+    @cached_property
+    def _body(self) -> _RuleBody:
+        """The item loop, the lets and the condition, compiled together (each may read the ones before)."""
+        rule, site, compiler = self.rule, self._site, self._compiler
+        loop: tuple[str, str] | None = None
+        collection: CompiledExpr | None = None
         if rule.for_each:
-            self.loop = parse_for_each(rule.for_each, site.expression_at("for_each"))
-            self.collection = compiler.compile(self.loop[1], location=site.expression_at("for_each"))
-        self.collection_path = self.collection.source.strip() if self.collection else ""
-        # items of a record collection are located (operations[2]); items of a parameter table are not
-        self.items_in_record = self.collection is not None and self.collection.node_is_record_path
-        self.lets: list[tuple[str, CompiledExpr]] = []
+            loop = parse_for_each(rule.for_each, site.expression_at("for_each"))
+            collection = compiler.compile(loop[1], location=site.expression_at("for_each"))
+        lets: list[tuple[str, CompiledExpr]] = []
         let_nodes: dict[str, Node] = {}
         for name, source in rule.let.items():
             where = site.expression_at("let", name)
-            if self.loop and name == self.loop[0]:
+            if loop and name == loop[0]:
                 raise ExpressionError(f"let `{name}` hides the loop variable of the same name", where)
-            compiled = compiler.compile(source, location=where, lets=let_nodes, loop=self.loop)
-            self.lets.append((name, compiled))
+            compiled = compiler.compile(source, location=where, lets=let_nodes, loop=loop)
+            lets.append((name, compiled))
             let_nodes[name] = compiled.node
-        self.when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=self.loop)
-        self.trees = RuleTrees(
+        when = compiler.compile(rule.when, location=site.expression_at("when"), lets=let_nodes, loop=loop)
+        return _RuleBody(loop, collection, lets, let_nodes, when)
+
+    @cached_property
+    def loop(self) -> tuple[str, str] | None:
+        """``for_each``'s variable and the source of the collection it walks."""
+        return self._body.loop
+
+    @cached_property
+    def collection(self) -> CompiledExpr | None:
+        return self._body.collection
+
+    @cached_property
+    def collection_path(self) -> str:
+        return self.collection.source.strip() if self.collection else ""
+
+    @cached_property
+    def items_in_record(self) -> bool:
+        """Items of a record collection are located (operations[2]); items of a parameter table are not."""
+        return self.collection is not None and self.collection.node_is_record_path
+
+    @cached_property
+    def lets(self) -> list[tuple[str, CompiledExpr]]:
+        return self._body.lets
+
+    @cached_property
+    def when(self) -> CompiledExpr:
+        return self._body.when
+
+    @cached_property
+    def trees(self) -> RuleTrees:
+        """The parsed guard, collection and condition: what the generated function is made from."""
+        return RuleTrees(
             self.applies_if.node if self.applies_if else None,
             self.collection.node if self.collection else None,
             self.loop,
             self.when.node,
         )
-        self._generator = generator
-        self.message_zh, self.message_en = (
-            compiler.template(
-                text, location=site.at("message", lang), lets=let_nodes, loop=self.loop, lang=lang, deferred=True
+
+    @cached_property
+    def _messages(self) -> tuple[Template, Template]:
+        site, body = self._site, self._body
+        zh, en = (
+            self._compiler.template(
+                text, location=site.at("message", lang), lets=body.let_nodes, loop=body.loop, lang=lang, deferred=True
             )
-            for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
+            for lang, text in (("zh", self.rule.message.zh), ("en", self.rule.message.en))
         )
+        return zh, en
+
+    @cached_property
+    def message_zh(self) -> Template:
+        return self._messages[0]
+
+    @cached_property
+    def message_en(self) -> Template:
+        return self._messages[1]
 
     @cached_property
     def _generated(self) -> GeneratedRule | None:
@@ -113,14 +194,10 @@ class RuleProgram:
         start, end = self.window
         return (start is None or day >= start) and (end is None or day <= end)
 
-    def activity(self, record: Mapping[str, Any], tz: dt.tzinfo) -> bool | Undetermined:
-        """Whether to judge the rule on this record (False: not in force that day), or why that is unknown."""
-        if not self.dated:
-            return True
-        try:
-            return self.in_force(record, tz)
-        except Undetermined as exc:
-            return exc
+    def activity_on(self, day: dt.date | None) -> Activity:
+        """Whether to judge the rule on a record of ``day`` (its ``record_date``; None when it has none): False
+        when not in force that day, or why that is unknown."""
+        return window_activity(self.id, self.window, day)
 
     def judge(
         self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo, *, by_closures: bool = False
@@ -218,6 +295,7 @@ class KindProgram:
         self._fn = fn
         self._dated = any(p.dated for p in programs)
         self._always = (True,) * len(programs)
+        self._active_on = ActivityByDay(programs)
 
     @classmethod
     def generate(cls, programs: tuple[RuleProgram, ...], generator: RuleGenerator) -> KindProgram | None:
@@ -227,7 +305,7 @@ class KindProgram:
 
     def judge(self, env: Env, record: Mapping[str, Any], tz: dt.tzinfo) -> list[tuple[RuleProgram, list[Verdict]]]:
         """The rules that have something to report on this record, with their verdicts, in pack order."""
-        active = tuple(p.activity(record, tz) for p in self.programs) if self._dated else self._always
+        active = self._active_on(record_date(record, tz)) if self._dated else self._always
         reported = self._fn(env, active)
         if reported is None:
             return []
@@ -235,6 +313,8 @@ class KindProgram:
 
 
 def jsonable(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN:  # most evidence: no conversion, decided before the isinstance chain
+        return value
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
@@ -246,6 +326,9 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+_PLAIN = frozenset({str, int, float, bool})
 
 
 def rule_window(rule: Rule, pack: PackDefinition) -> tuple[dt.date | None, dt.date | None]:

@@ -27,6 +27,8 @@ from svcpolicy.records.readers import RawRecord, Validation, validate
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts
 
+_INVALID, _VIOLATION = Outcome.INVALID, Outcome.VIOLATION  # looked up once, not on the enum per record
+
 Judge = Callable[..., tuple[Outcome, list[Finding]]]
 Check = Callable[[RawRecord], Validation]
 RecordContexts = dict[tuple[str, int], dict[str, Any]]
@@ -56,30 +58,34 @@ def judge_stream(
     judge = judge or pack.judge
     seen = SeenIds() if seen is None else seen
     feed = pack.aggregate_feed(runs).feed if runs else None
+    first_seen, add_record = seen.first_seen, counts.add_record  # bound once: the loop runs per record
     for raw in raws:
         record, error, record_id = check(raw)
+        locator = raw.locator
+        source, line = locator
         if record is not None and (given_id := record.get("id")) is not None:
-            first = seen.first_seen(given_id, raw.locator.source, raw.locator.line)
+            first = first_seen(given_id, source, line)
             if first is not None:
                 record, error, record_id = None, f"duplicate id {given_id!r}, first seen at {first}", given_id
         if record is None:
-            counts.add_record(Outcome.INVALID)
-            yield InvalidRecord(RecordRef(record_id, raw.locator.source, raw.locator.line), error or "invalid record")
+            add_record(_INVALID)
+            yield InvalidRecord(RecordRef(record_id, source, line), error or "invalid record")
         else:
-            outcome, findings = judge(record, raw.locator, as_of, env=env)
+            outcome, findings = judge(record, locator, as_of, env=env)
             if feed is not None:
-                feed(env, record, RecordRef(record.get("id"), raw.locator.source, raw.locator.line))
-            counts.add_record(outcome, record)
-            if findings and contexts is not None:
-                contexts[raw.locator] = record_context(record)
-            if findings and identifiers is not None:
-                identifiers[raw.locator] = identifying_values(record, identifying)
-            for finding in findings:
-                if finding.outcome is Outcome.VIOLATION:
-                    counts.violations += 1
-                else:
-                    counts.undetermined_findings += 1
-                yield finding
+                feed(env, record, RecordRef(record.get("id"), source, line))
+            add_record(outcome, record)
+            if findings:
+                if contexts is not None:
+                    contexts[locator] = record_context(record)
+                if identifiers is not None:
+                    identifiers[locator] = identifying_values(record, identifying)
+                for finding in findings:
+                    if finding.outcome is _VIOLATION:
+                        counts.violations += 1
+                    else:
+                        counts.undetermined_findings += 1
+                    yield finding
         if progress is not None and counts.records % progress_every == 0:
             progress(counts)
 

@@ -51,6 +51,9 @@ RuleFn = Callable[[Env], list[tuple[int | None, Any]] | None]
 None, condition value or Undetermined)`` of each item whose condition is not false. Raises Undetermined when
 the record as a whole cannot be judged (its guard, or the collection it walks)."""
 
+Then = Callable[[str], None]
+"""What the generated code does next with a value (or an Undetermined), given as a Python expression."""
+
 _ORDER_SYMBOLS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _ARITH_SYMBOLS = {"+": "+", "-": "-", "*": "*", "/": "/", "%": "%"}
 
@@ -191,12 +194,14 @@ _HELPERS: dict[str, Any] = {
 @dataclass(frozen=True)
 class _Var:
     """A name bound by the generated code (the rule's loop variable, a quantifier's): its Python local, the
-    expression of its concrete path, its schema path (for absent defaults) and the depth of the loop binding it."""
+    expression of its concrete path, its schema path (for absent defaults), the depth of the loop binding it, and
+    that loop (the ``id`` of its node, as ``_repeated`` names it)."""
 
     local: str
     path: str
     schema: str | None
     level: int
+    binder: int
 
 
 _FOLDABLE = frozenset(
@@ -277,7 +282,7 @@ class RuleGenerator:
     def rule(self, trees: RuleTrees) -> GeneratedRule | None:
         """The function judging one record by one rule (see ``RuleFn``); None when the rule is nested too deeply
         for Python to compile (more than 20 loops and ``try`` blocks inside each other)."""
-        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(trees.nodes))
+        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated([trees]))
         out = body.out
         body.prologue()
         body.rule(trees, lambda results: out.line(f"return {results}"))
@@ -291,8 +296,7 @@ class RuleGenerator:
         the Undetermined to report instead (only read for the ``dated`` rules). It returns None when no rule has
         anything to report, else ``(rule position, RuleFn result or Undetermined)`` for each rule that has. None
         when Python cannot compile it (a rule nested too deeply)."""
-        nodes = [node for trees in rules for node in trees.nodes]
-        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(nodes))
+        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(rules))
         out = body.out
         body.prologue()
         out.line("reported = None")
@@ -358,7 +362,7 @@ class _Body:
         defaults: Mapping[str, Any],
         constants: Mapping[str, Any],
         shared: dict[Hashable, int],
-        repeated: frozenset[n.Node],
+        repeated: frozenset[_Occurrence],
     ) -> None:
         self.out = out
         self.defaults = defaults
@@ -420,24 +424,24 @@ class _Body:
             position, item = out.local(), out.local()
             schema = n.spelling(collection)
             self.scope[var] = _Var(
-                item, f"item_path({out.const(collection_path)}, {position})", f"{schema}[]" if schema else None, 1
+                item,
+                f"item_path({out.const(collection_path)}, {position})",
+                f"{schema}[]" if schema else None,
+                1,
+                id(when),
             )
             out.line(f"for {position}, {item} in enumerate({items}):")
             with out.block():
                 self.enter_level()
-                result, error = out.local(), out.local()
-                out.line("try:")
-                with out.block():
-                    value = self.build(when)
+                result = out.local()
+
+                def judged(value: str) -> None:
                     out.line(f"{result} = {value}")
-                out.line(f"except U as {error}:")
+
+                self._judge(when, judged, judged, out.local())  # an Undetermined is the item's result
+                out.line(f"if {result} is False:")
                 with out.block():
-                    out.line(f"{result} = {error}")
-                out.line("else:")
-                with out.block():
-                    out.line(f"if {result} is False:")
-                    with out.block():
-                        out.line("continue")
+                    out.line("continue")
                 out.line(f"if {found} is None:")
                 with out.block():
                     out.line(f"{found} = []")
@@ -458,10 +462,14 @@ class _Body:
             return self._compute(node)
         free = _free_names(node, self.scope)
         level = max((self.scope[name].level for name in free), default=0)
-        if node not in self.repeated and level == len(self.levels) - 1:
+        if self._once(node, free) and level == len(self.levels) - 1:
             return self._compute(node)
         key = (_memo_key(node), tuple(sorted(self.scope[name].local for name in free)))
         return self._cached(key, level, lambda: self._compute(node))
+
+    def _once(self, node: n.Node, free: set[str]) -> bool:
+        """Whether the rule reads ``node``, with the loop items it reads, only here."""
+        return (node, tuple(sorted((name, self.scope[name].binder) for name in free))) not in self.repeated
 
     def _cached(self, key: Hashable, level: int, compute: Callable[[], str]) -> str:
         """A local holding a value computed at most once per item of the loop at ``level`` (0: per record)."""
@@ -645,19 +653,23 @@ class _Body:
         return static_value(node, self.constants)
 
     def _build_Compare(self, node: n.Compare) -> str:
-        out = self.out
         if len(node.ops) > 1:
             return self._chain(node)
         op = node.ops[0]
-        value = out.local()
-        if op in ("is", "is not"):  # as the closures: the right side is the literal None, never evaluated
-            left = self.build(node.left)
-            out.line(f"{value} = {left} {op} None")
-            return value
         if op in ("in", "not in"):
             return self._membership(node, op)
         left = self.build(node.left)
-        right = self.build(node.operands[0])
+        if op in ("is", "is not"):  # as the closures: the right side is the literal None, never evaluated
+            return self._compared(node, op, left, "None")
+        return self._compared(node, op, left, self.build(node.operands[0]))
+
+    def _compared(self, node: n.Compare, op: n.CompareOp, left: str, right: str) -> str:
+        """One comparison (not ``in``) of two values already computed."""
+        out = self.out
+        value = out.local()
+        if op in ("is", "is not"):
+            out.line(f"{value} = {left} {op} None")
+            return value
         test = out.const(_pair_test(op, node.text))
         if op in _ORDER_SYMBOLS:
             out.line("try:")
@@ -667,6 +679,9 @@ class _Body:
             with out.block():
                 out.line(f"{value} = {test}({left}, {right})")
             return value
+        known, constant = self._static(node.operands[0])
+        if known:
+            return self._compared_with(op, left, right, constant, test)
         same = "True" if op == "==" else "False"
         comparable = (  # as ``_equal`` decides: one type, a None, or two numbers (an int and a float, say)
             f"type({left}) is type({right}) or {left} is None or {right} is None"
@@ -675,9 +690,31 @@ class _Body:
         out.line(f"{value} = (({left} == {right}) is {same}) if {comparable} else {test}({left}, {right})")
         return value
 
-    def _membership(self, node: n.Compare, op: n.CompareOp) -> str:
+    def _compared_with(self, op: n.CompareOp, left: str, right: str, constant: Any, test: str) -> str:
+        """``left == constant`` (or ``!=``) as ``_equal`` decides it, the constant's kind known here: one type
+        test of the left instead of four; ``==`` of two strings, two booleans or two numbers is a bool already."""
+        out = self.out
+        value = out.local()
+        equal = op == "=="
+        if constant is None:
+            out.line(f"{value} = {left} is {'' if equal else 'not '}None")
+            return value
+        if type(constant) is str:
+            same_kind, same = f"type({left}) is str", f"{left} {'==' if equal else '!='} {right}"
+        elif type(constant) is bool:
+            same_kind, same = f"type({left}) is bool", f"{left} is {'' if equal else 'not '}{right}"
+        elif type(constant) in _NUMBER_TYPES:
+            same_kind, same = f"type({left}) in NUMBER_TYPES", f"{left} {'==' if equal else '!='} {right}"
+        else:
+            same_kind = f"type({left}) is type({right})"
+            same = f"(({left} == {right}) is {equal})"
+        out.line(f"{value} = ({same}) if {same_kind} else ({not equal} if {left} is None else {test}({left}, {right}))")
+        return value
+
+    def _membership(self, node: n.Compare, op: n.CompareOp, left: str | None = None) -> str:
         """``x in table``: a frozenset lookup when the table is constant (hashed here, once) or a per-record call
-        (hashed once per record, in the closures' memo slot); the pair test otherwise."""
+        (hashed once per record, in the closures' memo slot); the pair test otherwise. ``left``: the value of
+        ``x`` when already computed."""
         out = self.out
         right = node.operands[0]
         test = out.const(_pair_test(op, node.text))
@@ -686,11 +723,12 @@ class _Body:
         members: str | None = None
         table_hashed = known and _hashed(constant) is not None
         pair: list[str] | None = None
-        if isinstance(node.left, n.ListLit) and not all(isinstance(item, n.Const) for item in node.left.items):
-            pair = [self.build(item) for item in node.left.items]
-            left = f"[{', '.join(pair)}]"  # the list itself is only needed off the hashed path
-        else:
-            left = self.build(node.left)
+        if left is None:
+            if isinstance(node.left, n.ListLit) and not all(isinstance(item, n.Const) for item in node.left.items):
+                pair = [self.build(item) for item in node.left.items]
+                left = f"[{', '.join(pair)}]"  # the list itself is only needed off the hashed path
+            else:
+                left = self.build(node.left)
         value = out.local()
         if known and table_hashed:
             table, members = out.const(constant), out.const(_hashed(constant))
@@ -711,7 +749,8 @@ class _Body:
             with out.block():
                 out.line(f"{value} = {general}")
             return value
-        out.line(f"if type({left}) is str and {members} is not None:")
+        hashed_members = "" if known and table_hashed else f" and {members} is not None"  # a constant: not None
+        out.line(f"if type({left}) is str{hashed_members}:")
         with out.block():
             out.line(f"{value} = {left} {keyword} {members}")
         out.line("else:")
@@ -789,43 +828,215 @@ class _Body:
         ``on_value`` when it is not."""
         out = self.out
         error = out.local()
+
+        def failed(undetermined: str) -> None:
+            held = undetermined  # a local already holding it (the handler's, a cache's), or computed once here
+            if not undetermined.isidentifier():
+                out.line(f"{error} = {undetermined}")
+                held = error
+            for text in on_error:
+                out.line(text.format(error=held))
+
+        def judged(value: str) -> None:
+            out.line(f"{target} = {value}")
+            for text in on_value:
+                out.line(text)
+
+        self._judge(node, judged, failed, error)
+
+    def _judge(self, node: n.Node, on_value: Then, on_error: Then, caught: str) -> None:
+        """The code for ``node``, then ``on_value`` or ``on_error``: an Undetermined ``_then`` carries as a value
+        or one raised (caught as ``caught``)."""
+        out = self.out
         out.line("try:")
         with out.block():
-            value = self.build(node)
-            out.line(f"{target} = {value}")
-        out.line(f"except U as {error}:")
+            self._then(node, on_value, on_error)
+        out.line(f"except U as {caught}:")
         with out.block():
-            for text in on_error:
-                out.line(text.format(error=error))
-        if on_value:
+            on_error(caught)
+
+    # -- absent fields without exceptions: the code that follows a value is written for it (continuations) ------
+
+    def _then(self, node: n.Node, on_value: Then, on_error: Then) -> None:
+        """The code computing ``node``, then ``on_value(value)``; or ``on_error(Undetermined)`` when a field it
+        reads is absent, written where the absence is found: the paths, comparisons, ``not`` and ``and``/``or``
+        of an operand raise nothing for it, and the enclosing operator decides whether it matters (an ``or``
+        that another operand makes true). Other causes raise, as in ``build``. Cached as ``build`` caches."""
+        out = self.out
+        if not self._softable(node):
+            on_value(self.build(node))
+            return
+        if isinstance(node, n.Name | n.Field):
+            self._then_path(node, on_value, on_error)
+            return
+        free = _free_names(node, self.scope)
+        level = max((self.scope[name].level for name in free), default=0)
+        if self._once(node, free) and level == len(self.levels) - 1:
+            self._then_compute(node, on_value, on_error)
+            return
+        key = ("soft", _memo_key(node), tuple(sorted(self.scope[name].local for name in free)))
+        caches = self.caches[level]
+        value, error = caches.get((key, "value")), caches.get((key, "error"))
+        if value is None or error is None:
+            fresh = out.cache if level == 0 else out.local
+            value = caches[(key, "value")] = fresh()
+            error = caches[(key, "error")] = fresh()
+            self.levels[level].line(f"{value} = M")
+            self.levels[level].line(f"{error} = None")
+        out.line(f"if {value} is M and {error} is None:")
+        with out.block():
+            self._then_compute(
+                node, lambda computed: out.line(f"{value} = {computed}"), lambda why: out.line(f"{error} = {why}")
+            )
+        out.line(f"if {error} is None:")
+        with out.block():
+            on_value(value)
+        out.line("else:")
+        with out.block():
+            on_error(error)
+
+    def _softable(self, node: n.Node) -> bool:
+        """Whether ``_then`` can hand an absent field of ``node`` to ``on_error`` without raising it."""
+        if isinstance(node, n.BoolOp):
+            return True
+        if isinstance(node, n.Not):
+            return self._softable(node.operand)
+        if isinstance(node, n.Compare):
+            if len(node.ops) > 1 or self._static(node)[0]:
+                return False
+            if self._soft_path_ok(node.left):
+                return True
+            return node.ops[0] not in ("is", "is not", "in", "not in") and self._soft_path_ok(node.operands[0])
+        return self._soft_path_ok(node)
+
+    def _soft_path_ok(self, node: n.Node) -> bool:
+        """A record field (``a``, ``x.b``) that may be absent and has no default."""
+        if isinstance(node, n.Name):
+            return node.id not in self.scope and node.id not in self.defaults
+        if isinstance(node, n.Field):
+            schema = self._schema(node)
+            return schema is None or schema not in self.defaults
+        return False
+
+    def _schema(self, node: n.Node) -> str | None:
+        """A path's schema path (``offers[].statements``), as ``_where`` gives it, writing nothing."""
+        if isinstance(node, n.Name):
+            bound = self.scope.get(node.id)
+            return bound.schema if bound is not None else node.id
+        if isinstance(node, n.Field | n.Item):
+            base = self._schema(node.base)
+            if base is None:
+                return None
+            return f"{base}.{node.name}" if isinstance(node, n.Field) else f"{base}[]"
+        return None
+
+    def _then_compute(self, node: n.Node, on_value: Then, on_error: Then) -> None:
+        """``_then`` for one node, uncached: ``and``/``or`` hand on the error they would raise."""
+        out = self.out
+        if isinstance(node, n.BoolOp):
+            result, pending = self._bool(node)
+            out.line(f"if {pending} is None or {'not ' if node.op == 'and' else ''}{result}:")
+            with out.block():
+                on_value(result)
             out.line("else:")
             with out.block():
-                for text in on_value:
-                    out.line(text)
+                on_error(pending)
+        elif isinstance(node, n.Not):
+
+            def negated(operand: str) -> None:
+                value = out.local()
+                out.line(f"{value} = not {operand}")
+                on_value(value)
+
+            self._then(node.operand, negated, on_error)
+        elif isinstance(node, n.Compare):
+            self._then_compare(node, on_value, on_error)
+        else:
+            self._then_path(node, on_value, on_error)
+
+    def _then_compare(self, node: n.Compare, on_value: Then, on_error: Then) -> None:
+        """A comparison whose operands may be absent fields: the left's, then the right's (raising, as
+        ``_compared`` does, on values of kinds that do not compare)."""
+        op = node.ops[0]
+
+        def with_left(left: str) -> None:
+            if op in ("in", "not in"):
+                on_value(self._membership(node, op, left))
+            elif op in ("is", "is not"):
+                on_value(self._compared(node, op, left, "None"))
+            else:
+                self._then(node.operands[0], lambda right: on_value(self._compared(node, op, left, right)), on_error)
+
+        self._then(node.left, with_left, on_error)
+
+    def _then_path(self, node: n.Node, on_value: Then, on_error: Then) -> None:
+        """A field read by a subscript in a ``try`` (a present field, the common case, costs what it costs in
+        ``_path``), whose absence (or a base that is no mapping) goes to ``on_error``."""
+        out = self.out
+        if not isinstance(node, n.Name | n.Field) or not self._soft_path_ok(node):
+            on_value(self.build(node))
+            return
+        value = out.local()
+        if isinstance(node, n.Name):
+            name = out.const(node.id)
+            out.line("try:")
+            out.line(f"    {value} = record[{name}]")
+            out.line("except KeyError:")
+            with out.block():
+                on_error(f"absent({name})")
+            out.line("else:")
+            with out.block():
+                on_value(value)
+            return
+        field = node
+
+        def read(base: str) -> None:
+            base_path, _ = self._where(field.base)
+            name, suffix = out.const(field.name), out.const(n.field_suffix(field.name))
+            out.line("try:")
+            out.line(f"    {value} = {base}[{name}]")
+            out.line("except (KeyError, TypeError):")
+            with out.block():
+                on_error(f"field_miss({base}, {name}, {base_path}, {suffix})")
+            out.line("else:")
+            with out.block():
+                on_value(value)
+
+        self._then_path(field.base, read, on_error)
 
     def _build_BoolOp(self, node: n.BoolOp) -> str:
-        """Kleene ``and``/``or``: the first deciding operand wins over any undetermined one before it."""
+        result, pending = self._bool(node)
+        self.out.line(f"if {pending} is not None and {'' if node.op == 'and' else 'not '}{result}:")
+        with self.out.block():
+            self.out.line(f"raise {pending}")
+        return result
+
+    def _bool(self, node: n.BoolOp) -> tuple[str, str]:
+        """Kleene ``and``/``or``: the first deciding operand wins over any undetermined one before it. Returns
+        the result and the first undetermined operand's error (which matters only if the result is not
+        decided: true for ``and``, false for ``or``)."""
         out = self.out
         result, pending = out.local(), out.local()
         conjunction = node.op == "and"
         out.line(f"{result} = {conjunction}")
         out.line(f"{pending} = None")
-        for operand in node.operands:
+        for position, operand in enumerate(node.operands):
             value = out.local()
-            out.line(f"if {result}:" if conjunction else f"if not {result}:")
-            with out.block():
+            with contextlib.ExitStack() as nested:
+                if position:  # the first operand always runs, and finds nothing pending
+                    out.line(f"if {result}:" if conjunction else f"if not {result}:")
+                    nested.enter_context(out.block())
                 self._attempt(
                     operand,
                     value,
-                    on_error=[f"if {pending} is None:", f"    {pending} = {{error}}"],
+                    on_error=[f"if {pending} is None:", f"    {pending} = {{error}}"]
+                    if position
+                    else [f"{pending} = {{error}}"],
                     on_value=[f"if not {value}:", f"    {result} = False"]
                     if conjunction
                     else [f"if {value}:", f"    {result} = True"],
                 )
-        out.line(f"if {pending} is not None and {'' if conjunction else 'not '}{result}:")
-        with out.block():
-            out.line(f"raise {pending}")
-        return result
+        return result, pending
 
     def _build_Not(self, node: n.Not) -> str:
         operand = self.build(node.operand)
@@ -840,7 +1051,12 @@ class _Body:
         slow = (
             f"arith_slow({out.const(_ARITH[node.op])}, {left}, {right}, {out.const(node.op)}, {out.const(node.text)})"
         )
-        out.line(f"if type({left}) in ARITH_TYPES and type({right}) in ARITH_TYPES:")
+        typed = [  # a constant's type is known here: only the others are tested per record
+            f"type({operand}) in ARITH_TYPES"
+            for operand, part in ((left, node.left), (right, node.right))
+            if not (self._static(part)[0] and type(self._static(part)[1]) in _ARITH_TYPES)
+        ]
+        out.line(f"if {' and '.join(typed) or 'True'}:")
         with out.block():
             out.line("try:")
             with out.block():
@@ -954,7 +1170,7 @@ class _Body:
                     candidate,
                     on_error=[
                         "if {error}.field is None:",
-                        "    raise",
+                        "    raise {error}",
                         f"if {absent} is None:",
                         f"    {absent} = {{error}}",
                     ],
@@ -987,7 +1203,7 @@ class _Body:
         out = self.out
         items = self.build(node.iterable)
         items_path, items_schema = self._where(node.iterable)
-        value, pending, position, item, holds, error = (out.local() for _ in range(6))
+        value, pending, position, item, error = (out.local() for _ in range(5))
         out.line(f"if type({items}) is not list_type and not isinstance({items}, (list, tuple)):")
         with out.block():
             out.line(f"raise not_iterable({items_path}, {items}, {out.const(node.text)})")
@@ -1003,6 +1219,7 @@ class _Body:
             f"item_path({items_path}, {position})",
             f"{items_schema}[]" if items_schema is not None else None,
             len(self.levels),
+            id(node),
         )
         if indexed:
             out.line(f"for {position} in {selected}:")
@@ -1012,25 +1229,27 @@ class _Body:
             self.enter_level()
             if indexed:
                 out.line(f"{item} = {items}[{position}]")
-            out.line("try:")
-            with out.block():
-                out.line(f"{holds} = {self.build(truth) if truth is not None else 'True'}")
-            out.line(f"except U as {error}:")
-            with out.block():
+
+            def failed(undetermined: str) -> None:
                 if node.kind == "count":
-                    out.line("raise")
+                    out.line(f"raise {undetermined}")
                 else:
                     out.line(f"if {pending} is None:")
-                    with out.block():
-                        out.line(f"{pending} = {error}")
-                    out.line("continue")
-            out.line(f"if not {holds}:" if node.kind == "all" else f"if {holds}:")
-            with out.block():
-                if node.kind == "count":
-                    out.line(f"{value} += 1")
-                else:
-                    out.line(f"{value} = {node.kind == 'any'}")
-                    out.line("break")
+                    out.line(f"    {pending} = {undetermined}")
+
+            def judged(holds: str) -> None:
+                out.line(f"if not {holds}:" if node.kind == "all" else f"if {holds}:")
+                with out.block():
+                    if node.kind == "count":
+                        out.line(f"{value} += 1")
+                    else:
+                        out.line(f"{value} = {node.kind == 'any'}")
+                        out.line("break")
+
+            if truth is None:
+                judged("True")
+            else:
+                self._judge(truth, judged, failed, error)
             self.leave_level()
         if node.kind != "count":
             out.line("else:")
@@ -1062,13 +1281,40 @@ def _probe(node: n.Quantifier, truth: n.Node | None) -> tuple[str, n.Node] | Non
     return None
 
 
-def _repeated(trees: list[n.Node]) -> frozenset[n.Node]:
-    """The subtrees that occur more than once in a rule (often through ``let`` names expanded in place)."""
-    seen: set[n.Node] = set()
-    again: set[n.Node] = set()
-    for tree in trees:
-        for node in n.walk(tree):
-            (again if node in seen else seen).add(node)
+_Occurrence = tuple[n.Node, tuple[tuple[str, int], ...]]
+"""A subtree and the loops binding the names it reads: alike subtrees reading the items of two loops are two
+values (``p.code == fee.code`` in two searches of one table), which no cache shares."""
+
+
+def _repeated(rules: Sequence[RuleTrees]) -> frozenset[_Occurrence]:
+    """The subtrees that occur more than once, as the same value: often through ``let`` names expanded in place,
+    or a per-record value several rules ask for."""
+    seen: set[_Occurrence] = set()
+    again: set[_Occurrence] = set()
+
+    def visit(node: n.Node, binders: Mapping[str, int]) -> set[str]:
+        """Records ``node``'s occurrence; the bound names it reads."""
+        if isinstance(node, n.Name):
+            reads = {node.id} if node.id in binders else set()
+        elif isinstance(node, n.Quantifier):
+            reads = visit(node.iterable, binders)
+            inner = {**binders, node.var: id(node)}
+            for part in (node.element, node.condition):
+                if part is not None:
+                    reads |= visit(part, inner) - {node.var}
+        else:
+            reads = set()
+            for child in n.children(node):
+                reads |= visit(child, binders)
+        occurrence = (node, tuple(sorted((name, binders[name]) for name in reads)))
+        (again if occurrence in seen else seen).add(occurrence)
+        return reads
+
+    for trees in rules:
+        for tree in (trees.applies_if, trees.collection):
+            if tree is not None:
+                visit(tree, {})
+        visit(trees.when, {trees.loop[0]: id(trees.when)} if trees.loop is not None else {})
     return frozenset(again)
 
 

@@ -7,9 +7,12 @@ a few calls per aggregate per member; here all of a kind's aggregates become the
 ``channel not in params.self_service_channels``) is computed once per record in a local, and per-record calls
 share the memo slots of the record rules and the closures.
 
-The function decides nothing about groups: it hands each member to its aggregate's sinks (``add(key, values, ref,
-index)``), or the Undetermined that leaves it out (``leave_out(key or None, ref, index, error)``), in the order the
-closures would, so the accumulators (``svcpolicy.engine.aggregates``) see the same members with the same reasons.
+Each member then goes into its aggregate's run (``svcpolicy.engine.aggregates.AggregateRun``) as ``AggregateRun.add``
+would put it, written inline: the group looked up (``run.new_group`` when it is new), the layout's accumulator
+updates and the member count and reference (``GroupLayout.update_lines``, ``counted_lines``), since a call per member
+cost as much as the rest of its work. A member the rule cannot judge goes to ``run.leave_out(key or None, ref, index,
+error)`` (``run.cannot_aggregate`` when an accumulator refuses its value), in the order the closures would, so the
+runs hold the same members with the same reasons.
 """
 
 from __future__ import annotations
@@ -17,17 +20,30 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from svcpolicy.expr import nodes as n
-from svcpolicy.expr.codegen import _Body, _compiled, _free_names, _repeated, _Var, _Writer
+from svcpolicy.expr.codegen import RuleTrees, _Body, _compiled, _free_names, _repeated, _Var, _Writer
 from svcpolicy.expr.compiler import Compiler, _memo_key
 from svcpolicy.expr.undetermined import Undetermined
 
-GroupFn = Callable[[Any, Any, Sequence[Any], Sequence[Callable[..., None]]], None]
-"""A generated group feed: ``(env, ref, active, sinks)``. ``active`` per aggregate (read for dated ones only):
-True, False (not in force) or the Undetermined that leaves the record out; ``sinks`` each aggregate's ``add``
-and ``leave_out``, in that order."""
+GroupFn = Callable[[Any, Any, Sequence[Any], Sequence[Any]], None]
+"""A generated group feed: ``(env, ref, active, runs)``. ``active`` per aggregate (read for dated ones only):
+True, False (not in force) or the Undetermined that leaves the record out; ``runs`` each aggregate's run (its
+``groups``, ``new_group``, ``leave_out`` and ``cannot_aggregate``), in order."""
+
+
+class MemberLayout(Protocol):
+    """How one aggregate's groups take a member, as statements (``svcpolicy.engine.accumulators.GroupLayout``)."""
+
+    def update_lines(self, state: str, values: Sequence[str], bind: Callable[[Any], str]) -> list[str]:
+        """The accumulator updates of a member's values (locals) into group ``state``; may raise TypeError."""
+        ...
+
+    def counted_lines(self, state: str, ref: str, index: str) -> list[str]:
+        """The member counted into group ``state``, its reference kept while the group keeps references."""
+        ...
+
 
 _COMPOUND = (list, dict)
 
@@ -59,9 +75,9 @@ class GroupTrees:
     values: tuple[n.Node, ...]
 
     @property
-    def nodes(self) -> list[n.Node]:
-        optional = [tree for tree in (self.collection, self.where) if tree is not None]
-        return [*optional, *self.keys, *self.values]
+    def member_nodes(self) -> list[n.Node]:
+        """The trees read per member (with ``for_each``, per item)."""
+        return [*([self.where] if self.where is not None else []), *self.keys, *self.values]
 
 
 @dataclass(frozen=True)
@@ -80,25 +96,30 @@ class GroupGenerator:
         self._constants = compiler.constants
         self._shared = compiler.memo_slots
 
-    def kind(self, groups: Sequence[GroupTrees], dated: Sequence[bool]) -> GeneratedGroups | None:
-        """The feed of a record to every aggregate of a kind, in order (see ``GroupFn``); None when Python cannot
-        compile it (an expression nested too deeply)."""
-        nodes = [node for trees in groups for node in trees.nodes]
-        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(nodes))
+    def kind(
+        self, groups: Sequence[GroupTrees], dated: Sequence[bool], layouts: Sequence[MemberLayout]
+    ) -> GeneratedGroups | None:
+        """The feed of a record to every aggregate of a kind, in order (see ``GroupFn``), each with its groups'
+        layout; None when Python cannot compile it (an expression nested too deeply)."""
+        # each aggregate's per-member expressions as one tree under its loop, which binds the loop variable
+        members = [n.ListLit(tuple(trees.member_nodes), text="", loc=None) for trees in groups]
+        read = [
+            RuleTrees(None, trees.collection, trees.loop, member) for trees, member in zip(groups, members, strict=True)
+        ]
+        body = _Body(_Writer(), self._defaults, self._constants, self._shared, _repeated(read))
         out = body.out
         body.prologue()
-        sinks = [f"{role}{position:d}" for position in range(len(groups)) for role in ("add", "leave_out")]
-        out.line(f"{', '.join(sinks)}, = sinks")
-        for position, (trees, is_dated) in enumerate(zip(groups, dated, strict=True)):
+        out.line(f"{''.join(f'run{position:d}, ' for position in range(len(groups)))}= runs")
+        for position, (trees, member, is_dated, layout) in enumerate(zip(groups, members, dated, layouts, strict=True)):
             with contextlib.ExitStack() as nested:
                 if is_dated:
                     state = f"active[{position:d}]"
                     out.line(f"if {state} is not True and {state} is not False:")
-                    out.line(f"    leave_out{position:d}(None, ref, None, {state})")
+                    out.line(f"    run{position:d}.leave_out(None, ref, None, {state})")
                     out.line(f"if {state} is True:")
                     nested.enter_context(out.block())
                 out.next_rule()
-                _Group(body, trees, position).write()
+                _Group(body, trees, position, layout, id(member)).write()
         out.line("return None")
         return _generated(out)
 
@@ -106,19 +127,22 @@ class GroupGenerator:
 def _generated(out: _Writer) -> GeneratedGroups | None:
     out.namespace["COMPOUND"] = _COMPOUND
     out.namespace["group_key"] = group_key
-    compiled = _compiled(out, "env, ref, active, sinks", what="groups")
+    compiled = _compiled(out, "env, ref, active, runs", what="groups")
     return None if compiled is None else GeneratedGroups(cast(GroupFn, compiled.fn), compiled.source)
 
 
 class _Group:
-    """The statements of one aggregate: its item loop and, per member, filter, key and values to its sinks."""
+    """The statements of one aggregate: its item loop and, per member, filter, key and values into its run."""
 
-    def __init__(self, body: _Body, trees: GroupTrees, position: int) -> None:
+    def __init__(self, body: _Body, trees: GroupTrees, position: int, layout: MemberLayout, binder: int) -> None:
+        """``binder`` names the aggregate's loop to the shared-value analysis (``_repeated``)."""
         self.body = body
+        self.binder = binder
         self.out = body.out
         self.trees = trees
-        self.add = f"add{position:d}"
-        self.leave_out = f"leave_out{position:d}"
+        self.layout = layout
+        self.run = f"run{position:d}"
+        self.leave_out = f"{self.run}.leave_out"
 
     def write(self) -> None:
         """The record as the one member, or its collection's items as members (an Undetermined collection, or
@@ -150,7 +174,11 @@ class _Group:
         schema = n.spelling(self.trees.collection)
         position, item = out.local(), out.local()
         body.scope[var] = _Var(
-            item, f"item_path({out.const(collection_path)}, {position})", f"{schema}[]" if schema else None, 1
+            item,
+            f"item_path({out.const(collection_path)}, {position})",
+            f"{schema}[]" if schema else None,
+            1,
+            self.binder,
         )
         out.line(f"for {position}, {item} in enumerate({items}):")
         with out.block():
@@ -207,18 +235,37 @@ class _Group:
             self.unless_undetermined(lambda: out.line(f"{key} = {self.shared_key()}"), "None", index)
             nested.enter_context(out.block())
             if not trees.values:
-                out.line(f"{self.add}({key}, (), ref, {index})")
+                self.add(key, [], index)
                 return
-            values = out.local()
+            values = [out.local() for _ in trees.values]
 
             def measure() -> None:
-                parts = []
-                for value in trees.values:
-                    local = out.local()
+                for local, value in zip(values, trees.values, strict=True):
                     out.line(f"{local} = {body.build(value)}")
-                    parts.append(local)
-                out.line(f"{values} = ({''.join(f'{part}, ' for part in parts)})")
 
             self.unless_undetermined(measure, key, index)
             with out.block():
-                out.line(f"{self.add}({key}, {values}, ref, {index})")
+                self.add(key, values, index)
+
+    def add(self, key: str, values: list[str], index: str) -> None:
+        """``AggregateRun.add`` inline: the member's group (made when new), its values into the accumulators (a
+        value they refuse leaves the member out, in its group), then the member counted with its reference."""
+        out, run, state = self.out, self.run, self.out.local()
+        out.line(f"{state} = {run}.groups.get({key})")
+        out.line(f"if {state} is None:")
+        out.line(f"    {state} = {run}.new_group({key})")
+        counted = self.layout.counted_lines(state, "ref", index)
+        updates = self.layout.update_lines(state, values, out.const)
+        if not updates:
+            for line in counted:
+                out.line(line)
+            return
+        refused = out.local()
+        out.line("try:")
+        for line in updates:
+            out.line(f"    {line}")
+        out.line(f"except TypeError as {refused}:")  # e.g. sum over text, min over mixed kinds
+        out.line(f"    {run}.cannot_aggregate({key}, ref, {index}, {refused})")
+        out.line("else:")
+        for line in counted:
+            out.line(f"    {line}")

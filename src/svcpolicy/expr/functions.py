@@ -254,14 +254,12 @@ def _unnegated_test(phrases: object, negations: object, *, compiled: bool) -> Ca
     search = _finder(wanted) if compiled else functools.partial(_scan, wanted)
 
     def contains(haystack: object) -> bool:
-        if type(haystack) is str:
-            texts: tuple[str, ...] | list[str] = (haystack,)
-        elif isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
-            texts = haystack
-        else:
-            raise _wrong("contains_unnegated", "a string or a list of strings as its first argument", haystack)
         # most texts hold no phrase at all: one scan says so, and only the others are read phrase by phrase
-        return any(search(text) is not None and _unnegated_in(text, wanted, negating) for text in texts)
+        if type(haystack) is str:  # one text, the common case: no generator to make (it costs more than the scan)
+            return search(haystack) is not None and _unnegated_in(haystack, wanted, negating)
+        if isinstance(haystack, list | tuple) and all(isinstance(t, str) for t in haystack):
+            return any(search(text) is not None and _unnegated_in(text, wanted, negating) for text in haystack)
+        raise _wrong("contains_unnegated", "a string or a list of strings as its first argument", haystack)
 
     return contains
 

@@ -8,13 +8,14 @@ part, computed from where the expression starts in its YAML file.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import functools
 import io
 import math
 import tokenize
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Literal
 
 from svcpolicy.errors import ExpressionError, SourceLocation
@@ -74,14 +75,47 @@ def is_dunder(name: str) -> bool:
     return name.startswith("__")
 
 
-@functools.lru_cache(maxsize=4096)
+ParsedTrees = dict[tuple[str, SourceLocation | None], n.Node]
+"""Expression trees by the source text and location they were parsed from."""
+
+_earlier: ParsedTrees = {}
+"""Trees parsed by this code in an earlier process (kept with a cached pack): taken as parsed, not parsed again."""
+_recordings: list[ParsedTrees] = []
+
+
 def parse(source: str, location: SourceLocation | None = None) -> n.Node:
     """Parse and check one expression; ``location`` is where its first character is in the pack.
 
     Trees are immutable, so a parse is remembered (bounded): ``svcpolicy check`` lints the pack it has just
     compiled, and the second parse of each of its ~1,200 expressions would otherwise be a tenth of a short run.
+    A tree given to :func:`adopt_trees` is not parsed at all.
     """
-    return _Parser(source, location).parse()
+    tree = _parse(source, location)
+    for recording in _recordings:
+        recording[(source, location)] = tree
+    return tree
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str, location: SourceLocation | None) -> n.Node:
+    earlier = _earlier.get((source, location))
+    return earlier if earlier is not None else _Parser(source, location).parse()
+
+
+def adopt_trees(trees: ParsedTrees) -> None:
+    """Take ``trees`` as parsed: what :func:`recording_trees` recorded in an earlier process running this code."""
+    _earlier.update(trees)
+
+
+@contextlib.contextmanager
+def recording_trees() -> Iterator[ParsedTrees]:
+    """Every tree :func:`parse` gives inside the block, parsed then or before, by source and location."""
+    recording: ParsedTrees = {}
+    _recordings.append(recording)
+    try:
+        yield recording
+    finally:
+        _recordings[:] = [other for other in _recordings if other is not recording]
 
 
 def parse_for_each(source: str, location: SourceLocation | None) -> tuple[str, str]:

@@ -1,9 +1,10 @@
 """Validated packs cached in the user's cache directory, keyed by the content of every file that makes them.
 
 Reading a pack (the YAML with positions, then pydantic) is most of a short run's time: ~0.7 s of CPU for the
-bundled pack, against ~0.06 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
+bundled pack, against ~0.03 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
 their validators only when something is validated, so a cached definition costs none). Compiled rules are
-closures and cannot be pickled, so the definition is what is kept and the pack is compiled again each run.
+closures and cannot be pickled, so the definition is what is kept and the rules are compiled again each run
+(from kept parse trees: see below).
 
 Only pack directories are cached. The key covers the bytes of every file under the pack's directory and
 its bases' (a rule file added or edited is a new key), svcpolicy's own code (size and mtime of its modules, so
@@ -13,13 +14,15 @@ be read or written is ignored: the pack is read as if there were none. ``SVCPOLI
 
 A verdict on a pack that depends on nothing else (lint's errors, which ``check`` asks for at every run) is kept
 beside the definition, under the same key (:func:`cached_verdict`): a warm run skips it, an edited pack is
-judged again.
+judged again. So is anything else derived from the definition alone (:func:`keep_with`): the parsed expressions
+of a pack that compiled, which tell the next run it may compile rules as records reach them, without parsing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import sys
 import weakref
@@ -31,7 +34,7 @@ from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.loader import read_pack
 from svcpolicy.user_cache import cache_dir, write_atomically
 
-__all__ = ["cache_dir", "cached_verdict", "code_stamp", "read_pack_cached"]
+__all__ = ["cache_dir", "cached_verdict", "code_stamp", "keep_with", "kept_with", "read_pack_cached"]
 
 _CODE = Path(__file__).resolve().parents[1]
 KEEP_PACKS = 32
@@ -73,11 +76,9 @@ def cached_verdict(definition: PackDefinition, name: str, judge: Callable[[], li
     lint refuses), kept under the key of a definition read through the cache: an edited pack has a new key and is
     judged again. A definition the cache did not give (a single-file pack, the cache off) is judged every time;
     a judge that raises leaves nothing behind."""
-    directory = cache_dir()
-    key = _KEYS.get(id(definition))
-    if directory is None or key is None:
+    stored = _kept_file(definition, "verdict", name, "json")
+    if stored is None:
         return judge()
-    stored = directory / f"verdict-{name}-{key}.json"
     try:
         verdict = json.loads(stored.read_bytes())
         if isinstance(verdict, list) and all(isinstance(line, str) for line in verdict):
@@ -89,8 +90,44 @@ def cached_verdict(definition: PackDefinition, name: str, judge: Callable[[], li
         write_atomically(stored, json.dumps(verdict, ensure_ascii=False).encode())
     except OSError:
         return verdict
-    _prune(directory, "verdict-*.json")
+    _prune(stored.parent, "verdict-*.json")
     return verdict
+
+
+def kept_with(definition: PackDefinition, name: str) -> object | None:
+    """What :func:`keep_with` kept as ``name`` with this definition's content (and this code); None when nothing
+    is: never kept, the pack edited since, a definition the cache did not give, or a file that cannot be read."""
+    kept = _kept_file(definition, "kept", name, "pickle")
+    if kept is None:
+        return None
+    try:
+        with kept.open("rb") as stream:
+            value: object = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return value
+
+
+def keep_with(definition: PackDefinition, name: str, value: object) -> None:
+    """Keep ``value`` (something derived from the definition alone, e.g. its parsed expressions) for the next run
+    that reads the same pack with the same code; nothing for a definition the cache did not give."""
+    kept = _kept_file(definition, "kept", name, "pickle")
+    if kept is None:
+        return
+    try:
+        write_atomically(kept, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        return
+    _prune(kept.parent, "kept-*.pickle")
+
+
+def _kept_file(definition: PackDefinition, prefix: str, name: str, suffix: str) -> Path | None:
+    """The file of something kept with a definition read through the cache; None for any other definition."""
+    directory = cache_dir()
+    key = _KEYS.get(id(definition))
+    if directory is None or key is None:
+        return None
+    return directory / f"{prefix}-{name}-{key}.{suffix}"
 
 
 def _remember_key(definition: PackDefinition, key: str) -> None:
@@ -119,19 +156,41 @@ def code_stamp() -> str:
     """svcpolicy's version, Python's, and the size and mtime of every svcpolicy module: two processes with equal
     stamps run the same code, so one reads the other's pickled definition as its own."""
     digest = hashlib.sha256(f"{__version__}\0{sys.version}\0".encode())
-    for module in sorted(_CODE.rglob("*.py")):
-        stat = module.stat()
-        digest.update(f"{module.relative_to(_CODE)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    for relative, entry in _files_under(_CODE):
+        if relative.endswith(".py"):
+            stat = entry.stat()
+            digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:40]
 
 
 def _digest(path: Path, roots: list[Path]) -> str:
     digest = hashlib.sha256(f"{code_stamp()}\0{path.resolve()}\0".encode())
     for root in roots:
-        for file in sorted(p for p in root.rglob("*") if p.is_file()):
-            digest.update(f"{file.relative_to(root)}\0".encode())
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
+        for relative, entry in _files_under(root):
+            digest.update(f"{relative}\0".encode())
+            with open(entry.path, "rb") as stream:
+                digest.update(hashlib.sha256(stream.read()).digest())
     return digest.hexdigest()[:40]
+
+
+def _files_under(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """Every file below ``root``, by its path relative to it, sorted; links to directories are not followed (as
+    ``Path.rglob``). Listed with ``os.scandir``: the key is computed at every run, and ``rglob`` costs twice as much."""
+    found: list[tuple[str, os.DirEntry[str]]] = []
+    pending = [("", str(root))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:  # gone or unreadable: nothing listed, as rglob
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((f"{prefix}{entry.name}/", entry.path))
+            elif entry.is_file():
+                found.append((prefix + entry.name, entry))
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def _store(directory: Path, entry: Path, path: Path, definition: PackDefinition) -> str | None:

@@ -19,10 +19,12 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
+from functools import partial
+from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, NoReturn
+from typing import Any, BinaryIO, NamedTuple, NoReturn, cast
 
 import orjson
 import yaml
@@ -53,6 +55,7 @@ MAX_ERRORS_SHOWN = 5
 NOT_UTF8 = "not valid utf-8 (is the file GBK? use --encoding gbk)"
 
 _DRAIN_CHUNK = 1024 * 1024
+_LINE_BLOCK = 256 * 1024
 _PART_BUFFER = 1024 * 1024
 _new = tuple.__new__
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -321,24 +324,96 @@ def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange | None) -> 
 
 
 def _jsonl_records(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+    # chained in C: taking the next record resumes no Python frame, only the next block does
+    return chain.from_iterable(_jsonl_blocks(file, source, codec, part))
+
+
+def _jsonl_blocks(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[Iterable[RawRecord]]:
+    """The records of each block of lines, lazily."""
     utf8 = _is_utf8(codec)
+    number = 0 if part is None else part.line - 1  # the number of the line before the block
     with _open(file, source, part) as stream:
-        for number, line in enumerate(_lines(stream), start=1 if part is None else part.line):
-            if line is None:
-                yield RawRecord(Locator(source, number), None, _too_long())
+        for lines in _line_blocks(stream):
+            after = number + len(lines)
+            if utf8 and number and _all_records(lines):  # the usual block: all of it done in C
+                locators = map(_new_locator, zip(repeat(source), range(number + 1, after + 1)))
+                yield map(_new_raw_record, zip(locators, lines, repeat(None)))
+            else:
+                yield _check_lines(lines, source, codec, number)
+            number = after
+
+
+# tuple.__new__ skips NamedTuple's Python-level __new__: one of each is made per record, the hot path.
+_new_locator = partial(_new, Locator)
+_new_raw_record = partial(_new, RawRecord)
+
+
+def _all_records(lines: list[bytes | None]) -> bool:
+    """Every line is one to hand on as it is: none too long, none blank (no line is empty: each holds at least
+    its newline, or, the file's last, a byte)."""
+    return None not in lines and not any(map(bytes.isspace, cast(list[bytes], lines)))
+
+
+def _check_lines(lines: list[bytes | None], source: str, codec: str, number: int) -> Iterator[RawRecord]:
+    """The records of a block that needs a look at each line: the file's first (a byte order mark), one with
+    a blank or too long line, or one in another encoding than UTF-8."""
+    utf8 = _is_utf8(codec)
+    for line in lines:
+        number += 1
+        if line is None:
+            yield RawRecord(Locator(source, number), None, _too_long())
+            continue
+        if number == 1 and utf8 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        if not line or line.isspace():
+            continue
+        if not utf8:
+            try:
+                line = line.decode(codec).encode("utf-8")
+            except UnicodeDecodeError:
+                yield RawRecord(Locator(source, number), None, _not_valid(codec))
                 continue
-            if number == 1 and utf8 and line.startswith(codecs.BOM_UTF8):
-                line = line[len(codecs.BOM_UTF8) :]
-            if not line or line.isspace():
-                continue
-            if not utf8:
-                try:
-                    line = line.decode(codec).encode("utf-8")
-                except UnicodeDecodeError:
-                    yield RawRecord(Locator(source, number), None, _not_valid(codec))
-                    continue
-            # tuple.__new__ skips NamedTuple's Python-level __new__: this is the per-record hot path.
-            yield _new(RawRecord, (_new(Locator, (source, number)), line, None))
+        yield _new_raw_record((_new_locator((source, number)), line, None))
+
+
+def _line_blocks(stream: BinaryIO) -> Iterator[list[bytes | None]]:
+    """Physical lines with their endings, a block's worth at a time; None for a line over MAX_LINE_BYTES.
+
+    One read and one C-level split per block rather than a ``readline`` call per line (with the records made in
+    C too, reading went from 0.29 to 0.16 × the time of orjson-parsing the lines); ``BytesIO.readlines`` finds
+    newlines with ``memchr``, several times faster than ``bytes.split``. A line that runs past a block is carried
+    over in pieces, and once it is over the limit its bytes are dropped as they are read, so memory stays within
+    a block and the limit.
+    """
+    limit = MAX_LINE_BYTES
+    pieces: list[bytes] = []  # the start of a line that earlier blocks did not end
+    carried = 0  # their length
+    dropping = False  # the line being carried is over the limit: skip to its end
+    while block := stream.read(_LINE_BLOCK):
+        split = io.BytesIO(block).readlines()  # shares the block's memory: no copy but the lines
+        rest = b"" if split[-1].endswith(b"\n") else split.pop()  # the start of a line the block does not end
+        lines = cast(list[bytes | None], split)  # the same list: a too-long line becomes None in place
+        if lines:
+            if dropping:
+                lines[0] = None
+            elif pieces:
+                pieces.append(split[0])
+                lines[0] = b"".join(pieces)
+            if len(block) > limit:  # only a lowered limit: a block is smaller than the real one
+                lines = [None if line is None or len(line) > limit + 1 else line for line in lines]
+            elif lines[0] is not None and len(lines[0]) > limit + 1:  # + 1: the newline
+                lines[0] = None
+            pieces, carried, dropping = [], 0, False
+            yield lines
+        if rest and not dropping:
+            pieces.append(rest)
+            carried += len(rest)
+            if carried > limit:
+                pieces, carried, dropping = [], 0, True
+    if dropping:
+        yield [None]
+    elif pieces:
+        yield [b"".join(pieces)]
 
 
 # -- CSV -------------------------------------------------------------------------------------------------

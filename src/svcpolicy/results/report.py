@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # optional extras (svcpolicy[notebook]), imported only when a
     from matplotlib.figure import Figure
 
 
+_COMPLIANT, _VIOLATION, _UNDETERMINED = Outcome.COMPLIANT, Outcome.VIOLATION, Outcome.UNDETERMINED
+"""The outcomes ``add_record`` tells apart, looked up once rather than on the enum for every record."""
+
+
 @dataclass
 class Counts:
     """Per-record tallies: every record read lands in exactly one of the four outcome buckets."""
@@ -50,11 +54,11 @@ class Counts:
         self.records += 1
         if record is not None:
             self.per_key.add(record, outcome)
-        if outcome is Outcome.COMPLIANT:
+        if outcome is _COMPLIANT:
             self.compliant += 1
-        elif outcome is Outcome.VIOLATION:
+        elif outcome is _VIOLATION:
             self.with_violations += 1
-        elif outcome is Outcome.UNDETERMINED:
+        elif outcome is _UNDETERMINED:
             self.undetermined += 1
         else:
             self.invalid += 1
