@@ -58,18 +58,23 @@ def _judge(
     record = validate(RawRecord(Locator("t", 1), raw))[0] if valid else raw
     assert record is not None
     (program,) = policy.programs
+    return program, _judged_both_ways(policy, program, record)
+
+
+def _judged_both_ways(policy: svcpolicy.Policy, program: RuleProgram, record: Any) -> list[Verdict] | None:
+    """``program``'s verdicts on ``record`` by its generated function, checked equal to its closures'."""
     params = policy.parameters.for_record(record)
-    generated = program.judge(
-        Env(record, params=params, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar), record, policy.tz
+    generated, closures = (
+        program.judge(
+            Env(record, params=params, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar),
+            record,
+            policy.tz,
+            by_closures=by_closures,
+        )
+        for by_closures in (False, True)
     )
-    closures = program.judge(
-        Env(record, params=params, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar),
-        record,
-        policy.tz,
-        by_closures=True,
-    )
-    assert generated == closures
-    return program, generated
+    assert generated == closures, (program.id, record)
+    return generated
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
@@ -158,17 +163,6 @@ def test_equality_with_a_constant_of_each_kind_gives_the_closures_verdicts(tmp_p
     outcomes = set()
     for value in VALUES:
         record = {"id": "R1", "quantity": value, "items": [value, "b", value]}
-        params = policy.parameters.for_record(record)
         for program in policy.programs:
-            generated = program.judge(
-                Env(record, params=params, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar), record, policy.tz
-            )
-            closures = program.judge(
-                Env(record, params=params, as_of=AS_OF, tz=policy.tz, calendar=policy.calendar),
-                record,
-                policy.tz,
-                by_closures=True,
-            )
-            assert generated == closures, (program.id, value)
-            outcomes |= {verdict.outcome for verdict in generated or ()}
+            outcomes |= {verdict.outcome for verdict in _judged_both_ways(policy, program, record) or ()}
     assert outcomes == {Outcome.VIOLATION, Outcome.UNDETERMINED}

@@ -368,3 +368,18 @@ def test_the_bundled_demo_records_give_the_same_findings_from_a_pack_compiled_wh
     assert list(cache_in.glob("kept-parsed-trees-*")), "the verdict the next load defers compiling on"
     rule_by_rule = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
     assert rule_by_rule.findings == whole.findings
+
+
+def test_a_damaged_set_of_kept_expressions_makes_the_next_load_compile_the_pack_whole_and_keep_them_anew(
+    cache_in: Path,
+) -> None:
+    """A truncated or foreign file where the parsed expressions are kept is never trusted: the pack is parsed
+    and compiled whole, as on a first run, and the file is written again."""
+    examples = REPO / "examples" / "records.jsonl"
+    whole = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    (kept,) = cache_in.glob("kept-parsed-trees-*")
+    kept.write_bytes(b"\x80\x05not a pickle")
+    again = svcpolicy.load_policy()
+    assert all("applies_if" in vars(program) for program in again.programs), "compiled whole, not on first use"
+    assert again.evaluate(examples, as_of=AS_OF).findings == whole.findings
+    assert kept.read_bytes() != b"\x80\x05not a pickle", "kept anew by the load that compiled whole"

@@ -32,7 +32,7 @@ from svcpolicy.engine.accumulators import (
     State,
 )
 from svcpolicy.engine.activity import Activity, window_activity
-from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
+from svcpolicy.engine.parameters import record_date
 from svcpolicy.engine.programs import citation_for, jsonable, rule_window, window_text
 from svcpolicy.engine.spill import SpilledGroups
 from svcpolicy.engine.undetermined import undetermined_finding
@@ -149,13 +149,13 @@ class AggregateProgram:
         return AggregateSpec(name, function, member(argument, "aggregate", name))
 
     def in_force(self, record: Mapping[str, Any]) -> bool:
-        start, end = self.window
-        if start is None and end is None:
+        """Whether the rule takes members from this record; raises Undetermined when its time is unknown."""
+        if not self.dated:
             return True
-        day = record_date(record, self.tz)
-        if day is None:
-            raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
-        return (start is None or day >= start) and (end is None or day <= end)
+        active = self.activity_on(record_date(record, self.tz))
+        if isinstance(active, Undetermined):
+            raise active
+        return active
 
     def activity_on(self, day: dt.date | None) -> Activity:
         """Whether the rule takes members from a record of ``day`` (its ``record_date``; None when it has none):

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any, NamedTuple
 
 from svcpolicy.engine.activity import Activity, ActivityByDay, window_activity
-from svcpolicy.engine.parameters import RECORD_TIME_FIELD, record_date
+from svcpolicy.engine.parameters import record_date
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse_for_each
@@ -188,11 +188,10 @@ class RuleProgram:
         """Whether the rule applies at the record's time; raises Undetermined when the time is unknown."""
         if not self.dated:
             return True
-        day = record_date(record, tz)
-        if day is None:
-            raise Undetermined(f"rule {self.id} is dated and the record has no {RECORD_TIME_FIELD}", RECORD_TIME_FIELD)
-        start, end = self.window
-        return (start is None or day >= start) and (end is None or day <= end)
+        active = self.activity_on(record_date(record, tz))
+        if isinstance(active, Undetermined):
+            raise active
+        return active
 
     def activity_on(self, day: dt.date | None) -> Activity:
         """Whether to judge the rule on a record of ``day`` (its ``record_date``; None when it has none): False

@@ -39,11 +39,8 @@ _WIDE_FROM = 1 << 32
 
 def id_digest(record_id: object) -> int:
     """A record id as a non-zero 64-bit digest (the key of :class:`SeenIds`, the same in every process)."""
-    text = record_id if type(record_id) is str else str(record_id)
-    return int.from_bytes(_blake2b(text.encode(), digest_size=8).digest(), "big") or 1
-
-
-_blake2b = hashlib.blake2b
+    digest = int.from_bytes(hashlib.blake2b(str(record_id).encode(), digest_size=8).digest(), "big")
+    return digest or 1
 
 
 class SeenIds:
@@ -64,44 +61,18 @@ class SeenIds:
         self._run_lines = array("Q")
         self._run_sources = array("I")
         self._in_order: array[int] | None = array("Q") if keep_order else None
-        self._run_goes_on: tuple[str, int] | None = None
-        """The source and line that would continue the last run: what most ids are met at, checked first."""
 
     def __len__(self) -> int:
         return self._used
 
     def first_seen(self, record_id: object, source: str, line: int) -> str | None:
-        """``file:line`` of the id's first record, or None (and remembered) when this is its first.
-
-        Once per record of a stream, so ``id_digest``, ``_slot`` and ``_put`` are written out here for the
-        common case: a new id on the line after the last one, in a table that needs not grow."""
-        text = record_id if type(record_id) is str else str(record_id)
-        digest = int.from_bytes(_blake2b(text.encode(), digest_size=8).digest(), "big") or 1
-        digests = self._digests
-        mask = len(digests) - 1
-        slot = digest & mask
-        while (held := digests[slot]) != digest and held != 0:
-            slot = (slot + 1) & mask
-        if held == digest:
+        """``file:line`` of the id's first record, or None (and remembered) when this is its first."""
+        digest = id_digest(record_id)
+        slot = self._slot(digest)
+        if self._digests[slot] == digest:
             source, line = self._where(self._ordinals[slot])
             return f"{source}:{line}"
-        ordinal = self._used
-        if (
-            self._run_goes_on is None
-            or self._run_goes_on[1] != line
-            or self._run_goes_on[0] != source
-            or ordinal == _WIDE_FROM
-            or (ordinal + 1) * 10 > len(digests) * 7
-        ):
-            del digests  # the table may double in _put: the old one must be free to go
-            self._put(slot, digest, source, line)
-            return None
-        digests[slot] = digest
-        self._ordinals[slot] = ordinal
-        self._used = ordinal + 1
-        self._run_goes_on = (source, line + 1)
-        if self._in_order is not None:
-            self._in_order.append(digest)
+        self._put(slot, digest, source, line)
         return None
 
     def remember(self, digest: int, source: str, line: int) -> None:
@@ -122,7 +93,6 @@ class SeenIds:
         in_order = later._digests_in_order()
         digests, ordinals, mask, mine_in_order = self._digests, self._ordinals, len(self._digests) - 1, self._in_order
         repeats: dict[int, tuple[str, int]] = {}
-        self._run_goes_on = None  # the ids taken in may start runs of their own
         for start, end, source, first_line in later._runs():
             index = self._source_index(source)
             line_of = first_line - start  # + the later stream's ordinal
@@ -180,7 +150,6 @@ class SeenIds:
         if ordinal == _WIDE_FROM and self._ordinals.typecode == "I":
             self._ordinals = array("Q", self._ordinals)
         self._note_place(ordinal, self._source_index(source), line)
-        self._run_goes_on = (source, line + 1)
         self._digests[slot] = digest
         self._ordinals[slot] = ordinal
         self._used += 1

@@ -977,30 +977,29 @@ class _Body:
             on_value(self.build(node))
             return
         value = out.local()
-        if isinstance(node, n.Name):
-            name = out.const(node.id)
+
+        def subscript(base: str, name: str, missed: tuple[str, str]) -> None:
+            """``value = base[name]``; ``missed``: the exceptions saying it is not there, and the Undetermined."""
+            exceptions, undetermined = missed
             out.line("try:")
-            out.line(f"    {value} = record[{name}]")
-            out.line("except KeyError:")
+            out.line(f"    {value} = {base}[{name}]")
+            out.line(f"except {exceptions}:")
             with out.block():
-                on_error(f"absent({name})")
+                on_error(undetermined)
             out.line("else:")
             with out.block():
                 on_value(value)
+
+        if isinstance(node, n.Name):
+            name = out.const(node.id)
+            subscript("record", name, ("KeyError", f"absent({name})"))
             return
         field = node
 
         def read(base: str) -> None:
             base_path, _ = self._where(field.base)
             name, suffix = out.const(field.name), out.const(n.field_suffix(field.name))
-            out.line("try:")
-            out.line(f"    {value} = {base}[{name}]")
-            out.line("except (KeyError, TypeError):")
-            with out.block():
-                on_error(f"field_miss({base}, {name}, {base_path}, {suffix})")
-            out.line("else:")
-            with out.block():
-                on_value(value)
+            subscript(base, name, ("(KeyError, TypeError)", f"field_miss({base}, {name}, {base_path}, {suffix})"))
 
         self._then_path(field.base, read, on_error)
 

@@ -58,30 +58,13 @@ def key_values(record: Mapping[str, Any]) -> tuple[tuple[str, Value], ...]:
 
 
 def _values_of(record: Mapping[str, Any]) -> tuple[Value, Value, Value]:
-    """The values of :data:`TALLY_KEYS` in a record, in that order. Read for every judged record, so the common
-    cases (text values, a validated record's datetime) are written out and a month's text is made once."""
-    branch = record.get("branch_id")
-    if type(branch) is not str or not branch:
-        branch = _text(branch)
+    """The values of :data:`TALLY_KEYS` in a record, in that order."""
     employee = record.get("employee")
-    if type(employee) is dict or isinstance(employee, Mapping):
-        employee = employee.get("id")
-        if type(employee) is not str or not employee:
-            employee = _text(employee)
-    else:
-        employee = None
-    started = record.get("started_at")
-    if type(started) is dt.datetime:
-        month = _MONTHS.get(started.year * 100 + started.month)
-        if month is None:
-            month = _MONTHS[started.year * 100 + started.month] = month_of(started)
-    else:
-        month = month_of(started)
-    return branch, employee, month
-
-
-_MONTHS: dict[int, str | None] = {}
-"""``2026-11`` by ``year * 100 + month``: at most 12 a year, of the years records fall in."""
+    return (
+        _text(record.get("branch_id")),
+        _text(employee.get("id")) if type(employee) is dict or isinstance(employee, Mapping) else None,
+        month_of(record.get("started_at")),
+    )
 
 
 _PENDING_KEPT = 1024
@@ -111,8 +94,7 @@ class KeyTally:
     def add(self, record: Mapping[str, Any], outcome: Outcome) -> None:
         """Count one judged record under each of its key values."""
         pending = self._pending
-        branch, employee, month = _values_of(record)
-        combination = (branch, employee, month, outcome.value)
+        combination = (*_values_of(record), outcome.value)
         pending[combination] = pending.get(combination, 0) + 1
         if len(pending) > _PENDING_KEPT:
             self._spread()
