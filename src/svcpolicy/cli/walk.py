@@ -1,13 +1,15 @@
 """Record files under a folder, as ``svcpolicy check DIR`` finds them (the way ruff, semgrep and conftest walk).
 
-A file is a record file by its extension; hidden folders and files (``.git``, ``.venv``) are skipped; the result
-is sorted so that two runs over the same tree report in the same order. ``include`` globs (or, without them, the
-project's ``[tool.svcpolicy.records]`` files) narrow the walk; ``exclude`` globs take files out.
+A file is a record file by its extension; hidden folders and files (``.git``, ``.venv``) are skipped, and so are
+named pipes, sockets and devices (which ``git`` does not track either); the result is sorted so that two runs
+over the same tree report in the same order. ``include`` globs (or, without them, the project's
+``[tool.svcpolicy.records]`` files) narrow the walk; ``exclude`` globs take files out.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Collection, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -45,7 +47,7 @@ def record_files(
         folders[:] = [name for name in folders if not name.startswith(".")]
         for name in files:
             path = Path(root, name)
-            if name.startswith(".") or path.suffix.lower() not in RECORD_EXTENSIONS:
+            if name.startswith(".") or path.suffix.lower() not in RECORD_EXTENSIONS or _special(path):
                 continue
             relative = path.relative_to(folder).as_posix()
             if include and not matches(relative, include):
@@ -56,3 +58,12 @@ def record_files(
                 continue
             found.append(path)
     return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def _special(path: Path) -> bool:
+    """Whether a path is a named pipe, socket or device: opening one would wait for a writer that never comes.
+    A link to nothing is kept, so that reading it reports the file as missing."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False

@@ -23,7 +23,7 @@ from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.record_context import identifying_values, record_context
 from svcpolicy.engine.seen_ids import SeenIds
 from svcpolicy.expr import Env
-from svcpolicy.records.readers import RawRecord, Validation, validate
+from svcpolicy.records.readers import RawRecord, Validation, salvaged_data, validate
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts
 
@@ -33,7 +33,8 @@ Judge = Callable[..., tuple[Outcome, list[Finding]]]
 Check = Callable[[RawRecord], Validation]
 RecordContexts = dict[tuple[str, int], dict[str, Any]]
 RecordIdentifiers = dict[tuple[str, int], tuple[str, ...]]
-"""Per record with findings (by file and line), the values at the pack's identifying paths, for masking."""
+"""Per record with findings or found invalid (by file and line), the values at the pack's identifying paths,
+for masking; the records of one line (a JSON array written on one line) share their entry."""
 
 
 def judge_stream(
@@ -69,6 +70,10 @@ def judge_stream(
                 record, error, record_id = None, f"duplicate id {given_id!r}, first seen at {first}", given_id
         if record is None:
             add_record(_INVALID)
+            if identifiers is not None:  # its id and message may name the customer too
+                identifiers[locator] = identifiers.get(locator, ()) + identifying_values(
+                    salvaged_data(raw), identifying
+                )
             yield InvalidRecord(RecordRef(record_id, source, line), error or "invalid record")
         else:
             outcome, findings = judge(record, locator, as_of, env=env)
@@ -79,7 +84,7 @@ def judge_stream(
                 if contexts is not None:
                     contexts[locator] = record_context(record)
                 if identifiers is not None:
-                    identifiers[locator] = identifying_values(record, identifying)
+                    identifiers[locator] = identifiers.get(locator, ()) + identifying_values(record, identifying)
                 for finding in findings:
                     if finding.outcome is _VIOLATION:
                         counts.violations += 1

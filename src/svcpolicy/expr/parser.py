@@ -171,7 +171,8 @@ class _Parser:
                 raise ExpressionError(
                     "`=` assigns, it does not compare: use == to compare", self._location(line, column)
                 ) from None
-            raise ExpressionError(f"invalid syntax: {exc.msg}", self._location(line, column)) from None
+            said = "" if exc.msg == "invalid syntax" else f": {exc.msg}"  # Python's most common message, once
+            raise ExpressionError(f"invalid syntax{said}", self._location(line, column)) from None
         except (ValueError, UnicodeError) as exc:
             raise ExpressionError(f"invalid expression text: {exc}", self._location(1, 0)) from None
         except RecursionError:

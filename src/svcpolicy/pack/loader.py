@@ -80,7 +80,9 @@ def _included_files(root: Path, manifest_path: Path, patterns: list[str], doc: Y
             raise PackError(f"include {pattern!r} must stay inside the pack directory", where)
         matches = sorted(p for p in root.glob(pattern) if p.is_file() and p != manifest_path)
         if not matches:
-            raise PackError(f"include {pattern!r} matches no file", where)
+            only_itself = any(p.resolve() == manifest_path.resolve() for p in root.glob(pattern))
+            said = f"names the pack's own {manifest_path.name}" if only_itself else "matches no file"
+            raise PackError(f"include {pattern!r} {said}", where)
         for match in matches:
             if not match.resolve().is_relative_to(resolved_root):
                 raise PackError(f"included file {match} lies outside the pack (symlink?)", where)

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from functools import partial
@@ -118,13 +119,9 @@ def validate(raw: RawRecord) -> Validation:
         record = INTERACTION_ADAPTER.validate_python(payload)
     except ValidationError as exc:
         return None, _explain(exc, payload), _recover_id(payload)
-    where = _lone_surrogate(record)
-    if where is not None:
-        return (
-            None,
-            f"{where}: text holds a lone surrogate, which is not Unicode (a broken export?)",
-            _recover_id(payload),
-        )
+    problem = _unfit(record)
+    if problem is not None:
+        return None, problem, _recover_id(payload)
     return record, None, None
 
 
@@ -135,28 +132,44 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _lone_surrogate(record: Mapping[str, Any]) -> str | None:
-    """The path of the first key or text holding a lone surrogate (``\\ud800`` in JSON), else None.
+MAX_DEPTH = 200
+"""Levels of nesting a record may have: what pydantic's JSON parser takes, held to for records given as data too
+(a mapping that contains itself is infinitely deep), so that every later walk of a record is bounded."""
+MAX_VALUES = 1_000_000
+"""Keys, items and values a record may hold: bounds a walk of data that shares its parts (a list holding one
+list ten times, ten levels down)."""
 
-    Python's JSON and text decoders let one through; no output format can encode it, so such a record is
-    invalid rather than crashing every writer later. Iterative, so deep ``extra`` data cannot overflow the stack.
-    """
-    stack: list[tuple[str, Any]] = [("", record)]
+
+def _unfit(record: Mapping[str, Any]) -> str | None:
+    """Why a validated record cannot be reported (``path: problem``), else None: a key or text holding a lone
+    surrogate (``\\ud800`` in JSON), which Python's JSON and text decoders let through and no output format can
+    encode, or data nested past :data:`MAX_DEPTH` or larger than :data:`MAX_VALUES`. Iterative, so deep ``extra``
+    data cannot overflow the stack."""
+    stack: list[tuple[str, Any, int]] = [("", record, 0)]
+    values = 0
     while stack:
-        path, value = stack.pop()
+        path, value, depth = stack.pop()
+        values += 1
+        if values > MAX_VALUES:
+            return f"record: holds more than {MAX_VALUES:,} values"
         if isinstance(value, str):
             if _SURROGATE.search(value):
-                return path or "record"
+                return f"{path or 'record'}: {_SURROGATE_PROBLEM}"
+        elif isinstance(value, Mapping | list) and depth >= MAX_DEPTH:
+            return f"{path.split('.', 1)[0]}: nested more than {MAX_DEPTH} levels deep (or contains itself)"
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 name = str(key)
                 child = f"{path}.{_printable(name)}" if path else _printable(name)
                 if _SURROGATE.search(name):
-                    return child
-                stack.append((child, item))
+                    return f"{child}: {_SURROGATE_PROBLEM}"
+                stack.append((child, item, depth + 1))
         elif isinstance(value, list):
-            stack.extend((f"{path}.{i}", item) for i, item in enumerate(value))
+            stack.extend((f"{path}.{i}", item, depth + 1) for i, item in enumerate(value))
     return None
+
+
+_SURROGATE_PROBLEM = "text holds a lone surrogate, which is not Unicode (a broken export?)"
 
 
 def _explain(exc: ValidationError, payload: bytes | Mapping[str, Any]) -> str:
@@ -197,6 +210,72 @@ def _recover_id(payload: bytes | Mapping[str, Any]) -> str | None:
     return None
 
 
+def salvaged_data(raw: RawRecord) -> Mapping[str, Any]:
+    """An invalid item's data as far as it still parses (else empty), so that reports can mask the customer
+    identifiers it holds as they do a valid record's: a line refused for one bad field, a NaN or a duplicate id
+    still names its customer. Bytes that are not UTF-8 are replaced, so an ASCII identifier in a GBK line counts."""
+    payload = raw.payload
+    if isinstance(payload, Mapping):
+        return payload
+    if payload is None:
+        return {}
+    try:
+        data = json.loads(payload.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):  # cut short, nested past the parser, or an integer past Python's limit
+        return _scan_data(payload)
+    return data if isinstance(data, dict) else {}
+
+
+_SCAN_DEPTH = 8
+"""How deep :func:`_scan_data` builds: identifying paths (``operations[].authorization.by``) are a few levels."""
+
+
+def _scan_data(line: bytes) -> dict[str, Any]:
+    """The keys and scalars of a line no parser accepts, as nested data up to :data:`_SCAN_DEPTH` levels: a flat
+    scan of JSON tokens, like :func:`_scan_id`, so a line cut short or nested too deep still gives its values."""
+    root: dict[str, Any] = {}
+    stack: list[dict[str, Any] | list[Any] | None] = []
+    key: str | None = None
+    for match in _JSON_TOKEN.finditer(line):
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in (b"{", b"["):
+            if not stack:
+                child: dict[str, Any] | list[Any] | None = root if token == b"{" else None
+            elif top is None or len(stack) >= _SCAN_DEPTH:
+                child = None
+            else:
+                child = {} if token == b"{" else []
+                _put(top, key, child)
+            stack.append(child)
+            key = None
+        elif token in (b"}", b"]", b","):
+            if token != b"," and stack:
+                stack.pop()
+            key = None
+        elif token != b":":
+            value = _token_value(token)
+            if isinstance(top, dict) and key is None:
+                key = value if isinstance(value, str) else None
+            else:
+                _put(top, key, value)
+    return root
+
+
+def _token_value(token: bytes) -> Any:
+    try:
+        return orjson.loads(token.decode("utf-8", "replace"))
+    except orjson.JSONDecodeError:  # a bare word (NaN), a number past 64 bits
+        return None
+
+
+def _put(container: dict[str, Any] | list[Any] | None, key: str | None, value: Any) -> None:
+    if isinstance(container, list):
+        container.append(value)
+    elif container is not None and key is not None:
+        container[key] = value
+
+
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[-+.\w]+|[{}\[\]:,]')
 
 
@@ -235,9 +314,13 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
     """
     source = str(path)
     file = Path(path)
-    if not file.exists():
-        raise InputError("no such file", SourceLocation(source))
-    if file.is_dir():
+    try:
+        mode = file.stat().st_mode
+    except FileNotFoundError:  # also a link to nothing, or a file deleted since the folder was listed
+        raise InputError("no such file", SourceLocation(source)) from None
+    except OSError as exc:  # a symbolic link loop, a path through a file
+        raise InputError(f"cannot open: {exc.strerror}", SourceLocation(source)) from None
+    if stat.S_ISDIR(mode):
         raise InputError("is a directory, not a record file", SourceLocation(source))
     reader = _READERS.get(file.suffix.lower())
     if reader is None:
@@ -247,6 +330,10 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
         codec = codecs.lookup(encoding).name
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}", SourceLocation(source)) from None
+    try:
+        "".encode(codec)
+    except LookupError:  # a codec from bytes to bytes (rot13, base64, zlib) decodes no text
+        raise InputError(f"{encoding!r} is not a text encoding", SourceLocation(source)) from None
     if part is not None and file.suffix.lower() not in LINE_FORMATS:
         raise ValueError(f"only {', '.join(sorted(LINE_FORMATS))} files can be read in parts, not {source}")
     return reader(file, source, codec, part)

@@ -5,8 +5,9 @@ further than the data it was made from (SARIF and JUnit files end up in CI logs 
 
 ``Redactor`` is what ``svcpolicy check`` applies, once, to every finding before any writer sees it: the pack
 declares which record fields identify a customer (``privacy: identifying_fields``), the evaluation keeps their
-values for each record with findings, and every occurrence of them in the finding's messages, reason, evidence,
-group keys and record ids is masked, also where punctuation joins them to other text (``OP-C1234567``). The
+values for each record with findings or found invalid, and every occurrence of them in the finding's messages,
+reason, evidence, group keys and record ids, and in an invalid record's id and error, is masked, also where
+punctuation joins them to other text (``OP-C1234567``). The
 finding keeps its fingerprint and is judged by the gate as it was, so waivers and baselines still apply.
 
 ``Masker`` is the HTML report's own: it masks ``customer.id`` and any other party's identifier that authorised an
@@ -115,7 +116,8 @@ class Redactor:
     """Masks the customer identifiers of each finding of a run as it streams by (``svcpolicy check``).
 
     ``identifiers`` is the evaluation's ``identifiers`` (filled while it runs): the identifying values of each
-    record with findings, taken out as that record's findings pass, so memory stays with the records in flight.
+    record with findings (or invalid), taken out as that record's items pass, so memory stays with the records
+    in flight.
     A group finding's keys that read an identifying path (``depositor: customer.id``) are masked as identifiers.
     """
 
@@ -137,7 +139,7 @@ class Redactor:
     def __call__(self, item: Finding | InvalidRecord) -> Finding | InvalidRecord:
         """The item as reports may show it: unchanged unless it holds an identifier."""
         if not isinstance(item, Finding):
-            return item
+            return self._masked_invalid(item)
         values = self._values_of(item)
         if not values:
             return item
@@ -152,16 +154,29 @@ class Redactor:
         shown["members"] = tuple(_mask_ref(member, values) for member in item.members)
         return MaskedFinding(**shown, original=item)
 
+    def _masked_invalid(self, item: InvalidRecord) -> InvalidRecord:
+        """An invalid record's id and message masked by the identifiers its data still gave (its own entry)."""
+        values = self._values_at((item.record.source, item.record.line))
+        if not values:
+            return item
+        return InvalidRecord(_mask_ref(item.record, values), mask_in(item.error, values))
+
     def _values_of(self, finding: Finding) -> tuple[str, ...]:
         if finding.group is not None:
             keys = self._group_keys.get(finding.rule, frozenset())
             found = (str(v) for k, v in finding.group.items() if k in keys and v is not None)
             return _longest_first(found)
-        locator = (finding.record.source, finding.record.line)
-        if locator != self._locator:  # a record's findings come one after another
+        return self._values_at((finding.record.source, finding.record.line))
+
+    def _values_at(self, locator: tuple[str | None, int | None]) -> tuple[str, ...]:
+        """The identifiers of the record(s) at a file and line. A record's items come one after another; the
+        records of one line (a JSON array on one line) share it, each adding its values as it arrives."""
+        fresh = self._identifiers.pop(locator, ())  # type: ignore[arg-type]
+        if locator != self._locator:
             self._locator = locator
-            found_for_record = self._identifiers.pop(locator, ())  # type: ignore[arg-type]
-            self._values = _longest_first(found_for_record)
+            self._values = _longest_first(fresh)
+        elif fresh:
+            self._values = _longest_first((*self._values, *fresh))
         return self._values
 
 

@@ -32,7 +32,10 @@ def _as_of(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from exc
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {text}+08:00")
-    return value.astimezone(CHINA).date()
+    try:
+        return value.astimezone(CHINA).date()
+    except OverflowError:  # 9999-12-31T23:59:59+00:00 is already 10000-01-01 in China
+        raise argparse.ArgumentTypeError(f"--as-of is past the last date there is: {text!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

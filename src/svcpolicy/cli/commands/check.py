@@ -46,7 +46,13 @@ def _as_of(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {text}+08:00")
+    if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:  # deadlines counted from it must stay dates
+        raise argparse.ArgumentTypeError(f"--as-of must fall in the years {AS_OF_YEARS[0]} to {AS_OF_YEARS[1]}")
     return value
+
+
+AS_OF_YEARS = (1000, 9000)
+"""The years an --as-of may name: periods of up to ten years reckoned from it stay within Python's dates."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

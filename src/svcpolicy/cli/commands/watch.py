@@ -30,7 +30,10 @@ def _seconds(text: str) -> dt.timedelta:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 15m, 2h, 3d)") from exc
     if value < 0:
         raise argparse.ArgumentTypeError("a duration is not negative")
-    return dt.timedelta(seconds=value * units[unit])
+    try:
+        return dt.timedelta(seconds=value * units[unit])
+    except (OverflowError, ValueError):  # past 999,999,999 days, or nan
+        raise argparse.ArgumentTypeError(f"not a duration there can be: {text!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -42,6 +42,10 @@ def available_cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
+WORKERS_PER_CORE = 4
+"""The most worker processes started for each core this process may run on, whatever ``--jobs`` asks."""
+
+
 def start_method() -> str:
     """How workers start: 'fork' where that is safe (Linux, one thread), which spares each worker importing
     svcpolicy and rebuilding the policy (~0.6 s of CPU); else 'spawn'."""
@@ -66,7 +70,9 @@ def judge_in_parallel(
 ) -> Iterator[Finding | InvalidRecord]:
     """Judge the inputs in ``jobs`` processes; yield record findings in input order and merge into the driver's
     ``counts``, ``runs`` (group findings are judged by the caller, after the last merge), contexts, identifying
-    values and failures."""
+    values and failures. ``jobs`` past :data:`WORKERS_PER_CORE` per core are not started: more would only add
+    processes (``--jobs 100000`` once started thousands)."""
+    jobs = min(jobs, WORKERS_PER_CORE * available_cores())
     context = multiprocessing.get_context(start_method())
     seen = SeenIds()
     with context.Pool(jobs, initializer=_start_worker, initargs=(pack,)) as pool:
