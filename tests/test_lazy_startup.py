@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -28,9 +29,11 @@ from svcpolicy.cli.main import DEBUG_HELP, build_parser, main
 from svcpolicy.engine import compiled
 from svcpolicy.engine.programs import KindProgram
 from svcpolicy.errors import ExpressionError, PackErrors
+from svcpolicy.expr import parser
 from svcpolicy.expr.compiler import Compiler
 from svcpolicy.pack import cache
 from svcpolicy.pack.cache import cached_verdict, read_pack_cached
+from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.loader import read_pack
 from svcpolicy.results.findings import Finding
 
@@ -39,6 +42,10 @@ NOT_FOR_A_CHECK = (
     "svcpolicy.authoring.lint",
     "svcpolicy.records.events",
     "svcpolicy.monitor",
+    "svcpolicy.expr.codegen",  # rules and aggregates are judged by their closures until a kind's warm-up count
+    "svcpolicy.pack.loader",  # the pack comes from the cache: no YAML read, no schema validated
+    "svcpolicy.pack.yaml_source",
+    "logging",  # the pack's INFO line is logged only for an application that imported logging (and set a handler)
     "importlib.metadata",  # pydantic scans installed packages for plugins when it first builds a validator
     "tomllib",  # read only when a pyproject.toml is there to read
 )
@@ -69,7 +76,7 @@ def _check(*args: str | Path) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_a_warm_one_record_check_imports_neither_the_other_commands_nor_lint_nor_the_event_model(
+def test_a_warm_one_record_check_imports_neither_the_other_commands_nor_lint_nor_the_event_model_nor_the_generators(
     tmp_path: Path,
 ) -> None:
     one = _write_records(tmp_path / "one.jsonl", 1)
@@ -383,3 +390,89 @@ def test_a_damaged_set_of_kept_expressions_makes_the_next_load_compile_the_pack_
     assert all("applies_if" in vars(program) for program in again.programs), "compiled whole, not on first use"
     assert again.evaluate(examples, as_of=AS_OF).findings == whole.findings
     assert kept.read_bytes() != b"\x80\x05not a pickle", "kept anew by the load that compiled whole"
+
+
+YAML_IMPORTERS = (
+    "import builtins, sys\n"
+    "importers = set()\n"
+    "plain_import = builtins.__import__\n"
+    "def noting_import(name, globals=None, *args, **kwargs):\n"
+    "    if name.split('.')[0] == 'yaml' and globals and globals.get('__name__', '').startswith('svcpolicy'):\n"
+    "        importers.add(globals['__name__'])\n"
+    "    return plain_import(name, globals, *args, **kwargs)\n"
+    "builtins.__import__ = noting_import\n"
+)
+"""Notes each svcpolicy module whose code runs ``import yaml`` (at its top, or in a function when called)."""
+
+
+def test_a_warm_check_of_a_jsonl_file_never_imports_the_yaml_parser(tmp_path: Path) -> None:
+    """The pack comes from the cache, no year file is given and the records are JSONL: neither the pack loader, nor
+    the calendar, nor the record reader (which imports the parser for ``.yaml`` record files only) reads YAML."""
+    one = _write_records(tmp_path / "one.jsonl", 1)
+    run_check = (
+        YAML_IMPORTERS + "import contextlib, io, json\n"
+        "from svcpolicy.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['check', {str(one)!r}, '--format', 'jsonl', '--no-progress', '--no-config'])\n"
+        "assert code in (0, 1), code\n"
+        "print(json.dumps(sorted(importers)))\n"
+    )
+    env = {**os.environ, "SVCPOLICY_CACHE_DIR": str(tmp_path / "cache")}
+    importers = []
+    for _ in ("cold", "warm"):
+        result = subprocess.run(
+            [sys.executable, "-c", run_check], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
+        )
+        importers.append(set(json.loads(result.stdout.splitlines()[-1])))
+    cold, warm = importers
+    assert "svcpolicy.pack.yaml_source" in cold, "the first run reads the pack's YAML"
+    assert not warm, sorted(warm)
+
+
+def _sites(definition: PackDefinition) -> list[Site]:
+    return [
+        *definition.rule_sites,
+        *definition.source_sites.values(),
+        *definition.parameter_sites.values(),
+        *definition.sequence_sites,
+    ]
+
+
+def test_every_position_in_a_pack_from_the_cache_is_the_one_its_yaml_gave() -> None:
+    """The cached documents keep their positions packed until asked: each path's ``file:line:col`` (of a value, and
+    of an expression's first character inside its quotes) is what reading the YAML gave, and so is each value."""
+    read = read_pack(REPO / "rules" / "cn-bank-service")
+    unpickled = pickle.loads(pickle.dumps(read, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - pickled just above
+    documents = {id(site.doc): site.doc for site in _sites(read)}
+    again = {site.doc.file: site.doc for site in _sites(unpickled)}
+    assert len(documents) == len(again) > 10
+    for document in documents.values():
+        kept = again[document.file]
+        assert kept.positions, document.file
+        for loc in document.positions:
+            assert str(kept.location(loc)) == str(document.location(loc))
+            assert kept.expression_location(loc) == document.expression_location(loc)
+        assert kept.value == document.value
+        assert kept == document
+
+
+def test_a_document_from_the_cache_unpacks_its_positions_only_when_asked_for_one(cache_in: Path) -> None:
+    svcpolicy.load_policy()  # compiles whole, keeps the definition and its trees
+    warm = read_pack_cached(REPO / "rules" / "cn-bank-service")
+    site = warm.rule_sites[0]
+    assert site.doc._where._packed, "nothing unpacked before a position is asked for"
+    assert site.at("id").line > 0
+    assert not site.doc._where._packed and site.doc._value._packed, "the positions unpacked, the value not"
+
+
+def test_a_damaged_kept_tree_is_parsed_again_and_judges_alike(cache_in: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each kept tree is unpickled when its rule compiles: one that cannot be read is parsed from its source."""
+    examples = REPO / "examples" / "records.jsonl"
+    whole = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
+    (kept,) = cache_in.glob("kept-parsed-trees-*")
+    trees = pickle.loads(kept.read_bytes())  # noqa: S301 - written by the load above
+    kept.write_bytes(pickle.dumps({key: b"\x80\x05damaged" for key in trees}))
+    monkeypatch.setattr(parser, "_earlier", {})
+    parser._parse.cache_clear()
+    again = svcpolicy.load_policy()
+    assert again.evaluate(examples, as_of=AS_OF).findings == whole.findings

@@ -64,3 +64,25 @@ def test_no_cache_is_written_when_it_is_turned_off(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     read_pack_cached(write_pack())
     assert not (tmp_path / "xdg").exists()
+
+
+def test_a_truncated_cached_pack_is_read_afresh_with_the_same_positions_and_cached_anew(
+    cache_in: Path, write_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The definition's documents are unpickled lazily, but a damaged file is refused whole, before any of it is used:
+    the pack is read again, and every position is the one its YAML gives."""
+    root = write_pack()
+    read_pack_cached(root)
+    (cached,) = cache_in.glob("pack-*.pickle")
+    cached.write_bytes(cached.read_bytes()[: cached.stat().st_size // 2])
+    again = read_pack_cached(root)
+    fresh = read_pack(root)
+    assert [str(site.expression_at("when")) for site in again.rule_sites] == [
+        str(site.expression_at("when")) for site in fresh.rule_sites
+    ]
+
+    def no_reading(path: Path) -> None:
+        raise AssertionError("the pack was read again although the cache was written anew")
+
+    monkeypatch.setattr(cache, "read_pack", no_reading)
+    assert read_pack_cached(root).rule_sites[0].doc == fresh.rule_sites[0].doc

@@ -15,16 +15,14 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
-import logging
 import pickle
 import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -38,6 +36,9 @@ from pydantic import (
 
 from svcpolicy.errors import CalendarNotCovered, LocatedError, SourceLocation
 from svcpolicy.user_cache import cache_dir, write_atomically
+
+if TYPE_CHECKING:  # the YAML parser is imported when a year file is read: most runs read none
+    import yaml
 
 __all__ = [
     "LONGEST_REST_RUN",
@@ -203,25 +204,29 @@ def _dates(days: Iterable[date]) -> str:
     return ", ".join(d.isoformat() for d in days)
 
 
-class _YearFileLoader(yaml.SafeLoader):
-    """Safe YAML that keeps dates as text (validated by :func:`_iso_date`) and rejects repeated keys."""
+@functools.cache
+def _year_file_loader() -> type[yaml.SafeLoader]:
+    """Safe YAML that keeps dates as text (validated by :func:`_iso_date`) and rejects repeated keys; made on the
+    first year file read, so that a run with none never imports the YAML parser."""
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key_node.value!r} appears twice", key_node.start_mark
-                    )
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
+    class YearFileLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"key {key_node.value!r} appears twice", key_node.start_mark
+                        )
+                    seen.add(key_node.value)
+            return super().construct_mapping(node, deep)
 
-
-_YearFileLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    YearFileLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return YearFileLoader
 
 
 def load_year_file(path: Path) -> YearFile:
@@ -230,7 +235,9 @@ def load_year_file(path: Path) -> YearFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YearFileError(f"cannot read holiday year file: {exc}", SourceLocation(str(path))) from None
-    loader = _YearFileLoader(text)
+    import yaml
+
+    loader = _year_file_loader()(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -262,6 +269,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     """The 1-based line of the deepest YAML node the error path reaches (0 for an empty file)."""
+    import yaml  # already imported by load_year_file, the caller
+
     if node is None:
         return 0
     for part in loc:
@@ -276,15 +285,16 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
     return node.start_mark.line + 1
 
 
-_log = logging.getLogger(__name__)
 _missing_years_logged: set[int] = set()
 """Years already logged as missing in this process: a run over many records logs each year once."""
 
 
 def _report_missing_year(year: int, known: tuple[int, int]) -> None:
     if year not in _missing_years_logged:
+        import logging  # only for this warning: a run whose years are all known never imports it
+
         _missing_years_logged.add(year)
-        _log.warning(
+        logging.getLogger(__name__).warning(
             "the PRC holiday schedule for %d is not known (known years: %d–%d): working-day deadlines in %d are "
             "undetermined; add the year's State Council notice as a year file",
             year,

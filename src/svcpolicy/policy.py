@@ -22,7 +22,7 @@ from svcpolicy.engine.record_context import group_paths
 from svcpolicy.engine.stream import RecordIdentifiers, count_group_findings, judge_stream
 from svcpolicy.errors import InputError, InputTypeError, SourceLocation, UsageError
 from svcpolicy.expr import Env
-from svcpolicy.expr.parser import adopt_trees, recording_trees
+from svcpolicy.expr.parser import adopt_trees, kept_trees, recording_trees
 from svcpolicy.pack.bundled import resolve_pack
 from svcpolicy.pack.cache import keep_with, kept_with, read_pack_cached
 from svcpolicy.pack.schema import Example
@@ -62,7 +62,7 @@ def load_policy(pack: str | Path | None = None, *, calendar: HolidayCalendar | N
         return Policy(definition, calendar=calendar, known_to_compile=True)
     with recording_trees() as parsed:
         policy = Policy(definition, calendar=calendar)
-    keep_with(definition, PARSED_TREES, parsed)
+    keep_with(definition, PARSED_TREES, kept_trees(parsed))
     return policy
 
 

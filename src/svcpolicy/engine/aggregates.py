@@ -20,7 +20,8 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from svcpolicy.engine.accumulators import (
     LEFT_OUT,
@@ -38,12 +39,15 @@ from svcpolicy.engine.spill import SpilledGroups
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_each
-from svcpolicy.expr.codegen_groups import GroupTrees, group_key
 from svcpolicy.expr.compiled import Fn
+from svcpolicy.expr.group_keys import group_key
 from svcpolicy.expr.nodes import Name, Node, walk
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import AGGREGATE_FUNCTIONS, Rule
 from svcpolicy.results.findings import Finding, Outcome, PackRef, RecordRef
+
+if TYPE_CHECKING:  # the feed generator is imported when a kind's feed is first made, which a short run never does
+    from svcpolicy.expr.codegen_groups import GroupTrees
 
 __all__ = [
     "MAX_DISTINCT",
@@ -122,7 +126,13 @@ class AggregateProgram:
         if _reads_only_the_record(key_nodes, loop_var):
             self.key_of = compiler.once_per_record(self.key_of, "aggregate key", key_nodes)
         self.values_of = _values_of(tuple(s.argument.fn for s in self.specs if s.argument is not None))
-        self.trees = GroupTrees(
+
+    @cached_property
+    def trees(self) -> GroupTrees:
+        """What the rule reads per record, for the generated feed of its kind (``svcpolicy.expr.codegen_groups``)."""
+        from svcpolicy.expr.codegen_groups import GroupTrees
+
+        return GroupTrees(
             self.collection.node if self.collection else None,
             self.loop,
             self.where.node if self.where else None,
@@ -130,7 +140,6 @@ class AggregateProgram:
             self.key_names,
             tuple(s.argument.node for s in self.specs if s.argument is not None),
         )
-        """What the rule reads per record, for the generated feed of its kind (``svcpolicy.expr.codegen_groups``)."""
 
     @staticmethod
     def _spec(name: str, text: str, site: Site, member: Any) -> AggregateSpec:

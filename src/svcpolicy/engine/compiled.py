@@ -8,9 +8,10 @@ instance serves many threads.
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
@@ -20,8 +21,6 @@ from svcpolicy.engine.portable import PackSource, rebuild, remember
 from svcpolicy.engine.programs import KindProgram, RuleProgram, Verdict, judge_record
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
-from svcpolicy.expr.codegen import RuleGenerator
-from svcpolicy.expr.codegen_groups import GroupGenerator
 from svcpolicy.pack.definition import PackDefinition
 from svcpolicy.pack.schema import Rule
 from svcpolicy.records.model import ABSENT_DEFAULTS
@@ -29,7 +28,8 @@ from svcpolicy.records.readers import Locator
 from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.findings import Finding, Outcome, PackRef
 
-_log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # imported when a kind's rules are first generated, which a short run never does
+    from svcpolicy.expr.codegen import RuleGenerator
 
 JUDGED_BY_CLOSURES = 32
 """Records of each kind judged rule by rule by the closures (compiled anyway, for messages and evidence) before
@@ -38,6 +38,20 @@ records, which a short run (a pre-commit hook on one small file) would never win
 
 
 _COMPLIANT = Outcome.COMPLIANT  # looked up once: an enum member's lookup costs as much as the rest of a return
+
+
+def _log_info(message: str, *args: object) -> None:
+    """Log at INFO for an application that uses :mod:`logging`. One that never imported it has configured no
+    handler, and INFO never reaches logging's last-resort handler: so a short run does not import logging for it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(__name__).info(message, *args)
+
+
+def _rule_generator(compiler: Compiler) -> RuleGenerator:
+    from svcpolicy.expr.codegen import RuleGenerator
+
+    return RuleGenerator(compiler)
 
 
 def _timezone(offset: str) -> dt.timezone:
@@ -75,7 +89,8 @@ class CompiledPack:
         compiler = Compiler(
             params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
         )
-        generator = RuleGenerator(compiler)
+        self._generator = cache(partial(_rule_generator, compiler))
+        """The pack's code generator for record rules, made when a rule or kind is first generated."""
         programs: list[RuleProgram] = []
         aggregates: list[AggregateProgram] = []
         errors: list[PackError] = []
@@ -86,7 +101,7 @@ class CompiledPack:
                     program = AggregateProgram(rule, site, pack, compiler, self.tz)
                     aggregates.append(program)
                 else:
-                    program = RuleProgram(rule, site, pack, compiler, generator, deferred=known_to_compile)
+                    program = RuleProgram(rule, site, pack, compiler, self._generator, deferred=known_to_compile)
                     programs.append(program)
                 if check_messages:
                     program.message_zh.compile()
@@ -101,10 +116,9 @@ class CompiledPack:
         self._by_kind: dict[str, tuple[RuleProgram, ...]] = {
             kind: tuple(p for p in programs if kind in p.kinds) for kind in kinds
         }
-        self._generator = generator
         self._fused: dict[str, KindProgram | None] = {}
         self._judged_by_closures: dict[str, int] = {}  # per kind, until JUDGED_BY_CLOSURES
-        self.group_functions = GroupFunctions(GroupGenerator(compiler))
+        self.group_functions = GroupFunctions(compiler)
         """Each record kind's aggregates as one generated function, made on the first record of the kind."""
         self.fuse_kinds = True
         """Whether ``judge`` runs all of a kind's rules as one generated function (True), or rule by rule
@@ -112,7 +126,7 @@ class CompiledPack:
         # the bytes compiled here, read now: a pack file edited later must not reach the workers
         self._source = PackSource.of(pack)
         remember(self, self._source)
-        _log.info(
+        _log_info(
             "pack %s %s loaded from %s: %d record rules, %d aggregate rules",
             self.id,
             self.version,
@@ -173,7 +187,7 @@ class CompiledPack:
         run compiles only the kinds it meets); None when a rule nests too deeply for Python: judged rule by rule."""
         if kind not in self._fused:
             members = self._by_kind.get(kind)
-            self._fused[kind] = KindProgram.generate(members, self._generator) if members else None
+            self._fused[kind] = KindProgram.generate(members, self._generator()) if members else None
         return self._fused[kind]
 
     def aggregate_feed(self, runs: Sequence[AggregateRun]) -> GroupFeed:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from svcpolicy.engine.activity import ActivityByDay
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
 from svcpolicy.engine.parameters import record_date
-from svcpolicy.expr import Env
-from svcpolicy.expr.codegen_groups import GeneratedGroups, GroupFn, GroupGenerator
+from svcpolicy.expr import Compiler, Env
 from svcpolicy.results.findings import RecordRef
+
+if TYPE_CHECKING:  # the generator is imported when a kind's feed is first made, which a short run never does
+    from svcpolicy.expr.codegen_groups import GeneratedGroups, GroupFn, GroupGenerator
 
 FED_BY_CLOSURES = 256
 """Records of each kind a stream feeds by the closures before its kind's function is generated (unless the pack
@@ -30,8 +33,8 @@ class GroupFunctions:
     """The generated feeds of one compiled pack, made when a stream first asks and kept: immutable once made, so
     every stream (and thread) over the pack shares them."""
 
-    def __init__(self, generator: GroupGenerator) -> None:
-        self._generator = generator
+    def __init__(self, compiler: Compiler) -> None:
+        self._compiler = compiler
         self._made: dict[tuple[str, tuple[str, ...]], GeneratedGroups | None] = {}
 
     def __call__(self, kind: str, programs: tuple[AggregateProgram, ...]) -> GeneratedGroups | None:
@@ -42,6 +45,12 @@ class GroupFunctions:
             dated = [program.dated for program in programs]
             self._made[made_for] = self._generator.kind(trees, dated, [program.layout for program in programs])
         return self._made[made_for]
+
+    @cached_property
+    def _generator(self) -> GroupGenerator:
+        from svcpolicy.expr.codegen_groups import GroupGenerator
+
+        return GroupGenerator(self._compiler)
 
     def made(self, kind: str, programs: tuple[AggregateProgram, ...]) -> bool:
         """Whether this kind's feed was generated (or found not to compile) already."""

@@ -13,18 +13,20 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from svcpolicy.engine.activity import Activity, ActivityByDay, window_activity
 from svcpolicy.engine.parameters import record_date
 from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse_for_each
-from svcpolicy.expr.codegen import GeneratedRule, RuleFn, RuleGenerator, RuleTrees
 from svcpolicy.expr.nodes import Node
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import Rule
 from svcpolicy.results.findings import Citation, Finding, Outcome, PackRef, RecordRef
+
+if TYPE_CHECKING:  # the code generator is imported when a rule or kind is first generated: a short run never is
+    from svcpolicy.expr.codegen import GeneratedRule, RuleFn, RuleGenerator, RuleTrees
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,13 @@ class RuleProgram:
         site: Site,
         pack: PackDefinition,
         compiler: Compiler,
-        generator: RuleGenerator,
+        generator: Callable[[], RuleGenerator],
         *,
         deferred: bool = False,
     ) -> None:
         """Compiles the rule's expressions, raising ExpressionError at the first that does not compile; ``deferred``
         compiles each part on first use instead (a pack known to compile: a short run compiles only the guards and
-        conditions its records reach)."""
+        conditions its records reach). ``generator`` gives the pack's code generator, made when first asked for."""
         self.rule = rule
         self.id = rule.id
         self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
@@ -141,6 +143,8 @@ class RuleProgram:
     @cached_property
     def trees(self) -> RuleTrees:
         """The parsed guard, collection and condition: what the generated function is made from."""
+        from svcpolicy.expr.codegen import RuleTrees
+
         return RuleTrees(
             self.applies_if.node if self.applies_if else None,
             self.collection.node if self.collection else None,
@@ -171,7 +175,7 @@ class RuleProgram:
     def _generated(self) -> GeneratedRule | None:
         """The rule's own generated function, made on first use: a run judges whole kinds at once
         (``KindProgram``), so most runs never need it, and a short run should not pay for compiling it."""
-        return self._generator.rule(self.trees)
+        return self._generator().rule(self.trees)
 
     @property
     def generated_source(self) -> str | None:

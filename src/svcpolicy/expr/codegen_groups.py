@@ -25,7 +25,7 @@ from typing import Any, Protocol, cast
 from svcpolicy.expr import nodes as n
 from svcpolicy.expr.codegen import RuleTrees, _Body, _compiled, _free_names, _repeated, _Var, _Writer
 from svcpolicy.expr.compiler import Compiler, _memo_key
-from svcpolicy.expr.undetermined import Undetermined
+from svcpolicy.expr.group_keys import group_key
 
 GroupFn = Callable[[Any, Any, Sequence[Any], Sequence[Any]], None]
 """A generated group feed: ``(env, ref, active, runs)``. ``active`` per aggregate (read for dated ones only):
@@ -46,19 +46,6 @@ class MemberLayout(Protocol):
 
 
 _COMPOUND = (list, dict)
-
-
-def group_key(key: tuple[Any, ...], names: Sequence[str]) -> tuple[Any, ...]:
-    """A group key with lists (at any depth) made tuples; a mapping is no key (its group would be one value)."""
-    return tuple(_hashable(part, name) for name, part in zip(names, key, strict=True))
-
-
-def _hashable(value: Any, what: str) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_hashable(v, what) for v in value)
-    if isinstance(value, dict):
-        raise Undetermined(f"group key {what} is a mapping; group by one of its fields instead")
-    return value
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import difflib
 import functools
 import io
 import math
+import pickle
 import tokenize
 import warnings
 from collections.abc import Callable, Iterator
@@ -78,7 +79,11 @@ def is_dunder(name: str) -> bool:
 ParsedTrees = dict[tuple[str, SourceLocation | None], n.Node]
 """Expression trees by the source text and location they were parsed from."""
 
-_earlier: ParsedTrees = {}
+KeptTrees = dict[tuple[str, tuple[str, int, int] | None], bytes]
+"""Parsed trees as kept for another process: each pickled on its own, by its source text and location (file, line,
+column), so a run unpickles only the trees of the rules its records reach."""
+
+_earlier: KeptTrees = {}
 """Trees parsed by this code in an earlier process (kept with a cached pack): taken as parsed, not parsed again."""
 _recordings: list[ParsedTrees] = []
 
@@ -98,13 +103,33 @@ def parse(source: str, location: SourceLocation | None = None) -> n.Node:
 
 @functools.lru_cache(maxsize=4096)
 def _parse(source: str, location: SourceLocation | None) -> n.Node:
-    earlier = _earlier.get((source, location))
-    return earlier if earlier is not None else _Parser(source, location).parse()
+    earlier = _earlier.get(_kept_key(source, location))
+    if earlier is not None:
+        try:
+            tree = pickle.loads(earlier)  # noqa: S301 - kept by kept_trees, in the user's own cache directory
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            tree = None  # a damaged tree is parsed again
+        if isinstance(tree, n.Node):
+            return tree
+    return _Parser(source, location).parse()
 
 
-def adopt_trees(trees: ParsedTrees) -> None:
-    """Take ``trees`` as parsed: what :func:`recording_trees` recorded in an earlier process running this code."""
-    _earlier.update(trees)
+def _kept_key(source: str, location: SourceLocation | None) -> tuple[str, tuple[str, int, int] | None]:
+    return source, None if location is None else (location.file, location.line, location.column)
+
+
+def kept_trees(trees: ParsedTrees) -> KeptTrees:
+    """``trees`` (what :func:`recording_trees` recorded) as another process running this code adopts them."""
+    return {
+        _kept_key(source, location): pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+        for (source, location), tree in trees.items()
+    }
+
+
+def adopt_trees(kept: KeptTrees) -> None:
+    """Take the trees :func:`kept_trees` gave in an earlier process running this code as parsed (each unpickled
+    when first parsed)."""
+    _earlier.update(kept)
 
 
 @contextlib.contextmanager

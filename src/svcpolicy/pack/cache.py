@@ -1,8 +1,9 @@
 """Validated packs cached in the user's cache directory, keyed by the content of every file that makes them.
 
 Reading a pack (the YAML with positions, then pydantic) is most of a short run's time: ~0.7 s of CPU for the
-bundled pack, against ~0.03 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
-their validators only when something is validated, so a cached definition costs none). Compiled rules are
+bundled pack, against ~0.01 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
+their validators only when something is validated, so a cached definition costs none; each file's YAML document
+stays packed until a position or value is asked of it: :mod:`svcpolicy.pack.yaml_document`). Compiled rules are
 closures and cannot be pickled, so the definition is what is kept and the rules are compiled again each run
 (from kept parse trees: see below).
 
@@ -31,7 +32,6 @@ from pathlib import Path
 
 from svcpolicy._version import __version__
 from svcpolicy.pack.definition import PackDefinition
-from svcpolicy.pack.loader import read_pack
 from svcpolicy.user_cache import cache_dir, write_atomically
 
 __all__ = ["cache_dir", "cached_verdict", "code_stamp", "keep_with", "kept_with", "read_pack_cached"]
@@ -44,6 +44,14 @@ each save, so without a bound the cache would grow for ever (verdicts are bounde
 _KEYS: dict[int, str] = {}
 """The cache key of each live definition read through the cache, by ``id`` (a definition is not hashable); an
 entry goes when its definition is collected."""
+
+
+def read_pack(path: Path) -> PackDefinition:
+    """:func:`svcpolicy.pack.loader.read_pack`, imported when the cache misses: it brings the YAML parser, which a
+    warm run never needs."""
+    from svcpolicy.pack.loader import read_pack as read_files
+
+    return read_files(path)
 
 
 def read_pack_cached(path: Path) -> PackDefinition:

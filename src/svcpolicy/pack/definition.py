@@ -11,7 +11,7 @@ from pathlib import Path
 from svcpolicy.errors import SourceLocation
 from svcpolicy.pack.schema import PackManifest, Parameter, Rule, Source
 from svcpolicy.pack.sequences import SequenceRule
-from svcpolicy.pack.yaml_source import Loc, YamlDocument
+from svcpolicy.pack.yaml_document import Loc, YamlDocument
 
 
 @dataclass(frozen=True)

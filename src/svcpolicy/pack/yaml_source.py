@@ -9,46 +9,31 @@ an alias bomb ("billion laughs") expands node by node and stops at a limit inste
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from svcpolicy.errors import PackError, SourceLocation
+from svcpolicy.pack.yaml_document import Loc, YamlDocument
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "Loc",
+    "YamlDocument",
+    "load_yaml",
+    "load_yaml_text",
+    "walk_strings",
+]
 
 MAX_NODES = 200_000
 MAX_DEPTH = 100
 """Deeper nesting is refused: PyYAML composes recursively, and a few hundred ``[`` would exhaust the stack."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
-Loc = tuple[str | int, ...]
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-
-
-@dataclass
-class YamlDocument:
-    """A loaded YAML file: its value and the position of every path inside it."""
-
-    file: str
-    value: Any
-    positions: dict[Loc, SourceLocation] = field(default_factory=dict)
-    quoted: set[Loc] = field(default_factory=set)
-
-    def location(self, loc: Loc) -> SourceLocation:
-        """Position of ``loc``, or of its nearest written ancestor."""
-        for end in range(len(loc), -1, -1):
-            found = self.positions.get(loc[:end])
-            if found is not None:
-                return found
-        return SourceLocation(self.file)
-
-    def expression_location(self, loc: Loc) -> SourceLocation:
-        """Position of the first character of a scalar's text (inside its quotes, if quoted)."""
-        where = self.location(loc)
-        if loc in self.quoted:
-            return SourceLocation(where.file, where.line, where.column + 1)
-        return where
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -71,12 +56,12 @@ class _Builder:
     def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
         self.file = file
         self.loader = loader
-        self.doc = YamlDocument(file, None)
+        self.positions: dict[Loc, tuple[int, int]] = {}
+        self.quoted: set[Loc] = set()
         self.count = 0
 
     def _at(self, node: yaml.Node) -> SourceLocation:
-        mark = node.start_mark
-        return SourceLocation(self.file, mark.line + 1, mark.column + 1)
+        return SourceLocation(self.file, *_line_and_column(node))
 
     def build(self, node: yaml.Node, loc: Loc, key_node: yaml.Node | None = None) -> Any:
         """Build a value; a collection under a key is located at its key, where an author looks for it."""
@@ -86,7 +71,7 @@ class _Builder:
         if len(loc) > MAX_DEPTH:  # only an alias inside its own anchor gets here: the composer bounds the rest
             raise PackError(f"nested more than {MAX_DEPTH} levels deep (an alias inside its anchor?)", self._at(node))
         collection = isinstance(node, yaml.MappingNode | yaml.SequenceNode)
-        self.doc.positions.setdefault(loc, self._at(key_node if collection and key_node else node))
+        self.positions.setdefault(loc, _line_and_column(key_node if collection and key_node else node))
         if collection and node.tag not in _PLAIN_COLLECTION_TAGS:
             raise PackError(f"YAML tag {node.tag!r} is not allowed in packs", self._at(node))
         if isinstance(node, yaml.MappingNode):
@@ -106,7 +91,7 @@ class _Builder:
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)  # noqa: S101 - composer yields only three node kinds
         if node.style in ("'", '"'):
-            self.doc.quoted.add(loc)
+            self.quoted.add(loc)
         return self._scalar(node)
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
@@ -117,6 +102,11 @@ class _Builder:
             raise PackError(f"{_shown(node.value)} is not a valid value: {exc}", self._at(node)) from exc
         except (KeyError, AttributeError) as exc:  # PyYAML's answer to `!!bool maybe`, `!!timestamp soon`
             raise PackError(f"{_shown(node.value)} does not fit its tag {node.tag}", self._at(node)) from exc
+
+
+def _line_and_column(node: yaml.Node) -> tuple[int, int]:
+    mark = node.start_mark
+    return mark.line + 1, mark.column + 1
 
 
 def _shown(text: str, limit: int = 60) -> str:
@@ -149,8 +139,8 @@ def load_yaml_text(text: str, name: str) -> YamlDocument:
     try:
         node = loader.get_single_node()
         builder = _Builder(name, loader)
-        builder.doc.value = {} if node is None else builder.build(node, ())
-        return builder.doc
+        value = {} if node is None else builder.build(node, ())
+        return YamlDocument(name, value, builder.positions, builder.quoted)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = SourceLocation(name, mark.line + 1, mark.column + 1) if mark else SourceLocation(name)

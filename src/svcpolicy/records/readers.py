@@ -25,15 +25,17 @@ from decimal import Decimal
 from functools import partial
 from itertools import chain, repeat
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple, NoReturn, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, NoReturn, cast
 
 import orjson
-import yaml
 from pydantic import ValidationError
 
 from svcpolicy.errors import InputError, SourceLocation
 from svcpolicy.records.fast_decode import decode_fast
 from svcpolicy.records.model import INTERACTION_ADAPTER, RECORD_TYPE, Interaction
+
+if TYPE_CHECKING:  # the YAML parser is imported when a YAML record file is read
+    import yaml
 
 __all__ = [
     "LINE_FORMATS",
@@ -59,7 +61,6 @@ _DRAIN_CHUNK = 1024 * 1024
 _LINE_BLOCK = 256 * 1024
 _PART_BUFFER = 1024 * 1024
 _new = tuple.__new__
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _YAML_NULL = "tag:yaml.org,2002:null"
 
 
@@ -749,8 +750,10 @@ def _json_item(item: Any, locator: Locator) -> RawRecord:
 
 def _read_yaml(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     """A list of mappings, one mapping, or several ``---`` documents of either; safe loading, no aliases."""
+    import yaml
+
     text = _read_whole(file, source, codec)
-    loader = _YAML_LOADER(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     records: list[RawRecord] = []
     try:
         while loader.check_node():
@@ -776,6 +779,8 @@ def _reject_aliases(document: yaml.Node, source: str) -> None:
 
     An alias shows up as a node reached twice; the walk stops there, so it is linear even on a bomb.
     """
+    import yaml
+
     seen: set[int] = set()
     stack = [document]
     while stack:
@@ -795,6 +800,8 @@ def _reject_aliases(document: yaml.Node, source: str) -> None:
 
 
 def _yaml_item(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> RawRecord:
+    import yaml
+
     locator = Locator(source, node.start_mark.line + 1)
     if not isinstance(node, yaml.MappingNode):
         return RawRecord(locator, None, "not a mapping")
