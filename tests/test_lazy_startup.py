@@ -76,26 +76,33 @@ def _check(*args: str | Path) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def test_a_warm_one_record_check_imports_neither_the_other_commands_nor_lint_nor_the_event_model_nor_the_generators(
-    tmp_path: Path,
-) -> None:
+def _cold_then_warm_check(tmp_path: Path, prelude: str, names: str) -> tuple[set[str], set[str]]:
+    """Run ``check`` on one record twice in fresh processes sharing a cache (the first fills it), after ``prelude``;
+    each run prints ``sorted(names)`` (module names the prelude or ``sys`` collected), returned as two sets."""
     one = _write_records(tmp_path / "one.jsonl", 1)
     run_check = (
-        "import contextlib, io, json, sys\n"
+        prelude + "import contextlib, io, json, sys\n"
         "from svcpolicy.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         f"    code = main(['check', {str(one)!r}, '--format', 'jsonl', '--no-progress', '--no-config'])\n"
         "assert code in (0, 1), code\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
+        f"print(json.dumps(sorted({names})))\n"
     )
     env = {**os.environ, "SVCPOLICY_CACHE_DIR": str(tmp_path / "cache")}
-    loaded: list[set[str]] = []
+    printed: list[set[str]] = []
     for _ in ("cold", "warm"):
         result = subprocess.run(
             [sys.executable, "-c", run_check], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
         )
-        loaded.append(set(json.loads(result.stdout.splitlines()[-1])))
-    cold, warm = loaded
+        printed.append(set(json.loads(result.stdout.splitlines()[-1])))
+    cold, warm = printed
+    return cold, warm
+
+
+def test_a_warm_one_record_check_imports_neither_the_other_commands_nor_lint_nor_the_event_model_nor_the_generators(
+    tmp_path: Path,
+) -> None:
+    cold, warm = _cold_then_warm_check(tmp_path, "", "sys.modules")
     assert "svcpolicy.authoring.lint" in cold, "the first run lints the pack"
     assert not {m for m in warm if m.startswith(NOT_FOR_A_CHECK)}, sorted(
         m for m in warm if m.startswith(NOT_FOR_A_CHECK)
@@ -408,23 +415,7 @@ YAML_IMPORTERS = (
 def test_a_warm_check_of_a_jsonl_file_never_imports_the_yaml_parser(tmp_path: Path) -> None:
     """The pack comes from the cache, no year file is given and the records are JSONL: neither the pack loader, nor
     the calendar, nor the record reader (which imports the parser for ``.yaml`` record files only) reads YAML."""
-    one = _write_records(tmp_path / "one.jsonl", 1)
-    run_check = (
-        YAML_IMPORTERS + "import contextlib, io, json\n"
-        "from svcpolicy.cli.main import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main(['check', {str(one)!r}, '--format', 'jsonl', '--no-progress', '--no-config'])\n"
-        "assert code in (0, 1), code\n"
-        "print(json.dumps(sorted(importers)))\n"
-    )
-    env = {**os.environ, "SVCPOLICY_CACHE_DIR": str(tmp_path / "cache")}
-    importers = []
-    for _ in ("cold", "warm"):
-        result = subprocess.run(
-            [sys.executable, "-c", run_check], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
-        )
-        importers.append(set(json.loads(result.stdout.splitlines()[-1])))
-    cold, warm = importers
+    cold, warm = _cold_then_warm_check(tmp_path, YAML_IMPORTERS, "importers")
     assert "svcpolicy.pack.yaml_source" in cold, "the first run reads the pack's YAML"
     assert not warm, sorted(warm)
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.errors import PackError
-from svcpolicy.pack.cache import code_stamp
+from svcpolicy.pack.cache import code_stamp, read_pack
 from svcpolicy.pack.definition import PackDefinition
 
 
@@ -144,14 +144,6 @@ def _build(kind: type[B], source: PackSource, calendar: HolidayCalendar) -> B:
             target.write_bytes(data)
         entry = Path(copy) / Path(source.entry).relative_to(Path(source.entry).anchor)
         return kind(_checked(read_pack(entry), source), calendar=calendar)
-
-
-def read_pack(entry: str | Path) -> PackDefinition:
-    """:func:`svcpolicy.pack.loader.read_pack`, imported when a process must read a pack's files: it brings the YAML
-    parser, which a process that compiles from a validated definition never needs."""
-    from svcpolicy.pack.loader import read_pack as read_files
-
-    return read_files(entry)
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -46,9 +46,9 @@ _KEYS: dict[int, str] = {}
 entry goes when its definition is collected."""
 
 
-def read_pack(path: Path) -> PackDefinition:
-    """:func:`svcpolicy.pack.loader.read_pack`, imported when the cache misses: it brings the YAML parser, which a
-    warm run never needs."""
+def read_pack(path: str | Path) -> PackDefinition:
+    """:func:`svcpolicy.pack.loader.read_pack`, imported when a pack's files must be read (the cache misses, or a
+    worker rebuilds a pack from its bytes): it brings the YAML parser, which a warm run never needs."""
     from svcpolicy.pack.loader import read_pack as read_files
 
     return read_files(path)
