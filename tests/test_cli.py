@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO, operation
 from svcpolicy.cli import main
+from svcpolicy.cli.exits import EXIT_OUTPUT_CLOSED
 
 AS_OF = "2026-11-27T00:00:00+08:00"
 
@@ -105,6 +106,21 @@ def test_the_console_script_runs_the_demo_records_with_the_bundled_pack() -> Non
     )
     assert result.returncode == 1, result.stderr
     assert "有违规" in result.stdout and "无效" in result.stdout
+
+
+def test_a_report_whose_reader_has_gone_ends_quietly_with_the_broken_pipe_code() -> None:
+    """``svcpolicy check … | head``: the reader stops early, so the run has no verdict and no error to tell."""
+    exe = Path(sys.executable).parent / "svcpolicy"
+    checking = subprocess.Popen(
+        [str(exe), "check", str(REPO / "examples" / "records.jsonl"), "--as-of", AS_OF, "--no-config"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert checking.stdout is not None and checking.stderr is not None
+    checking.stdout.close()  # the only reader: every write of the report now meets a closed pipe
+    err = checking.stderr.read().decode()
+    assert checking.wait(timeout=120) == EXIT_OUTPUT_CLOSED == 141
+    assert err == ""
 
 
 @pytest.fixture

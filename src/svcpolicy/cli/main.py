@@ -2,19 +2,21 @@
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or invalid records); 2 usage
 errors, a broken pack, or an input that could not be read (the other inputs are still checked); 3 an
-internal error (a bug in svcpolicy: one line, and the traceback under --debug).
+internal error (a bug in svcpolicy: one line, and the traceback under --debug); 141 the output's reader stopped
+early (``… | head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from svcpolicy._version import __version__
 from svcpolicy.cli.commands import COMMANDS, COMMANDS_BY_NAME
-from svcpolicy.cli.exits import EXIT_ERROR, EXIT_INTERNAL
+from svcpolicy.cli.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT_CLOSED
 from svcpolicy.errors import SvcPolicyError
 
 DEBUG_HELP = "on an internal error, print its traceback"
@@ -65,7 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = COMMANDS_BY_NAME[args.command].load()
     try:
         code: int = command.run(args)
+        sys.stdout.flush()  # here, not at exit: a reader gone by now is told apart below
         return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OUTPUT_CLOSED
     except SvcPolicyError as exc:
         print(f"svcpolicy: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -85,6 +91,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: what is still buffered for the closed pipe would fail again at exit."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
 
 
 if __name__ == "__main__":
