@@ -48,6 +48,9 @@ NOT_FOR_A_CHECK = (
     "logging",  # the pack's INFO line is logged only for an application that imported logging (and set a handler)
     "importlib.metadata",  # pydantic scans installed packages for plugins when it first builds a validator
     "tomllib",  # read only when a pyproject.toml is there to read
+    "svcpolicy.results.decision",  # the answer of a one-record Policy.check(), not of a run over files
+    "difflib",  # did-you-mean hints, for unknown names only
+    "svcpolicy.pack.sequences",  # the event monitor's rules stay pickled in the cached definition until read
 )
 """Modules a warm ``check`` of one valid record does not need."""
 
@@ -445,6 +448,21 @@ def test_every_position_in_a_pack_from_the_cache_is_the_one_its_yaml_gave() -> N
             assert kept.expression_location(loc) == document.expression_location(loc)
         assert kept.value == document.value
         assert kept == document
+
+
+def test_a_definition_from_the_cache_unpickles_its_sequences_when_first_read_and_they_equal_the_yamls(
+    cache_in: Path,
+) -> None:
+    read = read_pack(REPO / "rules" / "cn-bank-service")
+    svcpolicy.load_policy()  # keeps the definition in the cache
+    warm = read_pack_cached(REPO / "rules" / "cn-bank-service")
+    assert "sequences" not in vars(warm), "still pickled"
+    again = pickle.loads(pickle.dumps(warm, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - pickled just above
+    assert "sequences" not in vars(again), "pickled again (to a worker) without being unpickled"
+    assert read.sequences and warm.sequences == read.sequences and again.sequences == read.sequences
+    assert warm == read
+    with pytest.raises(AttributeError, match="no attribute 'sequencez'"):
+        warm.sequencez  # type: ignore[attr-defined]  # noqa: B018 - the attribute read is the test
 
 
 def test_a_document_from_the_cache_unpacks_its_positions_only_when_asked_for_one(cache_in: Path) -> None:

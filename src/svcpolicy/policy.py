@@ -27,12 +27,12 @@ from svcpolicy.pack.bundled import resolve_pack
 from svcpolicy.pack.cache import keep_with, kept_with, read_pack_cached
 from svcpolicy.pack.schema import Example
 from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
-from svcpolicy.results.decision import Decision
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts, InputFailure, Report
 
 if TYPE_CHECKING:
     from svcpolicy.engines.durable import DurableStats
+    from svcpolicy.results.decision import Decision
 
 Engine = Literal["native", "durable"]
 RecordInput = Mapping[str, Any] | BaseModel | str | Path
@@ -200,6 +200,8 @@ class Policy(CompiledPack):
         Aggregate rules judge groups of records, so on one record they can only be undetermined: they are skipped
         unless ``include_aggregates=True`` (then they judge a group of this one record).
         """
+        from svcpolicy.results.decision import Decision  # for a one-record check() only, not a run over files
+
         if as_of is not None and as_of.tzinfo is None:
             raise UsageError("as_of must carry a time zone offset")
         (raw,) = _sources(record)

@@ -24,7 +24,6 @@ table; ``--config FILE`` names one, ``--no-config`` ignores it.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +92,8 @@ class ProjectConfig(BaseModel):
         kinds = record_kinds()
         for kind in value:
             if kind not in kinds:
+                import difflib  # only for an unknown kind: a valid configuration never needs it
+
                 hint = difflib.get_close_matches(kind, kinds, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(kinds)})"
                 raise ValueError(f"unknown record kind {kind!r}{extra}")
@@ -201,6 +202,8 @@ def load_config(path: str | Path) -> Config:
         key = loc[0] if loc else ""
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
+            import difflib  # only for an unknown key: a valid configuration never needs it
+
             hint = difflib.get_close_matches(key, list(ProjectConfig.model_fields), n=1)
             message = f"unknown key{f' (did you mean {hint[0]!r}?)' if hint else ''}"
         where = SourceLocation(name, _key_line(text, key))

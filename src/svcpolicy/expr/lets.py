@@ -8,7 +8,6 @@ inside a let is named by its real path (``operations[2].authorization.at``), not
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from svcpolicy.errors import ExpressionError
@@ -38,7 +37,7 @@ def _substitute(node: n.Node, lets: Mapping[str, n.Node], shadowed: frozenset[st
         if node.var in lets:
             raise ExpressionError(f"`{node.var}` is a let name; pick another loop variable", node.loc)
         inner = shadowed | {node.var}
-        return dataclasses.replace(
+        return n.replace(
             node,
             iterable=_substitute(node.iterable, lets, shadowed),
             element=None if node.element is None else _substitute(node.element, lets, inner),

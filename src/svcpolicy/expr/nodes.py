@@ -3,16 +3,19 @@
 The parser builds these from validated Python syntax; compilers (closures today, durable-rules JSON later)
 walk them. Every node keeps the source ``text`` it came from and its ``loc`` in the pack, so a compiler can
 report errors and explain values without going back to the source.
+
+The classes are plain slotted classes, immutable and compared by value as frozen dataclasses would be, but
+written out: a dataclass ``exec``s generated source for each method of each class, which was the largest share
+of importing this module on every run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import keyword
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Literal
+from operator import attrgetter
+from typing import ClassVar, Literal, TypeVar
 
 from svcpolicy.errors import SourceLocation
 
@@ -21,146 +24,352 @@ ArithOp = Literal["+", "-", "*", "/", "%"]
 QuantifierKind = Literal["any", "all", "count"]
 
 
-@dataclass(frozen=True, slots=True)
+_N = TypeVar("_N", bound="Node")
+_set = object.__setattr__
+"""Sets a slot of a node being built, past the ``__setattr__`` that keeps built nodes immutable."""
+
+
 class Node:
-    """Base of all nodes; ``text`` and ``loc`` are for messages and take no part in equality."""
+    """Base of all nodes; ``text`` and ``loc`` are for messages and take no part in equality.
 
-    text: str = field(kw_only=True, compare=False, repr=False)
-    loc: SourceLocation | None = field(kw_only=True, compare=False, repr=False)
+    Each subclass names its own fields in ``_fields`` (sub-nodes and values, in order), which are its
+    ``__slots__``, and sets them, with ``text`` and ``loc``, in a typed ``__init__``; equality, hashing, ``repr``,
+    immutability and pickling are here, over ``_fields``.
+    """
+
+    __slots__ = ("loc", "text")
+    text: str
+    loc: SourceLocation | None
+    _fields: ClassVar[tuple[str, ...]] = ()
+    """The class's own fields, in order: all but ``text`` and ``loc``."""
+    _branches: ClassVar[tuple[str, ...]] = ()
+    """The fields that hold sub-nodes (a node, None, or a tuple of nodes), in order: the ones a traversal visits."""
+
+    _compared: ClassVar[Callable[[Node], object]]
+    """Reads what equality and the hash compare: the fields (one field's value alone, a tuple of several)."""
+
+    def __init_subclass__(cls) -> None:
+        cls._compared = attrgetter(*cls._fields) if cls._fields else _nothing
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        compared = type(self)._compared
+        return compared(self) == compared(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self)._compared(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: nodes are immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: nodes are immutable")
+
+    def __reduce__(self) -> tuple[Callable[..., Node], tuple[object, ...]]:
+        return _rebuilt, (type(self), self.text, self.loc, *[getattr(self, name) for name in self._fields])
 
 
-@dataclass(frozen=True, slots=True)
+def _nothing(node: Node) -> object:
+    """What a node without fields (``as_of``) compares: nothing, so any two are equal."""
+    return ()
+
+
+def _rebuilt(cls: type[_N], text: str, loc: SourceLocation | None, *values: object) -> _N:
+    """A node of class ``cls`` from its text, location and field values in order, without calling its
+    ``__init__`` (how pickled trees are read back, and how :func:`replace` builds a changed copy)."""
+    node = object.__new__(cls)
+    _set(node, "text", text)
+    _set(node, "loc", loc)
+    for name, value in zip(cls._fields, values, strict=True):
+        _set(node, name, value)
+    return node
+
+
 class Const(Node):
     """A literal: int, float, str, bool or None."""
 
+    _fields = ("value",)
+    __slots__ = _fields
     value: int | float | str | bool | None
 
+    def __init__(self, value: int | float | str | bool | None, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "value", value)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class ListLit(Node):
     """A list or tuple literal; both mean the same thing (a list of values)."""
 
+    _fields = ("items",)
+    _branches = ("items",)
+    __slots__ = _fields
     items: tuple[Node, ...]
 
+    def __init__(self, items: tuple[Node, ...], *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "items", items)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Name(Node):
     """A bare name: a local (loop variable, ``let``, quantifier variable) or else a top-level record field."""
 
+    _fields = ("id",)
+    __slots__ = _fields
     id: str
 
+    def __init__(self, id: str, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "id", id)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Param(Node):
     """``params.<name>``: a pack parameter."""
 
+    _fields = ("name",)
+    __slots__ = _fields
     name: str
 
+    def __init__(self, name: str, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "name", name)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class AsOf(Node):
     """``as_of``: the evaluation's reference time."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
+    def __init__(self, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "text", text)
+        _set(self, "loc", loc)
+
+
 class Field(Node):
     """``base.name`` (or ``base["name"]``): a field of a record value."""
 
+    _fields = ("base", "name")
+    _branches = ("base",)
+    __slots__ = _fields
     base: Node
     name: str
 
+    def __init__(self, base: Node, name: str, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "base", base)
+        _set(self, "name", name)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Item(Node):
     """``base[index]``: an item of a list, by literal position (negative counts from the end)."""
 
+    _fields = ("base", "index")
+    _branches = ("base",)
+    __slots__ = _fields
     base: Node
     index: int
 
+    def __init__(self, base: Node, index: int, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "base", base)
+        _set(self, "index", index)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Compare(Node):
     """``left op1 x1 op2 x2 ...``: a comparison, chained as in Python."""
 
+    _fields = ("left", "ops", "operands")
+    _branches = ("left", "operands")
+    __slots__ = _fields
     left: Node
     ops: tuple[CompareOp, ...]
     operands: tuple[Node, ...]
 
+    def __init__(
+        self,
+        left: Node,
+        ops: tuple[CompareOp, ...],
+        operands: tuple[Node, ...],
+        *,
+        text: str,
+        loc: SourceLocation | None,
+    ) -> None:
+        _set(self, "left", left)
+        _set(self, "ops", ops)
+        _set(self, "operands", operands)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class BoolOp(Node):
     """``a and b and ...`` / ``a or b or ...`` in three-valued logic."""
 
+    _fields = ("op", "operands")
+    _branches = ("operands",)
+    __slots__ = _fields
     op: Literal["and", "or"]
     operands: tuple[Node, ...]
 
+    def __init__(
+        self, op: Literal["and", "or"], operands: tuple[Node, ...], *, text: str, loc: SourceLocation | None
+    ) -> None:
+        _set(self, "op", op)
+        _set(self, "operands", operands)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Not(Node):
     """``not x``."""
 
+    _fields = ("operand",)
+    _branches = ("operand",)
+    __slots__ = _fields
     operand: Node
 
+    def __init__(self, operand: Node, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "operand", operand)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Arith(Node):
     """A binary arithmetic operation on numbers, datetimes and durations."""
 
+    _fields = ("op", "left", "right")
+    _branches = ("left", "right")
+    __slots__ = _fields
     op: ArithOp
     left: Node
     right: Node
 
+    def __init__(self, op: ArithOp, left: Node, right: Node, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "op", op)
+        _set(self, "left", left)
+        _set(self, "right", right)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Negate(Node):
     """Unary minus."""
 
+    _fields = ("operand",)
+    _branches = ("operand",)
+    __slots__ = _fields
     operand: Node
 
+    def __init__(self, operand: Node, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "operand", operand)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Conditional(Node):
     """``then if test else otherwise``."""
 
+    _fields = ("test", "then", "otherwise")
+    _branches = ("test", "then", "otherwise")
+    __slots__ = _fields
     test: Node
     then: Node
     otherwise: Node
 
+    def __init__(self, test: Node, then: Node, otherwise: Node, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "test", test)
+        _set(self, "then", then)
+        _set(self, "otherwise", otherwise)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Call(Node):
     """A call of one of the whitelisted functions in ``svcpolicy.expr.functions``."""
 
+    _fields = ("function", "args")
+    _branches = ("args",)
+    __slots__ = _fields
     function: str
     args: tuple[Node, ...]
 
+    def __init__(self, function: str, args: tuple[Node, ...], *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "function", function)
+        _set(self, "args", args)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Has(Node):
     """``has(path)``: whether the record supplies the field at ``path`` (a field path node)."""
 
+    _fields = ("path",)
+    _branches = ("path",)
+    __slots__ = _fields
     path: Node
 
+    def __init__(self, path: Node, *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "path", path)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Coalesce(Node):
     """``coalesce(a, b, ...)``: the first argument that is present and not None."""
 
+    _fields = ("args",)
+    _branches = ("args",)
+    __slots__ = _fields
     args: tuple[Node, ...]
 
+    def __init__(self, args: tuple[Node, ...], *, text: str, loc: SourceLocation | None) -> None:
+        _set(self, "args", args)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
-@dataclass(frozen=True, slots=True)
+
 class Quantifier(Node):
     """``any/all/count(element for var in iterable if condition)``.
 
     ``element`` is None for ``count(x for x in xs ...)``, which counts the items passing the filter.
     """
 
+    _fields = ("kind", "var", "iterable", "element", "condition")
+    _branches = ("iterable", "element", "condition")
+    __slots__ = _fields
     kind: QuantifierKind
     var: str
     iterable: Node
     element: Node | None
     condition: Node | None
+
+    def __init__(
+        self,
+        kind: QuantifierKind,
+        var: str,
+        iterable: Node,
+        element: Node | None,
+        condition: Node | None,
+        *,
+        text: str,
+        loc: SourceLocation | None,
+    ) -> None:
+        _set(self, "kind", kind)
+        _set(self, "var", var)
+        _set(self, "iterable", iterable)
+        _set(self, "element", element)
+        _set(self, "condition", condition)
+        _set(self, "text", text)
+        _set(self, "loc", loc)
 
 
 PATH_NODES = (Name, Param, AsOf, Field, Item)
@@ -194,35 +403,37 @@ def field_suffix(name: str) -> str:
     return f"[{json.dumps(name, ensure_ascii=False)}]"
 
 
-_BRANCH_FIELDS: dict[type[Node], tuple[str, ...]] = {}
-
-
-def _branch_fields(cls: type[Node]) -> tuple[str, ...]:
-    """The fields of a node class that may hold sub-nodes (all but ``text`` and ``loc``), read once per class:
-    ``dataclasses.fields`` on every visit was a large share of compiling a pack (every pass walks the trees)."""
-    names = _BRANCH_FIELDS.get(cls)
-    if names is None:
-        names = _BRANCH_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("text", "loc"))
-    return names
+def replace(node: _N, **changes: object) -> _N:
+    """A copy of ``node`` with the fields named in ``changes`` set to new values (as ``dataclasses.replace``)."""
+    unknown = changes.keys() - set(node._fields)
+    if unknown:
+        raise TypeError(f"{type(node).__qualname__} has no field {', '.join(sorted(unknown))}")
+    values = [changes[name] if name in changes else getattr(node, name) for name in node._fields]
+    return _rebuilt(type(node), node.text, node.loc, *values)
 
 
 def children(node: Node) -> Iterator[Node]:
     """The direct sub-nodes of ``node``, in field order: the one traversal every pass over the tree uses."""
-    for name in _branch_fields(type(node)):
+    for name in node._branches:
         value = getattr(node, name)
-        if isinstance(value, Node):
+        if isinstance(value, tuple):
+            yield from value
+        elif value is not None:
             yield value
-        elif isinstance(value, tuple):
-            yield from (v for v in value if isinstance(v, Node))
 
 
 def walk(node: Node) -> Iterator[Node]:
-    """``node`` and every node below it, parents first."""
+    """``node`` and every node below it, parents first (each node's sub-nodes in field order)."""
     stack = [node]
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(list(children(current))))
+        for name in reversed(current._branches):  # pushed last to first, so popped first to last
+            value = getattr(current, name)
+            if isinstance(value, tuple):
+                stack.extend(reversed(value))
+            elif value is not None:
+                stack.append(value)
 
 
 def transform(node: Node, rewrite: Callable[[Node], Node]) -> Node:
@@ -232,14 +443,14 @@ def transform(node: Node, rewrite: Callable[[Node], Node]) -> Node:
     substitute, a quantifier that shadows it) and hands the rest back to ``transform``.
     """
     changes: dict[str, object] = {}
-    for name in _branch_fields(type(node)):
+    for name in node._branches:
         value = getattr(node, name)
-        if isinstance(value, Node):
+        if isinstance(value, tuple):
+            items = tuple(rewrite(v) for v in value)
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                changes[name] = items
+        elif value is not None:
             new = rewrite(value)
             if new is not value:
                 changes[name] = new
-        elif isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
-            items = tuple(rewrite(v) if isinstance(v, Node) else v for v in value)
-            if any(a is not b for a, b in zip(items, value, strict=True)):
-                changes[name] = items
-    return dataclasses.replace(node, **changes) if changes else node  # type: ignore[arg-type]
+    return replace(node, **changes) if changes else node

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import difflib
 import functools
 import io
 import math
@@ -159,6 +158,8 @@ def parse_for_each(source: str, location: SourceLocation | None) -> tuple[str, s
 
 def suggestion(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     """A did-you-mean hint for an unknown name, or nothing when none is close."""
+    import difflib  # only for a name that is not known: a run of a pack that compiles never needs it
+
     close = difflib.get_close_matches(name, candidates, n=1)
     return f"; did you mean `{close[0]}`?" if close else ""
 

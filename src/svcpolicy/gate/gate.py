@@ -17,7 +17,6 @@ that verdict and ``svcpolicy check`` exits with it.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -132,6 +131,8 @@ class Gate:
         for placed, use in zip(self.waivers, self._uses, strict=True):
             w, where = placed.waiver, str(placed.location)
             if w.rule is not None and known and w.rule not in known:
+                import difflib  # only for a waiver of an unknown rule: most runs have no waivers
+
                 hint = difflib.get_close_matches(w.rule, sorted(known), n=1)
                 extra = f" (did you mean {hint[0]}?)" if hint else ""
                 result.append(

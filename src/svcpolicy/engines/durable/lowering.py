@@ -26,7 +26,6 @@ rulesets within durable-rules' limits). The types of record fields come from :mo
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -512,7 +511,7 @@ def _bind(node: n.Node, var: str, value: n.Node) -> n.Node:
     if isinstance(node, n.Name):
         return value if node.id == var else node
     if isinstance(node, n.Quantifier) and node.var == var:
-        return dataclasses.replace(node, iterable=_bind(node.iterable, var, value))
+        return n.replace(node, iterable=_bind(node.iterable, var, value))
     return n.transform(node, lambda child: _bind(child, var, value))
 
 
