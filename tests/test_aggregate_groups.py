@@ -15,6 +15,7 @@ import random
 import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -272,3 +273,51 @@ def test_a_sum_of_floats_past_the_largest_float_is_infinite_as_float_addition_gi
     for value in (1.6e308, 7.5e307):
         layout.add(state, (value, value))
     assert layout.results(state) == [math.inf, math.inf]
+
+
+WHOLE_AND_FRACTIONAL_FLOATS = st.floats(-1e6, 1e6, allow_nan=False) | st.integers(-(2**54), 2**54).map(float)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(WHOLE_AND_FRACTIONAL_FLOATS | st.integers(-5, 5), max_size=20), data=st.data())
+def test_a_sum_of_floats_is_the_correctly_rounded_exact_total_however_the_members_are_split(
+    values: list[Any], data: st.DataObject
+) -> None:
+    layout = GroupLayout(["sum", "avg"], ref_stride=1)
+    cut = data.draw(st.integers(0, len(values)))
+    whole, first, second = layout.new(), layout.new(), layout.new()
+    for i, value in enumerate(values):
+        for state in (whole, first if i < cut else second):
+            layout.add(state, (value, value))
+    layout.fold(first, second)
+    floats = [Fraction(value) for value in values if type(value) is float]
+    exact = sum(value for value in values if type(value) is int) + (float(sum(floats)) if floats else 0)
+    assert layout.results(whole)[0] == layout.results(first)[0] == exact
+    assert type(layout.results(whole)[0]) is type(exact)
+
+
+def test_a_sum_of_whole_floats_keeps_a_float_total_until_a_fraction_or_a_large_total_needs_the_exact_one() -> None:
+    layout = GroupLayout(["sum"], ref_stride=1)
+    state = layout.new()
+    for value in (4.0, 5.0, -2.0):
+        layout.add(state, (value,))
+    assert state[-1] == 7.0 and type(state[-1]) is float
+    layout.add(state, (0.1,))
+    assert type(state[-1]) is int
+    assert layout.results(state) == [7.1]
+    large = layout.new()
+    for value in (2.0**53 - 1, 2.0):
+        layout.add(large, (value,))
+    assert type(large[-1]) is int and layout.results(large) == [2.0**53 + 1]
+
+
+def test_distinct_refuses_a_signalling_nan_decimal_as_a_set_would_and_counts_equal_decimals_once() -> None:
+    layout = GroupLayout(["distinct"], ref_stride=1)
+    state = layout.new()
+    for value in (Decimal("10.00"), Decimal("10"), Decimal("12.5")):
+        layout.add(state, (value,))
+    assert layout.results(state) == [2]
+    with pytest.raises(TypeError):
+        layout.add(state, (Decimal("sNaN"),))
+    with pytest.raises(TypeError):
+        layout.add(state, ([1, 2],))

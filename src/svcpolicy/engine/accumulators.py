@@ -32,20 +32,44 @@ _FLOAT_SCALE_BITS = 1074
 the total is then the same however the stream was split and merged (float addition is not associative)."""
 
 
+_WHOLE_FLOATS_BELOW = 2.0**53
+"""While the floats summed are whole numbers and their total stays below this in size, float addition is exact
+(and so the same in any order): a sum's floats slot then holds that float total, cheaper to add than the exact
+integer and smaller to keep (24 bytes against about 170). A fraction, or a larger total, turns the slot into the
+exact integer."""
+
+
 def _exact_float(value: float) -> int:
     numerator, denominator = value.as_integer_ratio()
     return numerator << (_FLOAT_SCALE_BITS + 1 - denominator.bit_length())
+
+
+def _exact_floats(floats: float | int | None) -> int:
+    """A floats slot as the exact integer of 2**-1074 units."""
+    if floats is None:
+        return 0
+    return floats if type(floats) is int else _exact_float(floats)
+
+
+def _floats_plus(floats: float | int | None, value: float) -> float | int:
+    """A floats slot with one finite float added, exactly: a float total while both are whole and the total
+    stays below ``_WHOLE_FLOATS_BELOW``, else the exact integer."""
+    if type(floats) is not int and value.is_integer():
+        total = (floats or 0.0) + value
+        if -_WHOLE_FLOATS_BELOW < total < _WHOLE_FLOATS_BELOW:
+            return total
+    return _exact_floats(floats) + _exact_float(value)
 
 
 # -- updates: one member's value into its aggregate's slots ------------------------------------------------------
 
 
 def _add_sum(state: State, i: int, value: Any) -> None:
-    """Slots: exact total of non-floats, floats as an exact integer (None until the first)."""
+    """Slots: exact total of non-floats, then the floats' exact total (None until the first; see
+    ``_WHOLE_FLOATS_BELOW``)."""
     if value is not None:
         if type(value) is float and math.isfinite(value):
-            floats = state[i + 1]
-            state[i + 1] = _exact_float(value) + (floats or 0)
+            state[i + 1] = _floats_plus(state[i + 1], value)
         else:
             state[i] += value
 
@@ -68,11 +92,17 @@ def _add_distinct(state: State, i: int, value: Any) -> None:
         return
     seen = state[i]
     if type(seen) is tuple:
-        hash(value)  # an unhashable value cannot be counted, as with a set
+        if type(value) not in _HASHABLE or (type(value) is Decimal and value.is_snan()):
+            hash(value)  # an unhashable value cannot be counted, as with a set
         if value not in seen:
             state[i] = (*seen, value) if len(seen) < SMALL_DISTINCT else {*seen, value}
     elif len(seen) < MAX_DISTINCT:
         seen.add(value)
+
+
+_HASHABLE = frozenset({str, int, float, bool, Decimal})
+"""Types whose values hash (but a signalling NaN decimal): ``distinct`` probes the others with ``hash`` while it
+keeps its values in a tuple, which compares them without hashing (hashing a fresh Decimal costs a microsecond)."""
 
 
 def _add_min(state: State, i: int, value: Any) -> None:
@@ -110,7 +140,12 @@ def _add_peak(state: State, i: int, value: Any) -> None:
 def _fold_sum(mine: State, theirs: State, i: int) -> None:
     mine[i] += theirs[i]
     floats, later = mine[i + 1], theirs[i + 1]
-    mine[i + 1] = later if floats is None else floats if later is None else floats + later
+    if floats is None or later is None:
+        mine[i + 1] = later if floats is None else floats
+    elif type(floats) is float and type(later) is float and -_WHOLE_FLOATS_BELOW < floats + later < _WHOLE_FLOATS_BELOW:
+        mine[i + 1] = floats + later
+    else:
+        mine[i + 1] = _exact_floats(floats) + _exact_floats(later)
 
 
 def _fold_avg(mine: State, theirs: State, i: int) -> None:
@@ -161,8 +196,8 @@ def _sum(state: State, i: int) -> Any:
     total, floats = state[i], state[i + 1]
     if floats is None:
         return total
-    try:
-        rounded = floats / (1 << _FLOAT_SCALE_BITS)  # int / int is correctly rounded
+    try:  # a float total is exact (whole floats below _WHOLE_FLOATS_BELOW)
+        rounded = floats if type(floats) is float else floats / (1 << _FLOAT_SCALE_BITS)  # int / int: correctly rounded
     except OverflowError:  # past the largest float: infinite, as adding the floats one by one gives
         rounded = math.inf if floats > 0 else -math.inf
     if isinstance(total, Decimal):
@@ -371,13 +406,18 @@ helpers they call by name."""
 
 
 def _inline_sum(state: str, i: int, v: str, bind: Callable[[Any], str], counted: bool = False) -> list[str]:
-    """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements, ``_exact_float`` written out."""
+    """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements, ``_floats_plus``'s float total
+    written out."""
+    below = bind(_WHOLE_FLOATS_BELOW)
     lines = [
         f"if {v} is not None:",
         f"    if type({v}) is float and {bind(math.isfinite)}({v}):",
-        f"        ratio = {v}.as_integer_ratio()",
-        f"        exact = ratio[0] << ({_FLOAT_SCALE_BITS + 1:d} - ratio[1].bit_length())",
-        f"        {state}[{i + 1:d}] = exact + ({state}[{i + 1:d}] or 0)",
+        f"        floats = {state}[{i + 1:d}]",
+        f"        if type(floats) is not int and {v}.is_integer()"
+        f" and -{below} < (floats := (floats or 0.0) + {v}) < {below}:",
+        f"            {state}[{i + 1:d}] = floats",
+        "        else:",
+        f"            {state}[{i + 1:d}] = {bind(_floats_plus)}({state}[{i + 1:d}], {v})",
         "    else:",
         f"        {state}[{i:d}] += {v}",
     ]
@@ -405,7 +445,8 @@ def _inline_distinct(state: str, i: int, v: str, bind: Callable[[Any], str]) -> 
     return [
         f"if {v} is not None:",
         f"    if type({state}[{i:d}]) is tuple:",
-        f"        hash({v})",
+        f"        if type({v}) not in {bind(_HASHABLE)} or (type({v}) is {bind(Decimal)} and {v}.is_snan()):",
+        f"            hash({v})",
         f"        if {v} not in {state}[{i:d}]:",
         f"            if len({state}[{i:d}]) < {SMALL_DISTINCT:d}:",
         f"                {state}[{i:d}] = (*{state}[{i:d}], {v})",

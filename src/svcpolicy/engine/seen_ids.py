@@ -37,10 +37,13 @@ _SLICE = 1 << 13
 _WIDE_FROM = 1 << 32
 
 
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
+
+
 def id_digest(record_id: object) -> int:
     """A record id as a non-zero 64-bit digest (the key of :class:`SeenIds`, the same in every process)."""
-    digest = int.from_bytes(hashlib.blake2b(str(record_id).encode(), digest_size=8).digest(), "big")
-    return digest or 1
+    return _from_bytes(_blake2b(str(record_id).encode(), digest_size=8).digest()) or 1
 
 
 class SeenIds:
@@ -66,13 +69,35 @@ class SeenIds:
         return self._used
 
     def first_seen(self, record_id: object, source: str, line: int) -> str | None:
-        """``file:line`` of the id's first record, or None (and remembered) when this is its first."""
+        """``file:line`` of the id's first record, or None (and remembered) when this is its first.
+
+        Runs once per record, so the probe of ``_slot`` is written out here, and a record that continues the last
+        run (the next line of the same source) is placed without ``_put``'s calls."""
         digest = id_digest(record_id)
-        slot = self._slot(digest)
-        if self._digests[slot] == digest:
+        digests = self._digests
+        mask = len(digests) - 1
+        slot = digest & mask
+        while (held := digests[slot]) != digest and held != 0:
+            slot = (slot + 1) & mask
+        if held == digest:
             source, line = self._where(self._ordinals[slot])
             return f"{source}:{line}"
-        self._put(slot, digest, source, line)
+        ordinal, starts = self._used, self._run_starts
+        last = len(starts) - 1
+        if (
+            last < 0
+            or self._in_order is not None
+            or ordinal == _WIDE_FROM
+            or (ordinal + 1) * 10 > (mask + 1) * 7
+            or self._run_lines[last] + ordinal - starts[last] != line
+            or self._names[self._run_sources[last]] is not source
+        ):
+            del digests  # a growth frees the old table before it makes the new one
+            self._put(slot, digest, source, line)
+            return None
+        digests[slot] = digest
+        self._ordinals[slot] = ordinal
+        self._used = ordinal + 1
         return None
 
     def remember(self, digest: int, source: str, line: int) -> None:

@@ -53,36 +53,45 @@ def _text(value: Any) -> Value:
 
 
 def key_values(record: Mapping[str, Any]) -> tuple[tuple[str, Value], ...]:
-    """The value of each tallied key in a (validated) record."""
-    return tuple(zip(TALLY_KEYS, _values_of(record), strict=True))
-
-
-def _values_of(record: Mapping[str, Any]) -> tuple[Value, Value, Value]:
-    """The values of :data:`TALLY_KEYS` in a record, in that order."""
+    """The value of each tallied key in a (validated) record: what ``KeyTally.add`` counts it under."""
     employee = record.get("employee")
-    return (
+    values = (
         _text(record.get("branch_id")),
         _text(employee.get("id")) if type(employee) is dict or isinstance(employee, Mapping) else None,
         month_of(record.get("started_at")),
     )
+    return tuple(zip(TALLY_KEYS, values, strict=True))
 
 
 _PENDING_KEPT = 1024
 """Distinct (values, outcome) combinations counted before they are added into the per-key counts."""
+
+_OUTCOME_TEXT: dict[str, str] = {outcome: outcome.value for outcome in Outcome}
+
+Pending = tuple[Value, Value, int | Value, str]
+"""A record's combination as ``add`` counts it: branch and employee as read when text (``_text`` makes the
+empty text None once per combination, in ``_spread``), the month as ``year * 100 + month`` of a record time
+(else as ``month_of`` gives it), and the outcome."""
+
+
+def _month_text(month: Any) -> Value:
+    """The tallied month of a pending combination's month part."""
+    return f"{month // 100:04d}-{month % 100:02d}" if type(month) is int else month
 
 
 class KeyTally:
     """Per tallied key, per value, how many judged records had each outcome: ``{"branch_id": {"SH-1":
     Counter({"compliant": 40, "violation": 3})}}``. A plain, picklable structure that merges by adding.
 
-    ``add`` runs once per record, so it only counts the record's combination of values and outcome (one dict
-    update); the combinations are spread over the keys in batches and whenever ``by_key`` is read."""
+    ``add`` runs once per record, so it only counts the record's combination of values and outcome as read,
+    without making their texts (one dict update); the combinations are turned into texts and spread over the keys
+    in batches and whenever ``by_key`` is read."""
 
     __slots__ = ("_by_key", "_pending")
 
     def __init__(self) -> None:
         self._by_key: dict[str, dict[Value, Counter[str]]] = {key: {} for key in TALLY_KEYS}
-        self._pending: dict[tuple[Value, Value, Value, str], int] = {}
+        self._pending: dict[Pending, int] = {}
 
     @property
     def by_key(self) -> dict[str, dict[Value, Counter[str]]]:
@@ -93,21 +102,34 @@ class KeyTally:
 
     def add(self, record: Mapping[str, Any], outcome: Outcome) -> None:
         """Count one judged record under each of its key values."""
+        branch = record.get("branch_id")
+        if branch is not None and type(branch) is not str:
+            branch = _text(branch)
+        employee = record.get("employee")
+        if type(employee) is dict or (employee is not None and isinstance(employee, Mapping)):
+            worker = employee.get("id")
+            if worker is not None and type(worker) is not str:
+                worker = _text(worker)
+        else:
+            worker = None
+        started = record.get("started_at")
+        month = started.year * 100 + started.month if type(started) is dt.datetime else month_of(started)
         pending = self._pending
-        combination = (*_values_of(record), outcome.value)
+        combination = (branch, worker, month, outcome)
         pending[combination] = pending.get(combination, 0) + 1
         if len(pending) > _PENDING_KEPT:
             self._spread()
 
     def _spread(self) -> None:
-        """Add the pending combinations into the per-key counts."""
-        tallies = [self._by_key[key] for key in TALLY_KEYS]
-        for (*values, outcome), count in self._pending.items():
-            for tally, value in zip(tallies, values, strict=True):
-                outcomes = tally.get(value)
+        """Add the pending combinations into the per-key counts, as texts."""
+        branches, workers, months = (self._by_key[key] for key in TALLY_KEYS)
+        for (branch, worker, month, outcome), count in self._pending.items():
+            outcome_text = _OUTCOME_TEXT.get(outcome, outcome)
+            for tally, text in ((branches, _text(branch)), (workers, _text(worker)), (months, _month_text(month))):
+                outcomes = tally.get(text)
                 if outcomes is None:
-                    outcomes = tally[value] = Counter()
-                outcomes[outcome] += count
+                    outcomes = tally[text] = Counter()
+                outcomes[outcome_text] += count
         self._pending.clear()
 
     def merge(self, other: KeyTally) -> None:
