@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
 from gatekit import AS_OF, authorised, disclosed, svcpolicy, unauthorised, write_gate_pack, write_records
-from svcpolicy.cli.config import ConfigError, load_config
+from svcpolicy.cli.config import ConfigError, ConfigValues, load_config
+from svcpolicy.cli.project_config import ProjectConfig
+from svcpolicy.pack.schema import Severity
 
 
 @pytest.fixture
@@ -108,3 +111,29 @@ def test_lint_and_test_take_their_packs_from_the_file(project: Path) -> None:
     assert code == 0 and out.strip() == "0 passed, 0 failed"
     code, out, _ = svcpolicy("lint")
     assert "1 pack(s) linted: 0 error(s)" in out
+
+
+def test_the_values_of_a_configuration_have_the_keys_and_defaults_of_the_table_validator() -> None:
+    """``ConfigValues`` (what a run without a table uses) and ``ProjectConfig`` (what validates a table) name the
+    same keys with the same defaults, so a key added to one and not the other fails here."""
+    keys = list(ProjectConfig.model_fields)
+    assert list(ConfigValues.__annotations__) == keys
+    plain = {key: getattr(ConfigValues(), key) for key in keys}
+    validated = dict(ProjectConfig())
+    assert {key: _as_plain(value) for key, value in plain.items()} == validated
+
+
+def _as_plain(value: object) -> object:
+    """A default as pydantic gives it: an empty tuple as a list, a read-only mapping as a dict."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    return value
+
+
+def test_a_configuration_read_from_a_file_holds_its_validated_values(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[tool.svcpolicy]\nfail_on = "high"\nwaivers = "w.yaml"\njobs = 2\n', encoding="utf-8")
+    values = load_config(path).values
+    assert (values.fail_on, values.waivers, values.jobs, values.packs) == (Severity.HIGH, ["w.yaml"], 2, [])

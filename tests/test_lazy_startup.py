@@ -51,6 +51,10 @@ NOT_FOR_A_CHECK = (
     "svcpolicy.results.decision",  # the answer of a one-record Policy.check(), not of a run over files
     "difflib",  # did-you-mean hints, for unknown names only
     "svcpolicy.pack.sequences",  # the event monitor's rules stay pickled in the cached definition until read
+    "svcpolicy.cli.project_config",  # the [tool.svcpolicy] validator, for a project that has the table
+    "svcpolicy.gate.waiver_file",  # the waiver model, for a run given a waiver file
+    "svcpolicy.year_file",  # the holiday year file's model, for a run given a year file
+    "csv",  # for CSV record files only
 )
 """Modules a warm ``check`` of one valid record does not need."""
 
@@ -465,13 +469,17 @@ def test_a_definition_from_the_cache_unpickles_its_sequences_when_first_read_and
         warm.sequencez  # type: ignore[attr-defined]  # noqa: B018 - the attribute read is the test
 
 
-def test_a_document_from_the_cache_unpacks_its_positions_only_when_asked_for_one(cache_in: Path) -> None:
+def test_a_document_from_the_cache_unpacks_only_the_group_of_positions_asked_for(cache_in: Path) -> None:
+    """Placing a rule's ``id`` unpacks the positions under it, not its examples' (nor the document's value)."""
     svcpolicy.load_policy()  # compiles whole, keeps the definition and its trees
     warm = read_pack_cached(REPO / "rules" / "cn-bank-service")
     site = warm.rule_sites[0]
-    assert site.doc._where._packed, "nothing unpacked before a position is asked for"
+    assert site.doc._groups.is_packed(), "nothing unpacked before a position is asked for"
     assert site.at("id").line > 0
-    assert not site.doc._where._packed and site.doc._value._packed, "the positions unpacked, the value not"
+    groups = site.doc._groups.get()
+    assert not isinstance(groups[(*site.loc, "id")], bytes), "the group asked for is unpacked"
+    assert isinstance(groups[(*site.loc, "examples")], bytes), "the examples' positions are still packed"
+    assert site.doc._value.is_packed(), "the value is still packed"
 
 
 def test_a_damaged_kept_tree_is_parsed_again_and_judges_alike(cache_in: Path, monkeypatch: pytest.MonkeyPatch) -> None:

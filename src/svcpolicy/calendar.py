@@ -16,29 +16,27 @@ import functools
 import hashlib
 import importlib.util
 import pickle
-import re
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
-
-from svcpolicy.errors import CalendarNotCovered, LocatedError, SourceLocation
+from svcpolicy.errors import CalendarNotCovered, SourceLocation, YearFileError
+from svcpolicy.frozen import Frozen
 from svcpolicy.user_cache import cache_dir, write_atomically
 
-if TYPE_CHECKING:  # the YAML parser is imported when a year file is read: most runs read none
-    import yaml
+if TYPE_CHECKING:  # the year file's model and YAML are imported when a year file is read: most runs read none
+    from svcpolicy.year_file import YearFile, load_year_file
+else:
+
+    def __getattr__(name: str) -> object:
+        """``YearFile`` and ``load_year_file``, still importable from here, imported when first asked for."""
+        if name in ("YearFile", "load_year_file"):
+            from svcpolicy import year_file
+
+            return getattr(year_file, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "LONGEST_REST_RUN",
@@ -53,8 +51,6 @@ __all__ = [
     "package_known_years",
 ]
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
 LONGEST_REST_RUN = 20
 """The most consecutive rest days (holidays and weekends) any year's schedule is assumed able to give.
 
@@ -62,10 +58,6 @@ The longest run in every official notice since 2001 is 10 days (Spring Festival 
 leaves room for a schedule unlike any issued so far. It bounds a deadline that runs into a year whose notice
 is not known: the last day is no later than the first unknown day plus this many days.
 """
-
-
-class YearFileError(LocatedError):
-    """A supplementary year file is unreadable, malformed, or inconsistent with the other schedules."""
 
 
 def package_known_years() -> tuple[int, int]:
@@ -79,16 +71,32 @@ def package_known_years() -> tuple[int, int]:
     return official_schedule().known_years
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
+class Schedule(Frozen):
     """Days off and make-up working days for a run of years whose notices are all known."""
 
+    _fields = ("days_off", "working_weekend_days", "known_years", "package", "provenance")
     days_off: frozenset[date]
     working_weekend_days: frozenset[date]
     known_years: tuple[int, int]
     package: str
     """The python-holidays release the official years come from."""
     provenance: str
+
+    def __init__(
+        self,
+        days_off: frozenset[date],
+        working_weekend_days: frozenset[date],
+        known_years: tuple[int, int],
+        package: str,
+        provenance: str,
+    ) -> None:
+        self.__dict__.update(
+            days_off=days_off,
+            working_weekend_days=working_weekend_days,
+            known_years=known_years,
+            package=package,
+            provenance=provenance,
+        )
 
 
 @functools.cache
@@ -151,140 +159,6 @@ def _schedule_cache_file() -> Path | None:
     return directory / f"holidays-{digest.hexdigest()[:32]}.pickle"
 
 
-def _iso_date(value: object) -> date:
-    """Accept only ``YYYY-MM-DD`` text, so a typo cannot become a plausible date (no timestamps, no ints)."""
-    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-        raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
-    return date.fromisoformat(value)
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-
-class YearFile(BaseModel):
-    """One year's State Council holiday notice, transcribed so a bank need not wait for a package release."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # validated only when a file is given
-
-    year: Annotated[int, Field(strict=True, ge=1950, le=9999)]
-    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    days_off: tuple[IsoDate, ...]
-    working_days: tuple[IsoDate, ...]
-
-    @field_validator("days_off", "working_days")
-    @classmethod
-    def _dates_belong_to_the_notice(cls, days: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
-        """A notice for year Y settles days of Y, and at most swaps some days of the December before it."""
-        if info.field_name == "days_off" and not days:
-            raise ValueError("a notice gives at least one day off")
-        repeated = sorted({d for d in days if days.count(d) > 1})
-        if repeated:
-            raise ValueError(f"listed more than once: {_dates(repeated)}")
-        year = info.data.get("year")
-        if isinstance(year, int):
-            stray = [d for d in days if not (d.year == year or (d.year == year - 1 and d.month == 12))]
-            if stray:
-                raise ValueError(f"not in {year} (nor December {year - 1}): {_dates(stray)}")
-        return days
-
-    @field_validator("working_days")
-    @classmethod
-    def _working_days_are_swapped_weekend_days(cls, days: tuple[date, ...], info: ValidationInfo) -> tuple[date, ...]:
-        """Weekdays are working days anyway; listing one here is a transcription error."""
-        weekdays = [d for d in days if d.weekday() < 5]
-        if weekdays:
-            raise ValueError(f"not a Saturday or Sunday: {_dates(weekdays)}")
-        both = sorted(set(days) & set(info.data.get("days_off", ())))
-        if both:
-            raise ValueError(f"also listed in days_off: {_dates(both)}")
-        return days
-
-
-def _dates(days: Iterable[date]) -> str:
-    return ", ".join(d.isoformat() for d in days)
-
-
-@functools.cache
-def _year_file_loader() -> type[yaml.SafeLoader]:
-    """Safe YAML that keeps dates as text (validated by :func:`_iso_date`) and rejects repeated keys; made on the
-    first year file read, so that a run with none never imports the YAML parser."""
-    import yaml
-
-    class YearFileLoader(yaml.SafeLoader):
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    if key_node.value in seen:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, f"key {key_node.value!r} appears twice", key_node.start_mark
-                        )
-                    seen.add(key_node.value)
-            return super().construct_mapping(node, deep)
-
-    YearFileLoader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return YearFileLoader
-
-
-def load_year_file(path: Path) -> YearFile:
-    """Read and validate one supplementary year file; every problem is reported against the file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise YearFileError(f"cannot read holiday year file: {exc}", SourceLocation(str(path))) from None
-    import yaml
-
-    loader = _year_file_loader()(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = SourceLocation(str(path), mark.line + 1, mark.column + 1) if mark else SourceLocation(str(path))
-        raise YearFileError(f"not valid YAML: {exc.problem or exc.context}", where) from None
-    finally:
-        loader.dispose()
-    try:
-        return YearFile.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            (_line_of(root, err["loc"]), _field_path(err["loc"]), err["msg"].removeprefix("Value error, "))
-            for err in exc.errors()
-        ]
-        if len(problems) == 1:
-            line, field, message = problems[0]
-            raise YearFileError(f"{field}: {message}", SourceLocation(str(path), line)) from None
-        listing = "\n".join(f"  line {line}: {field}: {message}" for line, field, message in problems)
-        raise YearFileError(
-            f"{len(problems)} problems in holiday year file:\n{listing}", SourceLocation(str(path))
-        ) from None
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "file"
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int:
-    """The 1-based line of the deepest YAML node the error path reaches (0 for an empty file)."""
-    import yaml  # already imported by load_year_file, the caller
-
-    if node is None:
-        return 0
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node = child
-    return node.start_mark.line + 1
-
-
 _missing_years_logged: set[int] = set()
 """Years already logged as missing in this process: a run over many records logs each year once."""
 
@@ -304,8 +178,7 @@ def _report_missing_year(year: int, known: tuple[int, int]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class HolidayCalendar:
+class HolidayCalendar(Frozen):
     """Immutable, so one instance can be shared across threads; build it with :meth:`official`.
 
     The schedule is resolved on first use: a run whose rules never ask for a deadline never reads the
@@ -313,10 +186,14 @@ class HolidayCalendar:
     into frozensets and no python-holidays object is kept.
     """
 
-    year_files: tuple[tuple[str, YearFile], ...] = ()
+    _fields = ("year_files",)
+    year_files: tuple[tuple[str, YearFile], ...]
     """Supplementary year files by file name, each adding a year or replacing a whole official one."""
-    _resolved: list[Schedule] = field(default_factory=list, compare=False, repr=False)
-    """The schedule once resolved (at most one entry): a cell, since the calendar itself is frozen."""
+    _resolved: list[Schedule]
+    """The schedule once resolved (at most one entry): a cell, since the calendar itself is frozen; not compared."""
+
+    def __init__(self, year_files: tuple[tuple[str, YearFile], ...] = ()) -> None:
+        self.__dict__.update(year_files=year_files, _resolved=[])
 
     @classmethod
     def official(cls, extra_years: Iterable[Path] = ()) -> HolidayCalendar:
@@ -326,7 +203,7 @@ class HolidayCalendar:
         """
         supplements: dict[int, tuple[Path, YearFile]] = {}
         for path in extra_years:
-            year_file = load_year_file(path)
+            year_file = _read_year_file(path)
             if year_file.year in supplements:
                 raise YearFileError(
                     f"year {year_file.year} is also given by {supplements[year_file.year][0]}",
@@ -394,6 +271,13 @@ class HolidayCalendar:
         return deadline_bounds(self, start, days)
 
 
+def _read_year_file(path: Path) -> YearFile:
+    """:func:`~svcpolicy.year_file.load_year_file`, its module imported with the first year file given."""
+    from svcpolicy.year_file import load_year_file
+
+    return load_year_file(path)
+
+
 def _with_year_files(official: Schedule, supplements: dict[int, tuple[Path, YearFile]]) -> Schedule:
     """The official schedule with each year file's year added or replaced; raises when they do not fit."""
     first, last = official.known_years
@@ -415,9 +299,11 @@ def _with_year_files(official: Schedule, supplements: dict[int, tuple[Path, Year
         working.update(year_file.working_days)
     clash = days_off & working
     if clash:
+        from svcpolicy.year_file import listed_dates  # imported already: it read the year files
+
         culprits = [p for p, f in supplements.values() if clash & {*f.days_off, *f.working_days}]
         raise YearFileError(
-            f"both a day off and a working day once all schedules are combined: {_dates(sorted(clash))}",
+            f"both a day off and a working day once all schedules are combined: {listed_dates(sorted(clash))}",
             SourceLocation(str(culprits[0])) if culprits else None,
         )
     provenance = f"PRC holiday calendar ({official.package}): {first}–{last}; " + "; ".join(
@@ -454,16 +340,19 @@ def deadline_bounds(calendar: WorkingDays, start: date, days: int) -> DeadlineBo
         raise ValueError(f"a period of {days} days from {start} ends beyond the calendar's range") from None
 
 
-@dataclass(frozen=True, slots=True)
-class DeadlineBounds:
+class DeadlineBounds(Frozen):
     """Where a period's last day lies: ``earliest == latest`` when the schedules involved are known.
 
     ``unknown`` is why the day is not exact (the first year without a known notice), None when it is.
     """
 
+    _fields = ("earliest", "latest", "unknown")
     earliest: date
     latest: date
     unknown: CalendarNotCovered | None
+
+    def __init__(self, earliest: date, latest: date, unknown: CalendarNotCovered | None) -> None:
+        self.__dict__.update(earliest=earliest, latest=latest, unknown=unknown)
 
     def passed_on(self, day: date) -> bool:
         """Whether ``day`` is after the last day; raises ``unknown`` when the unknown schedule decides it."""

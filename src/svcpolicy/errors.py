@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from svcpolicy.frozen import Frozen
 
 
-@dataclass(frozen=True)
-class SourceLocation:
+class SourceLocation(Frozen):
     """Where something was written: a file, a 1-based line and column (0 when unknown)."""
 
+    _fields = ("file", "line", "column")
     file: str
-    line: int = 0
-    column: int = 0
+    line: int
+    column: int
+
+    def __init__(self, file: str, line: int = 0, column: int = 0) -> None:
+        self.__dict__.update(file=file, line=line, column=column)
 
     def __str__(self) -> str:
         if self.line and self.column:
@@ -75,3 +78,7 @@ class CalendarNotCovered(SvcPolicyError):
         self.year = year
         self.known = known
         super().__init__(f"the PRC holiday schedule for {year} is not known (known years: {known[0]}–{known[1]})")
+
+
+class YearFileError(LocatedError):
+    """A supplementary year file is unreadable, malformed, or inconsistent with the other schedules."""

@@ -25,15 +25,16 @@ table; ``--config FILE`` names one, ``--no-config`` ignores it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
 
 from svcpolicy.errors import LocatedError, SourceLocation
-from svcpolicy.pack.schema import Severity
-from svcpolicy.records.model import Interaction
+from svcpolicy.frozen import Frozen
+
+if TYPE_CHECKING:
+    from svcpolicy.pack.schema import Severity
 
 PYPROJECT = "pyproject.toml"
 SECTION = ("tool", "svcpolicy")
@@ -43,70 +44,45 @@ class ConfigError(LocatedError):
     """``[tool.svcpolicy]`` is malformed."""
 
 
-def record_kinds() -> tuple[str, ...]:
-    """The record kinds the record model knows (``interaction``)."""
-    annotation = Interaction.__annotations__["kind"]
-    while get_args(annotation) and not isinstance(get_args(annotation)[0], str):
-        annotation = get_args(annotation)[0]
-    return tuple(arg for arg in get_args(annotation) if isinstance(arg, str))
+class ConfigValues:
+    """The keys of ``[tool.svcpolicy]``, as validated by :class:`~svcpolicy.cli.project_config.ProjectConfig`
+    (which has the same names and defaults): the defaults are the class's, a table's values the instance's.
 
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-class ProjectConfig(BaseModel):
-    """The keys of ``[tool.svcpolicy]``."""
-
-    # defer_build: built when a project has a [tool.svcpolicy] table; building at import also makes pydantic scan
-    # every installed package for plugins (importlib.metadata), which a run without a table should not pay for
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    A plain class, not a dataclass nor a model: defining either costs a run without a table a millisecond or two.
+    """
 
     pack: str | None = None
-    packs: list[str] = []
+    packs: Sequence[str] = ()
     fail_on: Severity | None = None
     fail_on_undetermined: bool | None = None
     fail_on_stale_waivers: bool | None = None
     format: str | None = None
-    output: list[Annotated[str, Field(pattern=r"^[a-z]+=.+$")]] = []
+    output: Sequence[str] = ()
     lang: Literal["zh", "en"] | None = None
     encoding: str | None = None
-    jobs: Annotated[int, Field(ge=0)] | None = None
-    waivers: list[str] = []
+    jobs: int | None = None
+    waivers: Sequence[str] = ()
     baseline: str | None = None
-    holidays: list[str] = []
-    records: dict[str, list[str]] = {}
+    holidays: Sequence[str] = ()
+    records: Mapping[str, Sequence[str]] = MappingProxyType({})
 
-    _lists = field_validator("packs", "waivers", "output", "holidays", mode="before")(_as_list)
+    def __init__(self, validated: Mapping[str, object] = MappingProxyType({})) -> None:
+        """The values of a validated table (each key of ``ProjectConfig``), or the defaults."""
+        self.__dict__.update(validated)
 
-    @field_validator("records", mode="before")
-    @classmethod
-    def _record_globs(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: _as_list(v) for k, v in value.items()}
-        return value
-
-    @field_validator("records")
-    @classmethod
-    def _known_kinds(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        kinds = record_kinds()
-        for kind in value:
-            if kind not in kinds:
-                import difflib  # only for an unknown kind: a valid configuration never needs it
-
-                hint = difflib.get_close_matches(kind, kinds, n=1)
-                extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(kinds)})"
-                raise ValueError(f"unknown record kind {kind!r}{extra}")
-        return value
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to {name!r}: a configuration's values are read-only")
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Frozen):
     """A loaded configuration and where it came from; an empty one when there is none."""
 
-    # the defaults need no validation: constructed, so a run without a configuration never builds the validator
-    values: ProjectConfig = field(default_factory=ProjectConfig.model_construct)
-    file: Path | None = None
+    _fields = ("values", "file")
+    values: ConfigValues
+    file: Path | None
+
+    def __init__(self, values: ConfigValues | None = None, file: Path | None = None) -> None:
+        self.__dict__.update(values=values if values is not None else ConfigValues(), file=file)
 
     @property
     def root(self) -> Path:
@@ -194,8 +170,12 @@ def load_config(path: str | Path) -> Config:
     table: Any = data
     for part in SECTION:
         table = table.get(part, {}) if isinstance(table, dict) else {}
+    from pydantic import ValidationError
+
+    from svcpolicy.cli.project_config import ProjectConfig  # only for a table to validate: see its module
+
     try:
-        values = ProjectConfig.model_validate(table)
+        validated = ProjectConfig.model_validate(table)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         loc = [str(p) for p in first["loc"]]
@@ -208,7 +188,7 @@ def load_config(path: str | Path) -> Config:
             message = f"unknown key{f' (did you mean {hint[0]!r}?)' if hint else ''}"
         where = SourceLocation(name, _key_line(text, key))
         raise ConfigError(f"[tool.svcpolicy] {'.'.join(loc)}: {message}", where) from exc
-    return Config(values, file)
+    return Config(ConfigValues(dict(validated)), file)
 
 
 def discover(explicit: str | Path | None = None, *, disabled: bool = False) -> Config:

@@ -4,9 +4,8 @@ The parser builds these from validated Python syntax; compilers (closures today,
 walk them. Every node keeps the source ``text`` it came from and its ``loc`` in the pack, so a compiler can
 report errors and explain values without going back to the source.
 
-The classes are plain slotted classes, immutable and compared by value as frozen dataclasses would be, but
-written out: a dataclass ``exec``s generated source for each method of each class, which was the largest share
-of importing this module on every run.
+The classes are slotted :class:`~svcpolicy.frozen.Frozen` values rather than dataclasses, whose definition
+was the largest share of importing this module on every run.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from __future__ import annotations
 import json
 import keyword
 from collections.abc import Callable, Iterator
-from operator import attrgetter
 from typing import ClassVar, Literal, TypeVar
 
 from svcpolicy.errors import SourceLocation
+from svcpolicy.frozen import Frozen
 
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not in", "is", "is not"]
 ArithOp = Literal["+", "-", "*", "/", "%"]
@@ -29,54 +28,22 @@ _set = object.__setattr__
 """Sets a slot of a node being built, past the ``__setattr__`` that keeps built nodes immutable."""
 
 
-class Node:
+class Node(Frozen):
     """Base of all nodes; ``text`` and ``loc`` are for messages and take no part in equality.
 
     Each subclass names its own fields in ``_fields`` (sub-nodes and values, in order), which are its
-    ``__slots__``, and sets them, with ``text`` and ``loc``, in a typed ``__init__``; equality, hashing, ``repr``,
-    immutability and pickling are here, over ``_fields``.
+    ``__slots__``, and sets them, with ``text`` and ``loc``, in a typed ``__init__``; equality, hashing, ``repr``
+    and immutability come from :class:`~svcpolicy.frozen.Frozen`, over ``_fields``.
     """
 
     __slots__ = ("loc", "text")
     text: str
     loc: SourceLocation | None
-    _fields: ClassVar[tuple[str, ...]] = ()
-    """The class's own fields, in order: all but ``text`` and ``loc``."""
     _branches: ClassVar[tuple[str, ...]] = ()
     """The fields that hold sub-nodes (a node, None, or a tuple of nodes), in order: the ones a traversal visits."""
 
-    _compared: ClassVar[Callable[[Node], object]]
-    """Reads what equality and the hash compare: the fields (one field's value alone, a tuple of several)."""
-
-    def __init_subclass__(cls) -> None:
-        cls._compared = attrgetter(*cls._fields) if cls._fields else _nothing
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        compared = type(self)._compared
-        return compared(self) == compared(other)
-
-    def __hash__(self) -> int:
-        return hash(type(self)._compared(self))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__qualname__}({shown})"
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}: nodes are immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}: nodes are immutable")
-
     def __reduce__(self) -> tuple[Callable[..., Node], tuple[object, ...]]:
         return _rebuilt, (type(self), self.text, self.loc, *[getattr(self, name) for name in self._fields])
-
-
-def _nothing(node: Node) -> object:
-    """What a node without fields (``as_of``) compares: nothing, so any two are equal."""
-    return ()
 
 
 def _rebuilt(cls: type[_N], text: str, loc: SourceLocation | None, *values: object) -> _N:

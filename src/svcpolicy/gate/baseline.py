@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from svcpolicy.errors import LocatedError, SourceLocation
-from svcpolicy.gate.waivers import FINGERPRINT_PATTERN
+from svcpolicy.gate.waiver_file import FINGERPRINT_PATTERN
 from svcpolicy.results.findings import Finding, PackRef
 
 FORMAT_VERSION = 1

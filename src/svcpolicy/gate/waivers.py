@@ -11,21 +11,29 @@ The file is validated like a pack: every problem is reported as ``file:line:col:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from typing import TYPE_CHECKING
 
 from svcpolicy.errors import LocatedError, PackError, SourceLocation, SvcPolicyError
-from svcpolicy.pack.schema import RULE_ID_PATTERN
-from svcpolicy.pack.yaml_document import YamlDocument
+from svcpolicy.frozen import Frozen
 from svcpolicy.results.dispositions import WaiverNote
 from svcpolicy.results.findings import Finding
 
-FINGERPRINT_PATTERN = r"^sha256:[0-9a-f]{64}$"
+if TYPE_CHECKING:  # the waiver model is imported when a waiver file is read: most runs read none
+    from pydantic import ValidationError
+
+    from svcpolicy.gate.waiver_file import Waiver
+    from svcpolicy.pack.yaml_document import YamlDocument
+else:
+
+    def __getattr__(name: str) -> object:
+        """``Waiver``, still importable from here, imported when first asked for."""
+        if name == "Waiver":
+            from svcpolicy.gate.waiver_file import Waiver
+
+            return Waiver
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class WaiverError(LocatedError):
@@ -40,66 +48,15 @@ class WaiverFileErrors(SvcPolicyError):
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
-class Waiver(BaseModel):
-    """One waiver as written in the file."""
-
-    # defer_build: validators are built when a waiver file is read, not by every run that has none
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-    id: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] | None = None
-    rule: Annotated[str, Field(pattern=RULE_ID_PATTERN)] | None = None
-    record: Annotated[str, Field(min_length=1)] | None = None
-    path: Annotated[str, Field(min_length=1, description="item inside the record, e.g. operations[1]")] | None = None
-    fingerprint: Annotated[str, Field(pattern=FINGERPRINT_PATTERN)] | None = None
-    reason: Annotated[str, Field(min_length=1)]
-    approver: Annotated[str, Field(min_length=1)]
-    expires: dt.date
-    ticket: str | None = None
-
-    @model_validator(mode="after")
-    def _names_one_finding(self) -> Waiver:
-        if self.fingerprint is None:
-            if self.rule is None or self.record is None:
-                raise ValueError(
-                    "a waiver names its finding: `rule` and `record` (and optionally `path`), or `fingerprint`"
-                )
-        elif self.record is not None or self.path is not None:
-            raise ValueError("give `fingerprint` alone, or `rule` + `record`: not both")
-        if self.path is not None and self.record is None:
-            raise ValueError("`path` goes with `record`")
-        return self
-
-    def matches(self, finding: Finding) -> bool:
-        if self.fingerprint is not None:
-            return finding.fingerprint == self.fingerprint and (self.rule is None or self.rule == finding.rule)
-        return (
-            finding.rule == self.rule
-            and finding.record.id == self.record
-            and (self.path is None or finding.record.path == self.path)
-        )
-
-    def active_on(self, day: dt.date) -> bool:
-        """A waiver applies up to and including its expiry date."""
-        return day <= self.expires
-
-    def target(self) -> str:
-        if self.fingerprint is not None:
-            return f"{self.rule + ' ' if self.rule else ''}{self.fingerprint[:19]}…"
-        return f"{self.rule} on {self.record}{' ' + self.path if self.path else ''}"
-
-
-class _WaiverFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    waivers: list[Waiver] = []
-
-
-@dataclass(frozen=True)
-class PlacedWaiver:
+class PlacedWaiver(Frozen):
     """A waiver and where it was written; ``label`` is its id, or ``file:line`` when it has none."""
 
+    _fields = ("waiver", "location")
     waiver: Waiver
     location: SourceLocation
+
+    def __init__(self, waiver: Waiver, location: SourceLocation) -> None:
+        self.__dict__.update(waiver=waiver, location=location)
 
     @property
     def label(self) -> str:
@@ -111,13 +68,14 @@ class PlacedWaiver:
         return WaiverNote(self.label, w.reason, w.approver, w.expires, w.ticket, self.location)
 
 
-@dataclass(frozen=True)
-class WaiverSet:
-    """The waivers of one or more files, indexed for matching findings."""
+class WaiverSet(Frozen):
+    """The waivers of one or more files, indexed for matching findings; immutable, compared by its waivers."""
 
+    _fields = ("waivers",)
     waivers: tuple[PlacedWaiver, ...]
 
-    def __post_init__(self) -> None:
+    def __init__(self, waivers: tuple[PlacedWaiver, ...]) -> None:
+        self.__dict__["waivers"] = waivers
         by_rule_record: dict[tuple[str | None, str | None], list[int]] = {}
         by_fingerprint: dict[str, list[int]] = {}
         for i, placed in enumerate(self.waivers):
@@ -126,8 +84,7 @@ class WaiverSet:
                 by_fingerprint.setdefault(w.fingerprint, []).append(i)
             else:
                 by_rule_record.setdefault((w.rule, w.record), []).append(i)
-        object.__setattr__(self, "_by_rule_record", by_rule_record)
-        object.__setattr__(self, "_by_fingerprint", by_fingerprint)
+        self.__dict__.update(_by_rule_record=by_rule_record, _by_fingerprint=by_fingerprint)
 
     def __len__(self) -> int:
         return len(self.waivers)
@@ -161,7 +118,10 @@ def _pydantic_errors(exc: ValidationError, doc: YamlDocument) -> list[WaiverErro
 
 def load_waivers(path: str | Path) -> WaiverSet:
     """Read and validate a waiver file; raise WaiverFileErrors listing every problem with file:line:col."""
-    from svcpolicy.pack.yaml_source import load_yaml  # the YAML parser, for a run that has waivers only
+    from pydantic import ValidationError
+
+    from svcpolicy.gate.waiver_file import WaiverFile  # the model, for a run that has waivers only
+    from svcpolicy.pack.yaml_source import load_yaml  # the YAML parser, likewise
 
     try:
         doc = load_yaml(Path(path))
@@ -170,7 +130,7 @@ def load_waivers(path: str | Path) -> WaiverSet:
     if doc.value is None or doc.value == {}:
         return WaiverSet.empty()
     try:
-        parsed = _WaiverFile.model_validate(doc.value)
+        parsed = WaiverFile.model_validate(doc.value)
     except ValidationError as exc:
         raise WaiverFileErrors(_pydantic_errors(exc, doc)) from exc
     placed: list[PlacedWaiver] = []

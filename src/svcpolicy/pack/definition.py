@@ -6,11 +6,11 @@ The loader builds one; compilers, linters and coverage read one. Nothing here re
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from svcpolicy.errors import SourceLocation
+from svcpolicy.frozen import Frozen
 from svcpolicy.pack.schema import PackManifest, Parameter, Rule, Source
 from svcpolicy.pack.yaml_document import Loc, YamlDocument
 
@@ -18,12 +18,15 @@ if TYPE_CHECKING:  # the sequence model is imported when a definition's sequence
     from svcpolicy.pack.sequences import SequenceRule
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(Frozen):
     """Where a definition was written: its document and path inside it."""
 
+    _fields = ("doc", "loc")
     doc: YamlDocument
     loc: Loc
+
+    def __init__(self, doc: YamlDocument, loc: Loc) -> None:
+        self.__dict__.update(doc=doc, loc=loc)
 
     def at(self, *sub: str | int) -> SourceLocation:
         return self.doc.location((*self.loc, *sub))
@@ -32,22 +35,44 @@ class Site:
         return self.doc.expression_location((*self.loc, *sub))
 
 
-@dataclass
 class PackDefinition:
-    """A validated pack: metadata, and every source, parameter and rule with where it was written."""
+    """A validated pack: metadata, and every source, parameter and rule with where it was written.
+
+    The loader starts one with its manifest and fills the rest. Equal by content (a definition read back from
+    the pack cache equals the one its YAML gave), so not hashable.
+    """
 
     manifest: PackManifest
     root: Path
-    sources: dict[str, Source] = field(default_factory=dict)
-    source_sites: dict[str, Site] = field(default_factory=dict)
-    parameters: dict[str, Parameter] = field(default_factory=dict)
-    parameter_sites: dict[str, Site] = field(default_factory=dict)
-    rules: list[Rule] = field(default_factory=list)
-    rule_sites: list[Site] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    base: PackDefinition | None = None
-    sequences: list[SequenceRule] = field(default_factory=list)  # event-monitor rules (pack/sequences.py)
-    sequence_sites: list[Site] = field(default_factory=list)
+    sources: dict[str, Source]
+    source_sites: dict[str, Site]
+    parameters: dict[str, Parameter]
+    parameter_sites: dict[str, Site]
+    rules: list[Rule]
+    rule_sites: list[Site]
+    files: list[Path]
+    base: PackDefinition | None
+    sequences: list[SequenceRule]  # event-monitor rules (pack/sequences.py)
+    sequence_sites: list[Site]
+
+    def __init__(
+        self, manifest: PackManifest, root: Path, *, files: list[Path] | None = None, base: PackDefinition | None = None
+    ) -> None:
+        self.manifest, self.root, self.base = manifest, root, base
+        self.sources, self.source_sites, self.parameters, self.parameter_sites = {}, {}, {}, {}
+        self.rules, self.rule_sites, self.sequences, self.sequence_sites = [], [], [], []
+        self.files = [] if files is None else files
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, PackDefinition)  # noqa: S101 - checked just above, for mypy
+        return all(getattr(self, name) == getattr(other, name) for name in _CONTENT)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, which is mutable
+
+    def __repr__(self) -> str:
+        return f"PackDefinition({self.manifest.pack!r}, root={self.root!r}, rules={len(self.rules)})"
 
     @property
     def identifying_fields(self) -> tuple[str, ...]:
@@ -75,6 +100,22 @@ class PackDefinition:
             self.__dict__.pop(_PACKED_SEQUENCES, None)
             return sequences
 
+
+_CONTENT = (
+    "manifest",
+    "root",
+    "sources",
+    "source_sites",
+    "parameters",
+    "parameter_sites",
+    "rules",
+    "rule_sites",
+    "files",
+    "base",
+    "sequences",
+    "sequence_sites",
+)
+"""What a definition holds: what equality compares."""
 
 _PACKED_SEQUENCES = "_packed_sequences"
 """Where an unpickled definition keeps its sequences' pickle until they are first read."""

@@ -15,7 +15,6 @@ parts (a :class:`ByteRange` each), with the line numbers of the whole file, so t
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
 import re
@@ -510,6 +509,8 @@ Column = tuple[str | int, ...]
 
 
 def _read_csv(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+    import csv  # for CSV files only: a run over JSONL never needs it
+
     _line_codec(codec, source)
     with _open(file, source) as stream:
         header_lines = _DecodedLines(stream, codec)
@@ -587,6 +588,8 @@ def _is_position(part: str) -> bool:
 def _csv_records(
     file: Path, source: str, codec: str, columns: list[Column], part: ByteRange | None
 ) -> Iterator[RawRecord]:
+    import csv  # see _read_csv
+
     before = 0 if part is None else part.line - 1  # lines of the file before this part
     with _open(file, source, part) as stream:
         lines = _DecodedLines(stream, codec, before + 1)
