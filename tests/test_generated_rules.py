@@ -214,5 +214,5 @@ def test_a_search_through_an_index_gives_the_verdicts_of_a_search_through_every_
         PACK_HEAD + TABLE_PARAMETER + yaml.safe_dump({"rules": pack_rules}, allow_unicode=True), encoding="utf-8"
     )
     policy = svcpolicy.load_policy(path)
-    assert ["visit(" in (p.generated_source or "") for p in policy.programs] == [True, True, True, True, True, False]
+    assert ["selected(" in (p.generated_source or "") for p in policy.programs] == [True, True, True, True, True, False]
     assert_same_verdicts(policy, records)

@@ -107,17 +107,31 @@ def _member(
 
 _Index = tuple[dict[str, list[int]], list[int]]
 _INDEXES_KEPT = 64
+_SELECTIONS_KEPT = 256
 
 
-def _index_of(items: list[Any] | tuple[Any, ...], name: str, kept: dict[int, tuple[Any, _Index]]) -> _Index:
-    """A parameter table's index for field ``name``: made once per table (the value in force on a day is one
-    object, kept by the parameters), not per record."""
+def _selected(
+    items: list[Any] | tuple[Any, ...],
+    name: str,
+    key: Any,
+    kept: dict[int, tuple[Any, _Index, dict[str | None, Sequence[int]]]],
+) -> Sequence[int]:
+    """The positions a search of a parameter table for ``item.name == key`` visits (see ``_visit``): the table's
+    index is made once per table (the value in force on a day is one object, kept by the parameters), not per
+    record, and the positions once per key (most records ask for one of a few keys)."""
+    if key is not None and type(key) is not str:
+        return range(len(items))
     entry = kept.get(id(items))
     if entry is None or entry[0] is not items:
         if len(kept) >= _INDEXES_KEPT:
             kept.clear()
-        entry = kept[id(items)] = (items, _index(items, name))
-    return entry[1]
+        entry = kept[id(items)] = (items, _index(items, name), {})
+    chosen = entry[2].get(key)
+    if chosen is None:
+        if len(entry[2]) >= _SELECTIONS_KEPT:
+            entry[2].clear()
+        chosen = entry[2][key] = tuple(_visit(entry[1], key, len(items)))
+    return chosen
 
 
 def _index(items: list[Any] | tuple[Any, ...], name: str) -> _Index:
@@ -175,8 +189,7 @@ _HELPERS: dict[str, Any] = {
     "hashed_of": _hashed_of,
     "member": _member,
     "absent": _absent,
-    "index_of": _index_of,
-    "visit": _visit,
+    "selected": _selected,
     "field_miss": _field_miss,
     "item_path": _item_path,
     "item_absent": _item_absent,
@@ -213,35 +226,46 @@ their value is computed once, here."""
 
 @dataclass(frozen=True)
 class _Place:
-    lines: list[str]
-    indent: str
+    """Where the caches of a loop body (or of the record) are reset, filled in as caches are made."""
 
-    def line(self, text: str) -> None:
-        self.lines.append(self.indent + text)
+    indent: str
+    resets: dict[str, list[str]]  # by the value a cache starts from: its locals
+
+    def reset(self, local: str, value: str) -> None:
+        self.resets.setdefault(value, []).append(local)
+
+    def lines(self) -> list[str]:
+        """One chained assignment per starting value (``c0 = c1 = … = M``): a load of the value, not one per cache."""
+        return [f"{self.indent}{' = '.join(locals)} = {value}" for value, locals in self.resets.items()]
 
 
 class _Writer:
     """Generated lines, indented; fresh local names; pack values bound as constants."""
 
     def __init__(self) -> None:
-        self.lines: list[str | list[str]] = []  # a list: lines filled in later, at the start of a loop body
+        self.lines: list[str | _Place] = []  # a place: lines filled in later, at the start of a loop body
         self.depth = 1
         self.namespace: dict[str, Any] = dict(_HELPERS)
         self._constants = itertools.count()
         self._caches = itertools.count()
         self._temporaries = itertools.count()
+        self.computed: dict[str, int] = {}
+        """Caches certainly holding their value here, by the depth of the block that computed them: the code
+        that follows in that block (and in blocks inside it) reads them without testing them again."""
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
 
     def later(self) -> _Place:
         """A place for lines written later (at the current indentation): the cache resets of a loop body."""
-        place = _Place([], "    " * self.depth)
-        self.lines.append(place.lines)
+        place = _Place("    " * self.depth, {})
+        self.lines.append(place)
         return place
 
     def text(self) -> str:
-        return "\n".join(line for entry in self.lines for line in ([entry] if isinstance(entry, str) else entry))
+        return "\n".join(
+            line for entry in self.lines for line in ([entry] if isinstance(entry, str) else entry.lines())
+        )
 
     @contextlib.contextmanager
     def block(self) -> Iterator[None]:
@@ -250,6 +274,7 @@ class _Writer:
             yield
         finally:
             self.depth -= 1
+            self.computed = {cache: depth for cache, depth in self.computed.items() if depth <= self.depth}
 
     def local(self) -> str:
         """A temporary of the current rule: assigned before it is read, so the next rule may reuse the name."""
@@ -438,7 +463,7 @@ class _Body:
                 def judged(value: str) -> None:
                     out.line(f"{result} = {value}")
 
-                self._judge(when, judged, judged, out.local())  # an Undetermined is the item's result
+                self._judge_item(when, judged, judged, out.local(), idle=False)  # an Undetermined is a result
                 out.line(f"if {result} is False:")
                 with out.block():
                     out.line("continue")
@@ -477,11 +502,14 @@ class _Body:
         cache = caches.get(key)
         if cache is None:  # a loop's caches are its rule's temporaries; the record's are kept across rules
             cache = caches[key] = self.out.cache() if level == 0 else self.out.local()
-            self.levels[level].line(f"{cache} = M")
+            self.levels[level].reset(cache, "M")
+        if cache in self.out.computed:
+            return cache
         self.out.line(f"if {cache} is M:")
         with self.out.block():
             value = compute()
             self.out.line(f"{cache} = {value}")
+        self.out.computed[cache] = self.out.depth
         return cache
 
     def _compute(self, node: n.Node) -> str:
@@ -823,9 +851,11 @@ class _Body:
             out.line(f"{decided} = True")
         return decided
 
-    def _attempt(self, node: n.Node, target: str, *, on_error: Sequence[str], on_value: Sequence[str] = ()) -> None:
+    def _attempt(
+        self, node: n.Node, target: str | None, *, on_error: Sequence[str], on_value: Sequence[str] = ()
+    ) -> None:
         """``target = node``, running ``on_error`` (``{error}`` is the Undetermined) when it is undetermined and
-        ``on_value`` when it is not."""
+        ``on_value`` when it is not; with no ``target``, ``on_value`` reads the value as ``{value}`` (no copy)."""
         out = self.out
         error = out.local()
 
@@ -838,11 +868,42 @@ class _Body:
                 out.line(text.format(error=held))
 
         def judged(value: str) -> None:
+            if target is None:
+                for text in on_value:
+                    out.line(text.format(value=value))
+                return
             out.line(f"{target} = {value}")
             for text in on_value:
                 out.line(text)
 
         self._judge(node, judged, failed, error)
+
+    def _judge_item(self, node: n.Node, on_value: Then, on_error: Then, caught: str, *, idle: bool) -> None:
+        """``_judge`` of a loop item's truth, where the truth ``idle`` asks nothing of the loop (false for ``any``,
+        ``count`` and a rule's items, true for ``all``): an ``and`` (``or``) operand that decides it so goes on
+        with the next item at once, with no result kept and tested. Most items end there."""
+        if not (isinstance(node, n.BoolOp) and (node.op == "or") is idle and self._uncached(node)):
+            self._judge(node, on_value, on_error, caught)
+            return
+        out = self.out
+        out.line("try:")
+        with out.block():
+            _, pending = self._bool(node, decided="continue")
+            out.line(f"if {pending} is None:")
+            with out.block():
+                on_value(str(not idle))
+            out.line("else:")
+            with out.block():
+                on_error(pending)
+        out.line(f"except U as {caught}:")
+        with out.block():
+            on_error(caught)
+
+    def _uncached(self, node: n.Node) -> bool:
+        """Whether ``build`` and ``_then`` compute ``node`` where they are asked for it (no cache keeps it)."""
+        free = _free_names(node, self.scope)
+        level = max((self.scope[name].level for name in free), default=0)
+        return self._once(node, free) and level == len(self.levels) - 1
 
     def _judge(self, node: n.Node, on_value: Then, on_error: Then, caught: str) -> None:
         """The code for ``node``, then ``on_value`` or ``on_error``: an Undetermined ``_then`` carries as a value
@@ -869,11 +930,11 @@ class _Body:
         if isinstance(node, n.Name | n.Field):
             self._then_path(node, on_value, on_error)
             return
-        free = _free_names(node, self.scope)
-        level = max((self.scope[name].level for name in free), default=0)
-        if self._once(node, free) and level == len(self.levels) - 1:
+        if self._uncached(node):
             self._then_compute(node, on_value, on_error)
             return
+        free = _free_names(node, self.scope)
+        level = max((self.scope[name].level for name in free), default=0)
         key = ("soft", _memo_key(node), tuple(sorted(self.scope[name].local for name in free)))
         caches = self.caches[level]
         value, error = caches.get((key, "value")), caches.get((key, "error"))
@@ -881,13 +942,15 @@ class _Body:
             fresh = out.cache if level == 0 else out.local
             value = caches[(key, "value")] = fresh()
             error = caches[(key, "error")] = fresh()
-            self.levels[level].line(f"{value} = M")
-            self.levels[level].line(f"{error} = None")
-        out.line(f"if {value} is M and {error} is None:")
-        with out.block():
-            self._then_compute(
-                node, lambda computed: out.line(f"{value} = {computed}"), lambda why: out.line(f"{error} = {why}")
-            )
+            self.levels[level].reset(value, "M")
+            self.levels[level].reset(error, "None")
+        if value not in out.computed:  # the value, or why there is none
+            out.line(f"if {value} is M and {error} is None:")
+            with out.block():
+                self._then_compute(
+                    node, lambda computed: out.line(f"{value} = {computed}"), lambda why: out.line(f"{error} = {why}")
+                )
+            out.computed[value] = out.depth
         out.line(f"if {error} is None:")
         with out.block():
             on_value(value)
@@ -1010,30 +1073,31 @@ class _Body:
             self.out.line(f"raise {pending}")
         return result
 
-    def _bool(self, node: n.BoolOp) -> tuple[str, str]:
+    def _bool(self, node: n.BoolOp, decided: str | None = None) -> tuple[str, str]:
         """Kleene ``and``/``or``: the first deciding operand wins over any undetermined one before it. Returns
         the result and the first undetermined operand's error (which matters only if the result is not
-        decided: true for ``and``, false for ``or``)."""
+        decided: true for ``and``, false for ``or``). ``decided``: a statement leaving the code that follows
+        (``continue``) when an operand decides, run instead of keeping the result (then the constant not
+        decided)."""
         out = self.out
-        result, pending = out.local(), out.local()
+        result, pending = (out.local() if decided is None else str(node.op == "and")), out.local()
         conjunction = node.op == "and"
-        out.line(f"{result} = {conjunction}")
+        if decided is None:
+            out.line(f"{result} = {conjunction}")
         out.line(f"{pending} = None")
+        deciding = decided if decided is not None else f"{result} = {not conjunction}"
         for position, operand in enumerate(node.operands):
-            value = out.local()
             with contextlib.ExitStack() as nested:
-                if position:  # the first operand always runs, and finds nothing pending
+                if position and decided is None:  # the first operand always runs, and finds nothing pending
                     out.line(f"if {result}:" if conjunction else f"if not {result}:")
                     nested.enter_context(out.block())
                 self._attempt(
                     operand,
-                    value,
+                    None,
                     on_error=[f"if {pending} is None:", f"    {pending} = {{error}}"]
                     if position
                     else [f"{pending} = {{error}}"],
-                    on_value=[f"if not {value}:", f"    {result} = False"]
-                    if conjunction
-                    else [f"if {value}:", f"    {result} = True"],
+                    on_value=["if not {value}:" if conjunction else "if {value}:", f"    {deciding}"],
                 )
         return result, pending
 
@@ -1188,11 +1252,10 @@ class _Body:
         table) and the key; all of them when the key is undetermined (the items then decide, in the usual order)."""
         out = self.out
         selected = out.local()
-        index = f"index_of({items}, {out.const(name)}, {out.const({})})"
         out.line("try:")
         with out.block():
             key = self.build(key_node)
-            out.line(f"{selected} = visit({index}, {key}, len({items}))")
+            out.line(f"{selected} = selected({items}, {out.const(name)}, {key}, {out.const({})})")
         out.line("except U:")
         with out.block():
             out.line(f"{selected} = range(len({items}))")
@@ -1248,7 +1311,7 @@ class _Body:
             if truth is None:
                 judged("True")
             else:
-                self._judge(truth, judged, failed, error)
+                self._judge_item(truth, judged, failed, error, idle=node.kind == "all")
             self.leave_level()
         if node.kind != "count":
             out.line("else:")

@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeGuard
 
@@ -64,8 +64,10 @@ def _aware(function: str, value: object) -> datetime:
 def _day(function: str, env: Env, value: object) -> date:
     """A date as is, or the calendar date of an aware datetime in the pack's time zone."""
     if isinstance(value, datetime):
+        if type(value.tzinfo) is not timezone:  # a fixed offset, what records hold, always has one
+            _aware(function, value)
         try:
-            return _aware(function, value).astimezone(env.tz).date()
+            return value.astimezone(env.tz).date()
         except OverflowError:  # within hours of year 1 or 9999: no calendar day in the pack's zone
             raise Undetermined(f"{function}(): {value.isoformat()} is out of the calendar's range") from None
     if isinstance(value, date):
@@ -74,7 +76,7 @@ def _day(function: str, env: Env, value: object) -> date:
 
 
 def _len(env: Env, value: object) -> int:
-    if isinstance(value, str | list | tuple | dict):
+    if isinstance(value, (str, list, tuple, dict)):  # a tuple: ``X | Y`` makes a union object at every call
         return len(value)
     raise _wrong("len", "a list or a string", value)
 
@@ -103,9 +105,9 @@ def _month(env: Env, value: object) -> str:
 
 def _lookup(env: Env, mapping: object, key: object) -> Any:
     """A value from a mapping (a parameter table) by key; null when the key is not in it."""
-    if not isinstance(mapping, dict):
+    if type(mapping) is not dict and not isinstance(mapping, dict):
         raise _wrong("lookup", "a mapping as its first argument", mapping)
-    if not isinstance(key, str | int) or isinstance(key, bool):
+    if type(key) is not str and (not isinstance(key, int) or isinstance(key, bool)):
         raise _wrong("lookup", "a string or a whole number as its key", key)
     return mapping.get(key)
 
