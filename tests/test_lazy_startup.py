@@ -55,6 +55,7 @@ NOT_FOR_A_CHECK = (
     "svcpolicy.gate.waiver_file",  # the waiver model, for a run given a waiver file
     "svcpolicy.year_file",  # the holiday year file's model, for a run given a year file
     "csv",  # for CSV record files only
+    "tempfile",  # a pack copied for a worker, a doubling id table, a report spilled to disk: long runs only
 )
 """Modules a warm ``check`` of one valid record does not need."""
 

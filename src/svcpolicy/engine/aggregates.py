@@ -42,6 +42,7 @@ from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined, parse_for_
 from svcpolicy.expr.compiled import Fn
 from svcpolicy.expr.group_keys import group_key
 from svcpolicy.expr.nodes import Name, Node, walk
+from svcpolicy.frozen import Frozen
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import AGGREGATE_FUNCTIONS, Rule
 from svcpolicy.results.findings import Finding, Outcome, PackRef, RecordRef
@@ -68,13 +69,16 @@ _NO_VALUES: tuple[Any, ...] = ()
 Key = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class AggregateSpec:
+class AggregateSpec(Frozen):
     """One named aggregate: its function and the member expression it reads (none for ``count()``)."""
 
+    _fields = ("name", "function", "argument")
     name: str
     function: str
     argument: CompiledExpr | None
+
+    def __init__(self, name: str, function: str, argument: CompiledExpr | None) -> None:
+        self.__dict__.update(name=name, function=function, argument=argument)
 
 
 class AggregateProgram:

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import tempfile
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.errors import PackError
+from svcpolicy.frozen import Frozen
 from svcpolicy.pack.cache import code_stamp, read_pack
 from svcpolicy.pack.definition import PackDefinition
 
@@ -68,15 +67,23 @@ def _own_code_stamp() -> str:
     return code_stamp()
 
 
-@dataclass(frozen=True)
-class PackSource:
+class PackSource(Frozen):
     """A pack as content: the manifest it was loaded from, and every file's path and bytes, with their digest;
-    and, to spare the receiver reading them again, the validated definition they gave here."""
+    and, to spare the receiver reading them again, the validated definition they gave here (not compared, not
+    shown: it is not part of what the pack is)."""
 
+    _fields = ("entry", "files", "digest")
     entry: str
     files: tuple[tuple[str, bytes], ...]
     digest: str
-    validated: ValidatedPack = field(default_factory=lambda: ValidatedPack(None), compare=False, repr=False)
+    validated: ValidatedPack
+
+    def __init__(
+        self, entry: str, files: tuple[tuple[str, bytes], ...], digest: str, validated: ValidatedPack | None = None
+    ) -> None:
+        self.__dict__.update(
+            entry=entry, files=files, digest=digest, validated=ValidatedPack(None) if validated is None else validated
+        )
 
     @classmethod
     def of(cls, definition: PackDefinition) -> PackSource:
@@ -137,6 +144,8 @@ def _build(kind: type[B], source: PackSource, calendar: HolidayCalendar) -> B:
             del _RECEIVED[id(definition)]
     if all(_holds(Path(path), data) for path, data in source.files):
         return kind(_checked(read_pack(source.entry), source), calendar=calendar)
+    import tempfile  # only when the files sent are not here: a warm check never gets this far
+
     with tempfile.TemporaryDirectory(prefix="svcpolicy-pack-") as copy:
         for path, data in source.files:
             target = Path(copy) / Path(path).relative_to(Path(path).anchor)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import tempfile
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -210,6 +209,8 @@ class SeenIds:
         size, typecode = len(self._digests), self._ordinals.typecode
         parked: BinaryIO | None = None
         if size >= PARK_FROM_SLOTS:
+            import tempfile  # only for the table of a long stream: a short run never needs it
+
             with contextlib.suppress(OSError):  # no temporary directory to write to: the old table stays in memory
                 parked = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, once read back
                 self._digests.tofile(parked)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from svcpolicy.gate.waivers import PlacedWaiver, WaiverSet
@@ -32,27 +31,42 @@ if TYPE_CHECKING:
     from svcpolicy.results.report import Counts, InputFailure
 
 
-@dataclass
 class _Use:
-    applied: int = 0
-    expired: int = 0
-    refused: int = 0
+    """How often a run applied one waiver, found it expired, or refused it (its rule is not waivable)."""
+
+    __slots__ = ("applied", "expired", "refused")
+
+    def __init__(self, applied: int = 0, expired: int = 0, refused: int = 0) -> None:
+        self.applied = applied
+        self.expired = expired
+        self.refused = refused
 
 
-@dataclass
 class Gate:
-    """The gate's settings and what it saw; ``observe`` every item of a run, ``conclude`` it, read ``verdict``."""
+    """The gate's settings and what it saw; ``observe`` every item of a run, ``conclude`` it, read ``verdict``.
 
-    fail_on: Severity = Severity.INFO
-    fail_on_undetermined: bool = False
-    waivers: WaiverSet = field(default_factory=WaiverSet.empty)
-    baseline: Baseline | None = None
-    today: dt.date | None = None
-    rules: tuple[RuleInfo, ...] = ()
-    pack: PackRef | None = None
-    fail_on_stale_waivers: bool = False
+    A plain class, not a dataclass (defining one costs every run a millisecond): a gate is one run's state,
+    never compared with another."""
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        fail_on: Severity = Severity.INFO,
+        fail_on_undetermined: bool = False,
+        waivers: WaiverSet | None = None,
+        baseline: Baseline | None = None,
+        today: dt.date | None = None,
+        rules: tuple[RuleInfo, ...] = (),
+        pack: PackRef | None = None,
+        fail_on_stale_waivers: bool = False,
+    ) -> None:
+        self.fail_on = fail_on
+        self.fail_on_undetermined = fail_on_undetermined
+        self.waivers = WaiverSet.empty() if waivers is None else waivers
+        self.baseline = baseline
+        self.today = today
+        self.rules = rules
+        self.pack = pack
+        self.fail_on_stale_waivers = fail_on_stale_waivers
         self._waivable = {r.id: r.waivable for r in self.rules}
         self._uses = [_Use() for _ in self.waivers]
         self._baseline_seen: set[str] = set()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol, TextIO, cast
 
+from svcpolicy.frozen import Frozen
 from svcpolicy.results.dispositions import Disposition
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
@@ -34,14 +34,23 @@ StreamOpener = Callable[[Report, TextIO, str], ItemStream]
 """Starts a stream on a report whose findings are still to come; counts and gate are complete at ``close``."""
 
 
-@dataclass(frozen=True)
-class ReportFormat:
+class ReportFormat(Frozen):
     """A report format: how to write it, and how to store it in a file.
 
     The writer is named, not held: its module is imported only when the format is used, so a run that writes
     jsonl never imports Jinja2 (html) or the XML and SARIF writers.
     """
 
+    _fields = (
+        "name",
+        "module",
+        "writer_name",
+        "extension",
+        "encoding",
+        "stream_name",
+        "caps_findings",
+        "showing_customer_ids_name",
+    )
     name: str
     module: str
     """The module of ``svcpolicy.reporting`` that writes the format (``sarif``)."""
@@ -49,16 +58,38 @@ class ReportFormat:
     """The writer in that module (:data:`Writer`)."""
     extension: str
     """The usual file name extension (``.sarif``), for ``--output`` and file names."""
-    encoding: str = "utf-8"
+    encoding: str
     """The encoding written to a file (a BOM for CSV, so spreadsheet programs read Chinese as UTF-8)."""
-    stream_name: str | None = None
+    stream_name: str | None
     """For formats written item by item as a run goes (``svcpolicy check`` streams them): a
     :data:`StreamOpener` in the module."""
-    caps_findings: bool = False
+    caps_findings: bool
     """A format that shows at most ``--html-max-findings`` findings (the counts stay complete)."""
-    showing_customer_ids_name: str | None = None
+    showing_customer_ids_name: str | None
     """For formats that mask customer identifiers themselves (html, from the record context): the writer under
     ``--show-customer-ids``."""
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        writer_name: str,
+        extension: str,
+        encoding: str = "utf-8",
+        stream_name: str | None = None,
+        caps_findings: bool = False,
+        showing_customer_ids_name: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            name=name,
+            module=module,
+            writer_name=writer_name,
+            extension=extension,
+            encoding=encoding,
+            stream_name=stream_name,
+            caps_findings=caps_findings,
+            showing_customer_ids_name=showing_customer_ids_name,
+        )
 
     @property
     def write(self) -> Writer:

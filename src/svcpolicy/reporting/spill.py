@@ -8,7 +8,6 @@ chunks go to one shared temporary file (only when a run has that much to say), w
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Hashable, Iterator
 from typing import IO, Generic, TypeVar
 
@@ -48,6 +47,8 @@ class SpillBuckets(Generic[Key]):
     def _spill(self, key: Key) -> None:
         data = "".join(self._buffered[key]).encode("utf-8")
         if self._file is None:
+            import tempfile  # only for a run with that much to say: a short run never needs it
+
             self._file = tempfile.TemporaryFile(prefix="svcpolicy-report-")  # noqa: SIM115 - closed by close()
         self._file.seek(self._end)
         self._file.write(data)

@@ -9,27 +9,51 @@ in ``report.rules``; ``svcpolicy check`` fills it from ``policy.catalog()``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from svcpolicy.frozen import Frozen
 from svcpolicy.pack.schema import Severity
 from svcpolicy.results.findings import Citation, Finding
 
 
-@dataclass(frozen=True)
-class RuleInfo:
+class RuleInfo(Frozen):
     """What a report says about a rule: its id, title, severity, every provision it cites, and more."""
 
+    _fields = ("id", "title", "severity", "citations", "description", "kind", "waivable", "title_zh", "description_zh")
     id: str
     title: str
     severity: Severity
     citations: tuple[Citation, ...]
-    description: str | None = None
-    kind: str = "record"
-    waivable: bool = True
-    title_zh: str | None = None
+    description: str | None
+    kind: str
+    waivable: bool
+    title_zh: str | None
     """The title in Chinese (the pack's ``title_zh``), for reports in Chinese."""
-    description_zh: str | None = None
+    description_zh: str | None
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        severity: Severity,
+        citations: tuple[Citation, ...],
+        description: str | None = None,
+        kind: str = "record",
+        waivable: bool = True,
+        title_zh: str | None = None,
+        description_zh: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            id=id,
+            title=title,
+            severity=severity,
+            citations=citations,
+            description=description,
+            kind=kind,
+            waivable=waivable,
+            title_zh=title_zh,
+            description_zh=description_zh,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from svcpolicy.errors import SourceLocation
+from svcpolicy.frozen import Frozen
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
 
 
-@dataclass(frozen=True)
-class WaiverNote:
+class WaiverNote(Frozen):
     """The waiver that excused a finding, as reports show it."""
 
+    _fields = ("label", "reason", "approver", "expires", "ticket", "location")
     label: str
     reason: str
     approver: str
     expires: dt.date
     ticket: str | None
     location: SourceLocation
+
+    def __init__(
+        self, label: str, reason: str, approver: str, expires: dt.date, ticket: str | None, location: SourceLocation
+    ) -> None:
+        self.__dict__.update(
+            label=label, reason=reason, approver=approver, expires=expires, ticket=ticket, location=location
+        )
 
 
 class Status(StrEnum):
@@ -35,14 +42,19 @@ class Status(StrEnum):
     BASELINED = "baselined"
 
 
-@dataclass(frozen=True)
-class Disposition:
+class Disposition(Frozen):
     """What the gate makes of one finding."""
 
+    _fields = ("status", "blocking", "waiver", "note")
     status: Status
     blocking: bool
-    waiver: WaiverNote | None = None
-    note: str | None = None
+    waiver: WaiverNote | None
+    note: str | None
+
+    def __init__(
+        self, status: Status, blocking: bool, waiver: WaiverNote | None = None, note: str | None = None
+    ) -> None:
+        self.__dict__.update(status=status, blocking=blocking, waiver=waiver, note=note)
 
     @property
     def tag(self) -> str:
@@ -71,13 +83,16 @@ class Disposition:
 OPEN_INVALID = Disposition(Status.OPEN, True)
 
 
-@dataclass(frozen=True)
-class GateNote:
+class GateNote(Frozen):
     """Something the gate reports about its own inputs: a stale or expired waiver, a refused one, a baseline."""
 
+    _fields = ("kind", "message", "location")
     kind: str
     message: str
-    location: str | None = None
+    location: str | None
+
+    def __init__(self, kind: str, message: str, location: str | None = None) -> None:
+        self.__dict__.update(kind=kind, message=message, location=location)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
@@ -93,13 +108,16 @@ def default_disposition(item: Finding | InvalidRecord) -> Disposition:
     return Disposition(Status.OPEN, item.outcome is Outcome.VIOLATION)
 
 
-@dataclass(frozen=True)
-class GateReason:
+class GateReason(Frozen):
     """One reason a run fails its gate, and how many items of that kind there are."""
 
+    _fields = ("kind", "count")
     kind: str
     """``blocking-finding``, ``invalid-record``, ``input-failure`` or ``stale-waiver``."""
     count: int
+
+    def __init__(self, kind: str, count: int) -> None:
+        self.__dict__.update(kind=kind, count=count)
 
     def __str__(self) -> str:
         return f"{self.count} {_REASON_TEXT[self.kind]}"
@@ -116,13 +134,16 @@ _REASON_TEXT = {
 }
 
 
-@dataclass(frozen=True)
-class GateVerdict:
+class GateVerdict(Frozen):
     """Whether a run passes its gate, and why not: the one answer every writer and the exit code give."""
 
-    reasons: tuple[GateReason, ...] = ()
-    stale_waivers: tuple[GateNote, ...] = ()
+    _fields = ("reasons", "stale_waivers")
+    reasons: tuple[GateReason, ...]
+    stale_waivers: tuple[GateNote, ...]
     """The waiver notes that fail the run (only under ``--fail-on-stale-waivers``)."""
+
+    def __init__(self, reasons: tuple[GateReason, ...] = (), stale_waivers: tuple[GateNote, ...] = ()) -> None:
+        self.__dict__.update(reasons=reasons, stale_waivers=stale_waivers)
 
     @classmethod
     def of(
