@@ -52,17 +52,6 @@ def _text(value: Any) -> Value:
     return None if value is None or value == "" else str(value)
 
 
-def key_values(record: Mapping[str, Any]) -> tuple[tuple[str, Value], ...]:
-    """The value of each tallied key in a (validated) record: what ``KeyTally.add`` counts it under."""
-    employee = record.get("employee")
-    values = (
-        _text(record.get("branch_id")),
-        _text(employee.get("id")) if type(employee) is dict or isinstance(employee, Mapping) else None,
-        month_of(record.get("started_at")),
-    )
-    return tuple(zip(TALLY_KEYS, values, strict=True))
-
-
 _PENDING_KEPT = 1024
 """Distinct (values, outcome) combinations counted before they are added into the per-key counts."""
 
