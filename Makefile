@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit browser java bench-scale bench bench-monitor bench-durable bench-groups import-graph clean
+.PHONY: demo test lint typecheck unit browser java bench-scale bench bench-monitor bench-durable bench-groups import-graph record-shape clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -66,3 +66,9 @@ clean:
 # The rooms of the package and the imports between them, as Mermaid (docs/architecture.md holds the drawing).
 import-graph: $(STAMP)
 	$(BIN)/python scripts/import_graph.py
+
+# The record model's shape as plain data (records/record_shape.py), read where pydantic is not imported.
+record-shape: $(STAMP)
+	$(BIN)/python -m svcpolicy.records.shape > src/svcpolicy/records/record_shape.py.new
+	mv src/svcpolicy/records/record_shape.py.new src/svcpolicy/records/record_shape.py
+	$(BIN)/ruff format src/svcpolicy/records/record_shape.py

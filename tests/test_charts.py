@@ -15,9 +15,9 @@ from matplotlib.patches import Rectangle
 import svcpolicy
 from auditing import audit
 from conftest import REPO
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.charts import cjk_font
 from svcpolicy.reporting.rows import SEVERITY_COLOURS, UNDETERMINED_COLOUR
+from svcpolicy.severity import Severity
 
 
 @pytest.fixture

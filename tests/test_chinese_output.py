@@ -13,7 +13,6 @@ import pytest
 import svcpolicy
 from conftest import AS_OF, REPO
 from svcpolicy.expr.template import format_value
-from svcpolicy.pack.schema import Severity
 from svcpolicy.records.messages_zh import record_error_zh
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.ci import write_markdown
@@ -21,6 +20,7 @@ from svcpolicy.reporting.registry import FORMATS
 from svcpolicy.reporting.text import write_text
 from svcpolicy.results.findings import Citation
 from svcpolicy.results.report import Counts, Report
+from svcpolicy.severity import Severity
 
 EXAMPLES = REPO / "examples" / "records.jsonl"
 

@@ -14,10 +14,10 @@ import pytest
 import svcpolicy
 from svcpolicy.authoring.lint import lint_pack
 from svcpolicy.cli.main import main
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.html_labels import labels
 from svcpolicy.results.findings import Outcome
+from svcpolicy.severity import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "svcpolicy"

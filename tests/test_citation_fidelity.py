@@ -94,9 +94,9 @@ def test_citations_say_when_the_text_is_a_gloss_or_a_part_of_the_article(write_p
 
 def test_a_label_repeated_under_several_chapters_is_printed_with_its_chapter() -> None:
     pack = read_pack(bundled_pack_path())
-    assert citation_for(pack, "psbc-2023/content.3").display_label == "客户服务内容 3."
-    assert citation_for(pack, "psbc-2023/principles.3").display_label == "客户服务原则 3."
-    assert citation_for(pack, "svc-rules/16").display_label == "第十六条"  # 第十六条 is unique: no chapter needed
+    assert citation_for(pack.spec, "psbc-2023/content.3").display_label == "客户服务内容 3."
+    assert citation_for(pack.spec, "psbc-2023/principles.3").display_label == "客户服务原则 3."
+    assert citation_for(pack.spec, "svc-rules/16").display_label == "第十六条"  # 第十六条 is unique: no chapter needed
 
 
 def test_every_english_gloss_in_the_bundled_pack_is_marked_as_a_paraphrase() -> None:
@@ -113,5 +113,5 @@ def test_every_english_gloss_in_the_bundled_pack_is_marked_as_a_paraphrase() -> 
 
 def test_the_bundled_suitability_rules_take_effect_on_1_february_2026() -> None:
     pack = read_pack(bundled_pack_path())
-    assert citation_for(pack, "suitability-2025/12").effective_from == "2026-02-01"
-    assert citation_for(pack, "suitability-2025/13").effective_from == "2026-02-01"
+    assert citation_for(pack.spec, "suitability-2025/12").effective_from == "2026-02-01"
+    assert citation_for(pack.spec, "suitability-2025/13").effective_from == "2026-02-01"

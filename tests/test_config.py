@@ -11,7 +11,7 @@ import pytest
 from gatekit import AS_OF, authorised, disclosed, svcpolicy, unauthorised, write_gate_pack, write_records
 from svcpolicy.cli.config import ConfigError, ConfigValues, load_config
 from svcpolicy.cli.project_config import ProjectConfig
-from svcpolicy.pack.schema import Severity
+from svcpolicy.severity import Severity
 
 
 @pytest.fixture

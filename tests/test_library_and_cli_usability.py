@@ -23,9 +23,9 @@ from svcpolicy.cli.progress import RecordProgress, estimate_records
 from svcpolicy.cli.walk import record_files
 from svcpolicy.engines.durable import DurableUnavailable, durable_coverage
 from svcpolicy.expr import parse
-from svcpolicy.pack.schema import Severity
 from svcpolicy.results.dispositions import Disposition, GateVerdict, Status
 from svcpolicy.results.report import Counts
+from svcpolicy.severity import Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "records.jsonl"

@@ -22,6 +22,7 @@ from svcpolicy.expr.compiler import _hashed
 from svcpolicy.expr.functions import FUNCTIONS
 from svcpolicy.expr.undetermined import AbsentField, Undetermined
 from svcpolicy.pack.schema import Parameter
+from svcpolicy.pack.spec import ParameterSpec
 from svcpolicy.results.findings import Outcome
 from svcpolicy.results.tallies import TALLY_KEYS, KeyTally, _text, month_of
 
@@ -143,8 +144,10 @@ def test_a_tally_counts_each_record_under_each_key_value_as_one_count_per_key_wo
 def test_a_dated_parameter_resolves_per_day_and_stays_undetermined_before_its_first_value() -> None:
     table = ParameterTable(
         {
-            "fee": Parameter.model_validate({"values": {"2026-01-01": 10, "2026-07-01": 12}, "bank_set": True}),
-            "limit": Parameter.model_validate({"value": 5, "bank_set": True}),
+            "fee": ParameterSpec(
+                Parameter.model_validate({"values": {"2026-01-01": 10, "2026-07-01": 12}, "bank_set": True})
+            ),
+            "limit": ParameterSpec(Parameter.model_validate({"value": 5, "bank_set": True})),
         },
         dt.UTC,
     )

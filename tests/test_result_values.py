@@ -14,7 +14,6 @@ from svcpolicy.engine.aggregates import AggregateSpec
 from svcpolicy.engine.portable import PackSource, ValidatedPack
 from svcpolicy.errors import SourceLocation
 from svcpolicy.gate.gate import Gate
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.registry import FORMATS, ReportFormat
 from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.dispositions import (
@@ -27,6 +26,7 @@ from svcpolicy.results.dispositions import (
     WaiverNote,
 )
 from svcpolicy.results.findings import Citation
+from svcpolicy.severity import Severity
 
 WAIVER = WaiverNote("W-7", "known gap", "audit", dt.date(2026, 12, 31), None, SourceLocation("waivers.yaml", 4, 3))
 CITATION = Citation("reg", "第三条", "title", None, None, "text")

@@ -24,12 +24,17 @@ HEAVY = ("holidays", "jinja2", "pandas", "durable", "durable_rules", "pyspark", 
 SHOW_MODULES = "import json, sys; print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
 
 
-def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
-    """The top-level packages loaded once ``code`` ran in a fresh interpreter (its last line prints them)."""
+def _printed_by(code: str, env: dict[str, str] | None = None) -> list[str]:
+    """The lines ``code`` prints, run in a fresh interpreter."""
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
     )
-    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return result.stdout.strip().splitlines()
+
+
+def _modules_after(code: str, env: dict[str, str] | None = None) -> set[str]:
+    """The top-level packages loaded once ``code`` ran in a fresh interpreter (its last line prints them)."""
+    loaded: list[str] = json.loads(_printed_by(code, env)[-1])
     return set(loaded)
 
 
@@ -60,6 +65,49 @@ def test_a_short_check_with_a_warm_cache_loads_neither_the_holiday_package_nor_o
     warm = _modules_after(run_check + SHOW_MODULES, env)
     assert "holidays" in cold, "the record's deadlines need the holiday table, read from python-holidays once"
     assert warm.isdisjoint(HEAVY), sorted(warm & set(HEAVY))
+
+
+def test_a_short_check_of_valid_records_with_a_warm_cache_does_not_import_pydantic(tmp_path: Path) -> None:
+    """The pack compiles from the plain spec kept in the cache and valid records decode through msgspec: pydantic
+    (a third of a short run's time) is imported only by a cold run, which validates the pack's YAML."""
+    env = {"SVCPOLICY_CACHE_DIR": str(tmp_path / "cache")}
+    examples = Path(__file__).resolve().parents[1] / "examples" / "records.jsonl"
+    records_file = tmp_path / "valid.jsonl"
+    records_file.write_text("".join(examples.read_text(encoding="utf-8").splitlines(keepends=True)[:20]), "utf-8")
+    run_check = (
+        "import contextlib, io, json, sys\n"
+        "from svcpolicy.cli.main import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    code = main(['check', {str(records_file)!r}, '--format', 'json', '--no-progress',"
+        " '--as-of', '2026-11-27T00:00:00+08:00'])\n"
+        "assert code in (0, 1), code\n"
+        "print(json.dumps(json.loads(out.getvalue())['findings']))\n"
+    )
+    cold = _printed_by(run_check + SHOW_MODULES, env)
+    warm = _printed_by(run_check + SHOW_MODULES, env)
+    assert "pydantic" in json.loads(cold[-1]), "a cold run validates the pack with pydantic"
+    assert "pydantic" not in json.loads(warm[-1])
+    assert json.loads(warm[-2]) == json.loads(cold[-2]), "the same findings, from the spec as from the models"
+    assert any(finding["outcome"] == "violation" for finding in json.loads(warm[-2])), "findings to compare"
+
+
+def test_a_pack_from_the_cache_gives_its_rules_as_the_pack_schema_models_when_asked(tmp_path: Path) -> None:
+    env = {"SVCPOLICY_CACHE_DIR": str(tmp_path)}
+    _printed_by("from svcpolicy import load_policy\nload_policy()\n", env)  # fills the cache
+    code = (
+        "import sys\n"
+        "from svcpolicy import load_policy\n"
+        "policy = load_policy()\n"
+        "assert 'svcpolicy.pack.schema' not in sys.modules, 'compiled from the cached spec'\n"
+        "from svcpolicy.pack.schema import Rule\n"
+        "rules = policy.rules\n"
+        "assert all(isinstance(rule, Rule) for rule in rules)\n"
+        "assert [rule.id for rule in rules] == [info.id for info in policy.catalog()]\n"
+        "assert [rule.severity for rule in rules] == [info.severity for info in policy.catalog()]\n"
+        "print('[]')\n"
+    )
+    _modules_after(code, env)
 
 
 @pytest.fixture

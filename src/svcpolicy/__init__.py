@@ -25,20 +25,21 @@ if TYPE_CHECKING:
     from svcpolicy.calendar import HolidayCalendar
     from svcpolicy.monitor import Monitor
     from svcpolicy.pack.bundled import bundled_pack_path
-    from svcpolicy.pack.schema import Rule, Severity
+    from svcpolicy.pack.schema import Rule
     from svcpolicy.policy import Evaluation, ExampleResult, Policy, load_policy
     from svcpolicy.records.model import Interaction, json_schema
     from svcpolicy.reporting.notebook import evaluate_frame
     from svcpolicy.results.decision import Decision
     from svcpolicy.results.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
     from svcpolicy.results.report import Counts, InputFailure, Report
+    from svcpolicy.severity import Severity
 
 _LAZY = {
     "HolidayCalendar": "svcpolicy.calendar",
     "Monitor": "svcpolicy.monitor",
     "bundled_pack_path": "svcpolicy.pack.bundled",
     "Rule": "svcpolicy.pack.schema",
-    "Severity": "svcpolicy.pack.schema",
+    "Severity": "svcpolicy.severity",
     "Evaluation": "svcpolicy.policy",
     "ExampleResult": "svcpolicy.policy",
     "Policy": "svcpolicy.policy",

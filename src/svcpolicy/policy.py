@@ -7,12 +7,11 @@ own state in an ``Evaluation`` iterator, which streams findings in input order w
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.aggregates import AggregateProgram, AggregateRun
@@ -25,18 +24,20 @@ from svcpolicy.expr import Env
 from svcpolicy.expr.parser import adopt_trees, kept_trees, recording_trees
 from svcpolicy.pack.bundled import resolve_pack
 from svcpolicy.pack.cache import keep_with, kept_with, read_pack_cached
-from svcpolicy.pack.schema import Example
 from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts, InputFailure, Report
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from svcpolicy.engines.durable import DurableStats
+    from svcpolicy.pack.schema import Example
     from svcpolicy.results.decision import Decision
 
 Engine = Literal["native", "durable"]
-RecordInput = Mapping[str, Any] | BaseModel | str | Path
-Inputs = RecordInput | Iterable[RecordInput]
+RecordInput: TypeAlias = "Mapping[str, Any] | BaseModel | str | Path"
+Inputs: TypeAlias = "RecordInput | Iterable[RecordInput]"
 Progress = Callable[[Counts], None]
 OnInputError = Literal["raise", "report"]
 """What an input that cannot be read does: ``raise`` an :class:`InputError`, or ``report`` it in
@@ -423,21 +424,28 @@ def _refuse_unusable(inputs: object) -> None:
     """Raise :class:`InputTypeError` for inputs that are no records at all (bytes would iterate as integers)."""
     if isinstance(inputs, bytes | bytearray | memoryview):
         raise InputTypeError("records given as bytes: pass a file path, or decode them (json.loads) into mappings")
-    if not isinstance(inputs, str | Path | Mapping | BaseModel | Iterable):
+    if not isinstance(inputs, str | Path | Mapping | Iterable) and not _is_model(inputs):
         raise InputTypeError(
             f"records are a file path, a mapping, a model or an iterable of these, not {type(inputs).__name__}"
         )
 
 
+def _is_model(value: object) -> TypeGuard[BaseModel]:
+    """Whether ``value`` is a pydantic model. No object is one while the module defining ``BaseModel`` is not
+    imported, so a run given files or mappings never imports pydantic to ask (a third of a warm short check)."""
+    models = sys.modules.get("pydantic.main")
+    return models is not None and isinstance(value, models.BaseModel)
+
+
 def _sources(inputs: Inputs) -> Iterator[str | Path | RawRecord]:
     """The inputs in order: record files as paths, everything else as located raw records (``<input>:N``)."""
     _refuse_unusable(inputs)
-    if isinstance(inputs, str | Path | Mapping | BaseModel):
+    if isinstance(inputs, str | Path | Mapping) or _is_model(inputs):
         inputs = [inputs]
     for position, item in enumerate(inputs, start=1):
         if isinstance(item, str | Path):
             yield item
-        elif isinstance(item, BaseModel):
+        elif _is_model(item):
             data = item.model_dump(mode="python", exclude_unset=True, by_alias=True)
             yield RawRecord(Locator("<input>", position), data)
         elif isinstance(item, Mapping):

@@ -444,7 +444,7 @@ def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bo
     ``syntax``: also report expressions that do not parse, when the engine's compile could not run."""
     inherited = base_files(pack)
     tz = _tz(pack.manifest.timezone)
-    table = ParameterTable(pack.parameters, tz)
+    table = ParameterTable(pack.spec.parameters, tz)
     compiler = Compiler(params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=table.constant)
     params_used: set[str] = set()
     own_rules = [(r, s) for r, s in zip(pack.rules, pack.rule_sites, strict=True) if s.doc.file not in inherited]

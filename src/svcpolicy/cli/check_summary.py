@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from svcpolicy.engine.compiled import CompiledPack
-from svcpolicy.pack.schema import Severity
 from svcpolicy.results.dispositions import Disposition, GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
+from svcpolicy.severity import Severity
 
 FILES_NAMED = 3
 """The header names this many files, then says how many more."""

@@ -34,7 +34,7 @@ from svcpolicy.errors import LocatedError, SourceLocation
 from svcpolicy.frozen import Frozen
 
 if TYPE_CHECKING:
-    from svcpolicy.pack.schema import Severity
+    from svcpolicy.severity import Severity
 
 PYPROJECT = "pyproject.toml"
 SECTION = ("tool", "svcpolicy")

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.records.model import Interaction
+from svcpolicy.severity import Severity
 
 
 def record_kinds() -> tuple[str, ...]:

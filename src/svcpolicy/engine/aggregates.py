@@ -43,8 +43,8 @@ from svcpolicy.expr.compiled import Fn
 from svcpolicy.expr.group_keys import group_key
 from svcpolicy.expr.nodes import Name, Node, walk
 from svcpolicy.frozen import Frozen
-from svcpolicy.pack.definition import PackDefinition, Site
-from svcpolicy.pack.schema import AGGREGATE_FUNCTIONS, Rule
+from svcpolicy.pack.definition import Site
+from svcpolicy.pack.spec import PackSpec, RuleSpec
 from svcpolicy.results.findings import Finding, Outcome, PackRef, RecordRef
 
 if TYPE_CHECKING:  # the feed generator is imported when a kind's feed is first made, which a short run never does
@@ -62,6 +62,9 @@ __all__ = [
 
 MAX_GROUPS_IN_MEMORY = 100_000
 """A run's default budget: beyond this many groups in memory (a few hundred bytes each) it spills them to disk."""
+
+AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "distinct", "share", "peak")
+"""What an aggregate rule's ``aggregate:`` entries may compute (accumulators: :mod:`svcpolicy.engine.accumulators`)."""
 
 _SPEC = re.compile(r"^\s*(?P<function>[a-z_]+)\s*\((?P<argument>.*)\)\s*$", re.DOTALL)
 _NO_VALUES: tuple[Any, ...] = ()
@@ -84,12 +87,12 @@ class AggregateSpec(Frozen):
 class AggregateProgram:
     """An aggregate rule, compiled: member filter, group keys, aggregates, and the group condition."""
 
-    def __init__(self, rule: Rule, site: Site, pack: PackDefinition, compiler: Compiler, tz: dt.tzinfo) -> None:
+    def __init__(self, rule: RuleSpec, site: Site, pack: PackSpec, compiler: Compiler, tz: dt.tzinfo) -> None:
         self.rule = rule
         self.id = rule.id
         self.tz = tz
         self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
-        self.kinds = frozenset(rule.applies_to)
+        self.kinds = rule.applies_to
         self.window = rule_window(rule, pack)
         self.window_text = window_text(self.window)
         self.dated = self.window != (None, None)
@@ -115,7 +118,7 @@ class AggregateProgram:
         self.when = compiler.compile(rule.when, location=site.expression_at("when"))
         self.message_zh, self.message_en = (
             compiler.template(text, location=site.at("message", lang), lang=lang, deferred=True)
-            for lang, text in (("zh", rule.message.zh), ("en", rule.message.en))
+            for lang, text in (("zh", rule.message_zh), ("en", rule.message_en))
         )
         # the hot path: one closure each for the filter, the key and the values; the first two shared by rules
         self.layout = GroupLayout([s.function for s in self.specs], ref_stride=1 if self.loop is None else 2)

@@ -22,14 +22,14 @@ from svcpolicy.engine.programs import KindProgram, RuleProgram, Verdict, judge_r
 from svcpolicy.errors import PackError, PackErrors
 from svcpolicy.expr import Compiler, Env
 from svcpolicy.pack.definition import PackDefinition
-from svcpolicy.pack.schema import Rule
-from svcpolicy.records.model import ABSENT_DEFAULTS
 from svcpolicy.records.readers import Locator
+from svcpolicy.records.record_shape import ABSENT_DEFAULTS
 from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.findings import Finding, Outcome, PackRef
 
-if TYPE_CHECKING:  # imported when a kind's rules are first generated, which a short run never does
-    from svcpolicy.expr.codegen import RuleGenerator
+if TYPE_CHECKING:
+    from svcpolicy.expr.codegen import RuleGenerator  # imported when a kind's rules are first generated
+    from svcpolicy.pack.schema import Rule  # with pydantic, when the models are first asked for
 
 JUDGED_BY_CLOSURES = 32
 """Records of each kind judged rule by rule by the closures (compiled anyway, for messages and evidence) before
@@ -79,29 +79,30 @@ class CompiledPack:
         ``known_to_compile`` (this pack's content compiled before, with this code) compiles each record rule's
         expressions on first use instead: a short run pays only for the rules its records reach."""
         self.definition = pack
-        self.id = pack.manifest.pack
-        self.version = pack.manifest.version
-        self.title = pack.manifest.title
+        spec = pack.spec
+        self.id = spec.pack
+        self.version = spec.version
+        self.title = spec.title
         self.ref = PackRef(self.id, self.version)
-        self.tz = _timezone(pack.manifest.timezone)
+        self.tz = _timezone(spec.timezone)
         self.calendar = calendar
-        self.parameters = ParameterTable(pack.parameters, self.tz)
+        self.parameters = ParameterTable(spec.parameters, self.tz)
         compiler = Compiler(
-            params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
+            params=list(spec.parameters), absent_defaults=ABSENT_DEFAULTS, constants=self.parameters.constant
         )
         self._generator = cache(partial(_rule_generator, compiler))
         """The pack's code generator for record rules, made when a rule or kind is first generated."""
         programs: list[RuleProgram] = []
         aggregates: list[AggregateProgram] = []
         errors: list[PackError] = []
-        for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
+        for rule, site in zip(spec.rules, pack.rule_sites, strict=True):
             try:
                 program: RuleProgram | AggregateProgram
                 if rule.kind == "aggregate":
-                    program = AggregateProgram(rule, site, pack, compiler, self.tz)
+                    program = AggregateProgram(rule, site, spec, compiler, self.tz)
                     aggregates.append(program)
                 else:
-                    program = RuleProgram(rule, site, pack, compiler, self._generator, deferred=known_to_compile)
+                    program = RuleProgram(rule, site, spec, compiler, self._generator, deferred=known_to_compile)
                     programs.append(program)
                 if check_messages:
                     program.message_zh.compile()
@@ -160,7 +161,7 @@ class CompiledPack:
 
     @property
     def rules(self) -> list[Rule]:
-        """Every rule of the pack, record and aggregate, in pack order."""
+        """Every rule of the pack, record and aggregate, in pack order, as the pack schema's models."""
         return list(self.definition.rules)
 
     def catalog(self) -> tuple[RuleInfo, ...]:
@@ -179,7 +180,7 @@ class CompiledPack:
                 title_zh=rule.title_zh,
                 description_zh=rule.description_zh,
             )
-            for rule in self.definition.rules
+            for rule in self.definition.spec.rules
         )
 
     def kind_program(self, kind: str) -> KindProgram | None:

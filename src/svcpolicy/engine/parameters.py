@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from svcpolicy.expr import Undetermined
-from svcpolicy.pack.schema import Parameter
+from svcpolicy.pack.spec import ParameterSpec
 
 RECORD_TIME_FIELD = "started_at"
 
@@ -77,7 +77,7 @@ class _DatedView(Mapping[str, Any]):
 class ParameterTable:
     """Resolves parameter values per record; constant packs share one dict with no per-record work."""
 
-    def __init__(self, parameters: Mapping[str, Parameter], tz: dt.tzinfo) -> None:
+    def __init__(self, parameters: Mapping[str, ParameterSpec], tz: dt.tzinfo) -> None:
         self.tz = tz
         self.constant: dict[str, Any] = {n: p.value for n, p in parameters.items() if p.values is None}
         self.dated: dict[str, tuple[list[dt.date], list[Any]]] = {}

@@ -21,8 +21,8 @@ from svcpolicy.engine.undetermined import undetermined_finding
 from svcpolicy.errors import ExpressionError
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Template, Undetermined, parse_for_each
 from svcpolicy.expr.nodes import Node
-from svcpolicy.pack.definition import PackDefinition, Site
-from svcpolicy.pack.schema import Rule
+from svcpolicy.pack.definition import Site
+from svcpolicy.pack.spec import PackSpec, RuleSpec
 from svcpolicy.results.findings import Citation, Finding, Outcome, PackRef, RecordRef
 
 if TYPE_CHECKING:  # the code generator is imported when a rule or kind is first generated: a short run never is
@@ -56,9 +56,9 @@ class RuleProgram:
 
     def __init__(
         self,
-        rule: Rule,
+        rule: RuleSpec,
         site: Site,
-        pack: PackDefinition,
+        pack: PackSpec,
         compiler: Compiler,
         generator: Callable[[], RuleGenerator],
         *,
@@ -70,7 +70,7 @@ class RuleProgram:
         self.rule = rule
         self.id = rule.id
         self.citations = tuple(citation_for(pack, ref) for ref in rule.cite)
-        self.kinds = frozenset(rule.applies_to)
+        self.kinds = rule.applies_to
         self.window = rule_window(rule, pack)
         self.window_text = window_text(self.window)
         self.dated = self.window != (None, None)
@@ -159,7 +159,7 @@ class RuleProgram:
             self._compiler.template(
                 text, location=site.at("message", lang), lets=body.let_nodes, loop=body.loop, lang=lang, deferred=True
             )
-            for lang, text in (("zh", self.rule.message.zh), ("en", self.rule.message.en))
+            for lang, text in (("zh", self.rule.message_zh), ("en", self.rule.message_en))
         )
         return zh, en
 
@@ -334,17 +334,17 @@ def jsonable(value: Any) -> Any:
 _PLAIN = frozenset({str, int, float, bool})
 
 
-def rule_window(rule: Rule, pack: PackDefinition) -> tuple[dt.date | None, dt.date | None]:
+def rule_window(rule: RuleSpec, pack: PackSpec) -> tuple[dt.date | None, dt.date | None]:
     """The days a rule is in force: its own dates within its pack's (either may be open-ended).
 
     A rule all of whose cited provisions take effect later has no basis before the earliest of them, so it
     starts then too.
     """
-    starts = [d for d in (rule.effective_from, pack.manifest.effective_from) if d is not None]
-    cited_from = [provision_effective_from(pack, ref) for ref in rule.cite]
+    starts = [d for d in (rule.effective_from, pack.effective_from) if d is not None]
+    cited_from = [pack.provision_effective_from(ref) for ref in rule.cite]
     if cited_from and all(d is not None for d in cited_from):
         starts.append(min(d for d in cited_from if d is not None))
-    ends = [d for d in (rule.effective_until, pack.manifest.effective_until) if d is not None]
+    ends = [d for d in (rule.effective_until, pack.effective_until) if d is not None]
     return (max(starts) if starts else None, min(ends) if ends else None)
 
 
@@ -354,18 +354,12 @@ def window_text(window: tuple[dt.date | None, dt.date | None]) -> tuple[str | No
     return (window[0].isoformat() if window[0] else None, window[1].isoformat() if window[1] else None)
 
 
-def provision_effective_from(pack: PackDefinition, ref: str) -> dt.date | None:
-    """The first day a cited provision is in force: its own date, else its source's (None: no date known)."""
-    source_id, _, provision_id = ref.partition("/")
-    source = pack.sources[source_id]
-    return source.provisions[provision_id].effective_from or source.effective_from
-
-
-def citation_for(pack: PackDefinition, ref: str) -> Citation:
+def citation_for(pack: PackSpec, ref: str) -> Citation:
+    """What a finding says of a cited provision (``source/provision``)."""
     source_id, _, provision_id = ref.partition("/")
     source = pack.sources[source_id]
     provision = source.provisions[provision_id]
-    effective_from = provision_effective_from(pack, ref)
+    effective_from = pack.provision_effective_from(ref)
     repeats = provision.label is not None and any(
         other.label == provision.label and other.chapter != provision.chapter
         for key, other in source.provisions.items()

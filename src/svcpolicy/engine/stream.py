@@ -54,7 +54,7 @@ def judge_stream(
 ) -> Iterator[Finding | InvalidRecord]:
     """Validate and judge each record, feed the aggregate runs, count; keep contexts (and identifying values) of
     records with findings. ``seen`` holds the ids met before this stream, and gets this stream's."""
-    identifying = pack.definition.identifying_fields if identifiers is not None else ()
+    identifying = pack.definition.spec.identifying_fields if identifiers is not None else ()
     env = Env({}, params={}, as_of=as_of, tz=pack.tz, calendar=pack.calendar)
     judge = judge or pack.judge
     seen = SeenIds() if seen is None else seen

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.results.findings import Citation, Finding, Outcome, PackRef, RecordRef
+from svcpolicy.severity import Severity
 
 
 def undetermined_finding(

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from svcpolicy.gate.waivers import PlacedWaiver, WaiverSet
-from svcpolicy.pack.schema import Severity
 from svcpolicy.results.catalog import RuleInfo
 from svcpolicy.results.dispositions import OPEN_INVALID, Disposition, GateNote, GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, PackRef
+from svcpolicy.severity import Severity
 
 if TYPE_CHECKING:
     from svcpolicy.gate.baseline import Baseline  # read only when --baseline is given (cli.commands.check)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from svcpolicy.engine.undetermined import undetermined_finding
-from svcpolicy.pack.schema import Severity
 from svcpolicy.pack.sequences import PLACEHOLDER, SequenceRule
 from svcpolicy.results.findings import Citation, Finding, InvalidRecord, Outcome, PackRef, RecordRef
+from svcpolicy.severity import Severity
 
 
 @dataclass(frozen=True, slots=True)

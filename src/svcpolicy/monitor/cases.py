@@ -108,7 +108,7 @@ class Cases:
         self.horizon = horizon
         pack = policy.definition
         self.sequences = [
-            CompiledSequence(rule, tuple(citation_for(pack, ref) for ref in rule.cite)) for rule in pack.sequences
+            CompiledSequence(rule, tuple(citation_for(pack.spec, ref) for ref in rule.cite)) for rule in pack.sequences
         ]
         compiler = pattern_compiler(policy)
         self._by_event: dict[str, list[tuple[CompiledSequence, str, PatternMatcher | Extension]]] = {}

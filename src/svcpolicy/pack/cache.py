@@ -1,11 +1,12 @@
 """Validated packs cached in the user's cache directory, keyed by the content of every file that makes them.
 
 Reading a pack (the YAML with positions, then pydantic) is most of a short run's time: ~0.7 s of CPU for the
-bundled pack, against ~0.01 s to unpickle the :class:`PackDefinition` it gives (its pydantic models build
-their validators only when something is validated, so a cached definition costs none; each file's YAML document
-stays packed until a position or value is asked of it: :mod:`svcpolicy.pack.yaml_document`). Compiled rules are
-closures and cannot be pickled, so the definition is what is kept and the rules are compiled again each run
-(from kept parse trees: see below).
+bundled pack, against ~0.01 s to unpickle the :class:`PackDefinition` it gives. What the engine compiles from is
+its :class:`~svcpolicy.pack.spec.PackSpec`, plain values; its pydantic models stay pickled until something asks
+for them, so a warm run does not import pydantic (:meth:`PackDefinition.__getstate__`), and each file's YAML
+document stays packed until a position or value is asked of it (:mod:`svcpolicy.pack.yaml_document`). Compiled
+rules are closures and cannot be pickled, so the definition is what is kept and the rules are compiled again each
+run (from kept parse trees: see below).
 
 Only pack directories are cached. The key covers the bytes of every file under the pack's directory and
 its bases' (a rule file added or edited is a new key), svcpolicy's own code (size and mtime of its modules, so

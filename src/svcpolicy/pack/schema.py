@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from svcpolicy.records.model import field_paths
+from svcpolicy.severity import Severity as Severity  # the pack format's, re-exported
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Za-z0-9]+)+$"
@@ -24,23 +25,6 @@ class _Strict(BaseModel):
     """Validators are built on first validation: a pack read from the cache is never validated again."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
-
-
-class Severity(StrEnum):
-    """How serious a violation is; ``--fail-on`` compares against this order."""
-
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_ORDER.index(self)
-
-
-_SEVERITY_ORDER = list(Severity)
 
 
 class ProvisionClass(StrEnum):
@@ -151,7 +135,6 @@ class Example(_Strict):
 
 
 NAME = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
-AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max", "distinct", "share", "peak")
 
 
 class Rule(_Strict):

@@ -3,8 +3,9 @@
 pydantic's ``INTERACTION_ADAPTER`` stays the definition of a valid record and of every error message; this
 path only takes the common case faster (decoding and validating with msgspec costs about a third of pydantic's
 time) and gives datetimes a standard ``datetime.timezone``, which compares about ten times faster than
-pydantic's own ``TzInfo``. The Structs are generated from :data:`~svcpolicy.records.model.RECORD_TYPE` at
-import, so a field added to the model is decoded here too.
+pydantic's own ``TzInfo``. The Structs are generated, when the first line is decoded, from the model's shape as
+plain data (:mod:`svcpolicy.records.record_shape`, checked against the model by ``tests/test_record_shape.py``):
+a field added to the model is decoded here too, and decoding valid records never imports pydantic.
 
 The fast path is strict, and rejects whatever it could not turn into exactly pydantic's value: numbers written
 as text (and text as numbers), lax booleans, JSON numbers in decimal fields (pydantic reads them through a
@@ -20,15 +21,15 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import annotated_types
 import msgspec
-from pydantic import AllowInfNan
-from pydantic.fields import FieldInfo
 
-from svcpolicy.records.model import RECORD_TYPE, Interaction
-from svcpolicy.records.types import FieldSpec
+from svcpolicy.records.record_shape import RECORD_SHAPE
+
+if TYPE_CHECKING:
+    from svcpolicy.records.model import Interaction
+    from svcpolicy.records.shape import ShapeNode
 
 __all__ = ["decode_fast"]
 
@@ -37,42 +38,21 @@ class _Unmirrored:
     """Stands for a field whose kind or constraint the fast path does not mirror: present, it goes to pydantic."""
 
 
-_META_KEYS: dict[type, str] = {
-    annotated_types.Ge: "ge",
-    annotated_types.Gt: "gt",
-    annotated_types.Le: "le",
-    annotated_types.Lt: "lt",
-    annotated_types.MinLen: "min_length",
-    annotated_types.MaxLen: "max_length",
-}
-
-
-def _constraints(spec: FieldSpec) -> dict[str, Any] | None:
-    """The field's pydantic constraints as msgspec ``Meta`` arguments; None when one has no counterpart."""
-    meta: dict[str, Any] = {}
-    for extra in spec.metadata:
-        for constraint in extra.metadata if isinstance(extra, FieldInfo) else ():
-            key = _META_KEYS.get(type(constraint))
-            if key is not None:
-                meta[key] = getattr(constraint, key)
-            elif not (isinstance(constraint, AllowInfNan) and not constraint.allow_inf_nan):
-                return None  # JSON has no inf/nan and msgspec refuses 1e400, so allow_inf_nan=False holds as is
-    return meta
-
-
-def _value_type(spec: FieldSpec, structs: dict[str, type[msgspec.Struct]]) -> Any:
+def _value_type(node: ShapeNode) -> Any:
     """The msgspec type of one field's values (None included when the model admits null)."""
-    meta = _constraints(spec)
-    if meta is None:
+    constraints = node["constraints"]
+    if isinstance(constraints, str):  # UNMIRRORED
         return _Unmirrored
-    kind = spec.kind
+    meta = dict(constraints)
+    kind = node["kind"]
+    item = node["item"]
     base: Any
-    if spec.choices:
-        base = Literal.__getitem__(spec.choices) if kind in ("string", "number") else _Unmirrored
+    if node["choices"]:
+        base = Literal.__getitem__(node["choices"]) if kind in ("string", "number") else _Unmirrored
     elif kind == "bool":
         base = bool
     elif kind == "number":
-        base = spec.scalar if spec.scalar in (int, float) else _Unmirrored
+        base = _NUMBERS.get(node["scalar"], _Unmirrored)
     elif kind == "decimal":
         base = _DecimalText if not meta else _Unmirrored  # made a Decimal by _decimal_from_text
     elif kind == "string":
@@ -81,29 +61,30 @@ def _value_type(spec: FieldSpec, structs: dict[str, type[msgspec.Struct]]) -> An
         base, meta = dt.datetime, {**meta, "tz": True}
     elif kind == "date":
         base = dt.date
-    elif kind == "list" and spec.item is not None:
-        base = list[_value_type(spec.item, structs)]  # type: ignore[misc]
+    elif kind == "list" and item is not None:
+        base = list[_value_type(item)]  # type: ignore[misc]
     elif kind == "mapping":
-        base = dict[str, Any] if spec.fields is None else _struct(spec, structs)
+        base = dict[str, Any] if node["fields"] is None else _struct(node)
     else:
         base = _Unmirrored
     if meta and base is not _Unmirrored:
         base = Annotated[base, msgspec.Meta(**meta)]
-    return base | None if spec.nullable else base
+    return base | None if node["nullable"] else base
 
 
-def _struct(spec: FieldSpec, structs: dict[str, type[msgspec.Struct]]) -> type[msgspec.Struct]:
+_NUMBERS: dict[str | None, type] = {"int": int, "float": float}
+
+
+def _struct(node: ShapeNode) -> type[msgspec.Struct]:
     """One Struct per mapping of the model; absent fields are ``UNSET`` so that they stay absent."""
     fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
-    for name, child in (spec.fields or {}).items():
-        value = _value_type(child, structs)
-        fields.append((name, value) if child.required else (name, value | msgspec.UnsetType, msgspec.UNSET))
-    name = "".join(part.title() for part in re.split(r"\W+", spec.path) if part) or "Record"
+    for name, child in (node["fields"] or {}).items():
+        value = _value_type(child)
+        fields.append((name, value) if child["required"] else (name, value | msgspec.UnsetType, msgspec.UNSET))
+    name = "".join(part.title() for part in re.split(r"\W+", node["path"]) if part) or "Record"
     # gc=False: a decoded Struct lives only until it is turned into dicts and cannot be part of a cycle; not
     # tracking it saves the collector's bookkeeping on every one
-    struct = msgspec.defstruct(name, fields, kw_only=True, module=__name__, gc=False)
-    structs[spec.path] = struct
-    return struct
+    return msgspec.defstruct(name, fields, kw_only=True, module=__name__, gc=False)
 
 
 class _IsDecimal(type):
@@ -137,10 +118,16 @@ def _decimal_from_text(kind: type, value: Any) -> Decimal:
     return number
 
 
-_STRUCTS: dict[str, type[msgspec.Struct]] = {}
-_decode: Callable[[bytes], msgspec.Struct] = msgspec.json.Decoder(
-    _struct(RECORD_TYPE, _STRUCTS), dec_hook=_decimal_from_text
-).decode
+def _first_decode(line: bytes) -> msgspec.Struct:
+    """Decode the first line, after building the Structs and their decoder, which then decodes every later line:
+    importing the readers (to read CSV, or to import the engine) does not pay for them. Two threads decoding the
+    first lines at once may both build one; either decoder is right."""
+    global _decode
+    _decode = msgspec.json.Decoder(_struct(RECORD_SHAPE), dec_hook=_decimal_from_text).decode
+    return _decode(line)
+
+
+_decode: Callable[[bytes], msgspec.Struct] = _first_decode
 # ``:\d\d\.\d{7}`` (seconds with seven or more fractional digits), written to start at the dot: a literal first
 # character the scan can skip ahead to, which JSON has far fewer of than colons (twice as fast)
 _has_long_fraction = re.compile(rb"\.(?<=:\d\d\.)\d{7}").search

@@ -15,6 +15,7 @@ parts (a :class:`ByteRange` each), with the line numbers of the whole file, so t
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import json
 import re
@@ -27,14 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, NoReturn, cast
 
 import orjson
-from pydantic import ValidationError
 
 from svcpolicy.errors import InputError, SourceLocation
 from svcpolicy.records.fast_decode import decode_fast
-from svcpolicy.records.model import INTERACTION_ADAPTER, RECORD_TYPE, Interaction
+from svcpolicy.records.record_shape import RECORD_SHAPE
+from svcpolicy.records.shape import fields_below
 
-if TYPE_CHECKING:  # the YAML parser is imported when a YAML record file is read
+if TYPE_CHECKING:  # the YAML parser is imported when a YAML record file is read; pydantic when a record needs it
     import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    from svcpolicy.records.model import Interaction
+    from svcpolicy.records.shape import ShapeNode
 
 __all__ = [
     "LINE_FORMATS",
@@ -101,8 +106,19 @@ LINE_FORMATS = frozenset({".jsonl", ".ndjson", ".csv"})
 """The formats that can be read in parts (:class:`ByteRange`): a record never spans a line boundary at which
 a part starts (a CSV part starts where the quotes before it are balanced)."""
 
-Validation = tuple[Interaction | None, str | None, str | None]
+Validation = tuple["Interaction | None", str | None, str | None]
 """(record, None, None) when valid, else (None, error message, the record's id if the raw data has one)."""
+
+
+@functools.cache
+def _pydantic_validator() -> tuple[TypeAdapter[Interaction], type[ValidationError]]:
+    """The record model's validator and its error, imported when a record first needs pydantic: valid JSONL lines
+    never do (importing pydantic costs more than a short run). Two threads may both import: that is harmless."""
+    from pydantic import ValidationError
+
+    from svcpolicy.records.model import INTERACTION_ADAPTER
+
+    return INTERACTION_ADAPTER, ValidationError
 
 
 def validate(raw: RawRecord) -> Validation:
@@ -110,14 +126,16 @@ def validate(raw: RawRecord) -> Validation:
     payload = raw.payload
     if payload is None:
         return None, raw.error or "no record data", None
-    try:
-        if isinstance(payload, bytes):  # both JSON parsers refuse lone surrogates themselves
-            record = decode_fast(payload)  # msgspec; what it does not take, pydantic decides and explains
-            if record is None:
-                record = INTERACTION_ADAPTER.validate_json(payload)
+    if isinstance(payload, bytes):  # both JSON parsers refuse lone surrogates themselves
+        record = decode_fast(payload)  # msgspec; what it does not take, pydantic decides and explains
+        if record is not None:
             return record, None, None
-        record = INTERACTION_ADAPTER.validate_python(payload)
-    except ValidationError as exc:
+    adapter, invalid = _pydantic_validator()
+    try:
+        if isinstance(payload, bytes):
+            return adapter.validate_json(payload), None, None
+        record = adapter.validate_python(payload)
+    except invalid as exc:
         return None, _explain(exc, payload), _recover_id(payload)
     problem = _unfit(record)
     if problem is not None:
@@ -621,39 +639,45 @@ def _csv_records(
 def _nest(columns: list[Column], row: list[str]) -> dict[str, Any]:
     """Cells to a nested record; an empty cell is an absent field, and integer parts make lists."""
     root: dict[Any, Any] = {}
+    shapes = _field_shapes()
     for column, cell in zip(columns, row, strict=False):
         if cell == "":
             continue
         node = root
         for part in column[:-1]:
             node = node.setdefault(part, {})
-        node[column[-1]] = _cell_value(column, cell)
+        node[column[-1]] = _cell_value(column, cell, shapes)
     nested: dict[str, Any] = _listify(root)
     return nested
 
 
-_FIELD_SPECS = {spec.path: spec for spec in RECORD_TYPE.descendants()}
+@functools.cache
+def _field_shapes() -> Mapping[str, ShapeNode]:
+    """The model's fields by path, for reading CSV cells (made when a CSV file is first read)."""
+    return {node["path"]: node for node in fields_below(RECORD_SHAPE)}
+
+
 _CSV_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
 _CSV_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
 _CSV_INT = re.compile(r"[+-]?[0-9]+")
 _CSV_FLOAT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
-def _cell_value(column: Column, cell: str) -> Any:
+def _cell_value(column: Column, cell: str, shapes: Mapping[str, ShapeNode]) -> Any:
     """A CSV cell as the model's field holds it: CSV has only text, so a number or boolean column's cell is read as
     one here (the record model itself is strict). A cell that does not read as one stays text, and validation says
     what is wrong with it."""
     path = "".join(f".{part}" if isinstance(part, str) else "[]" for part in column).lstrip(".")
-    spec = _FIELD_SPECS.get(path)
-    if spec is None:
+    node = shapes.get(path)
+    if node is None:
         return cell
     text = cell.strip()
-    if spec.kind == "bool":
+    if node["kind"] == "bool":
         lowered = text.lower()
         return True if lowered in _CSV_TRUE else False if lowered in _CSV_FALSE else cell
-    if spec.kind == "number" and spec.scalar is int and _CSV_INT.fullmatch(text):
+    if node["kind"] == "number" and node["scalar"] == "int" and _CSV_INT.fullmatch(text):
         return int(text)
-    if spec.kind == "number" and spec.scalar is float and _CSV_FLOAT.fullmatch(text):
+    if node["kind"] == "number" and node["scalar"] == "float" and _CSV_FLOAT.fullmatch(text):
         return float(text)
     return cell
 

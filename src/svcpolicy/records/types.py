@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NotRequired, Required, Union, get_args, get_origin, get_type_hints
 
-from pydantic import AwareDatetime
 from typing_extensions import is_typeddict
 
 Kind = Literal["bool", "number", "decimal", "string", "datetime", "date", "mapping", "list", "any"]
@@ -128,6 +127,8 @@ def _literal_kind(choices: tuple[Any, ...]) -> Kind:
 
 
 def _scalar_kind(annotation: Any) -> Kind:
+    from pydantic import AwareDatetime  # here, not at import: only the model (pydantic already) describes itself
+
     if annotation is bool:
         return "bool"
     if annotation in (int, float):

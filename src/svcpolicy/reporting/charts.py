@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from svcpolicy.extras import needs
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.notebook import by, by_article, over_time
 from svcpolicy.reporting.rows import SEVERITIES, SEVERITY_COLOURS, UNDETERMINED_COLOUR
+from svcpolicy.severity import Severity
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,7 +17,6 @@ from typing import Any, TextIO
 
 import orjson
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.finished import feed
 from svcpolicy.reporting.spill import SpillBuckets
@@ -25,6 +24,7 @@ from svcpolicy.reporting.titles import RuleTitles
 from svcpolicy.results.dispositions import Disposition, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Report
+from svcpolicy.severity import Severity
 
 __all__ = ["GITLAB_SEVERITIES", "GitlabStream", "write_gitlab"]
 

@@ -27,7 +27,6 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.html_findings import filter_choices, finding_views, invalid_views
 from svcpolicy.reporting.html_labels import labels
@@ -38,6 +37,7 @@ from svcpolicy.reporting.rows import SEVERITIES, SEVERITY_COLOURS, primary, wors
 from svcpolicy.reporting.svg_charts import article_chart, branch_chart, month_chart
 from svcpolicy.results.findings import Finding, Outcome
 from svcpolicy.results.report import Report
+from svcpolicy.severity import Severity
 
 __all__ = [
     "PAGE_SIZE",

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from svcpolicy.errors import InputError
 from svcpolicy.extras import needs
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.rows import FINDING_COLUMNS, SEVERITIES, finding_row, is_group_finding, worst
 from svcpolicy.reporting.wording import rule_titles
 from svcpolicy.results.findings import Finding, Outcome
 from svcpolicy.results.tallies import TALLY_KEYS, month_of
+from svcpolicy.severity import Severity
 
 if TYPE_CHECKING:
     import pandas as pd

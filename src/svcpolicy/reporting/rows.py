@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.wording import article
 from svcpolicy.results.findings import Citation, Finding
 from svcpolicy.results.tallies import local_time, month_of
+from svcpolicy.severity import Severity
 
 __all__ = [
     "FINDING_COLUMNS",

@@ -18,13 +18,13 @@ from typing import Any, TextIO
 
 import orjson
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.finished import feed
 from svcpolicy.results.catalog import RuleInfo, rules_of
 from svcpolicy.results.dispositions import Disposition, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Report
+from svcpolicy.severity import Severity
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

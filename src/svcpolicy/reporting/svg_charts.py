@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.reporting.html_rows import NONE, PageRow, article_label, grouped, ranked
 from svcpolicy.reporting.masking import Masker
 from svcpolicy.reporting.rows import (
@@ -23,6 +22,7 @@ from svcpolicy.reporting.rows import (
     primary,
 )
 from svcpolicy.results.findings import Finding, Outcome
+from svcpolicy.severity import Severity
 
 __all__ = ["Chart", "article_chart", "branch_chart", "month_chart"]
 

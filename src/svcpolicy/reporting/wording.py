@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from svcpolicy.pack.schema import Severity
 from svcpolicy.records.messages_zh import record_error_zh
 from svcpolicy.results.catalog import rules_of
 from svcpolicy.results.dispositions import Disposition, GateVerdict, Status
 from svcpolicy.results.findings import Citation, Outcome
 from svcpolicy.results.report import Counts, Report
+from svcpolicy.severity import Severity
 
 __all__ = [
     "OUTCOME_WORDS",

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from svcpolicy.frozen import Frozen
-from svcpolicy.pack.schema import Severity
 from svcpolicy.results.findings import Citation, Finding
+from svcpolicy.severity import Severity
 
 
 class RuleInfo(Frozen):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from svcpolicy.pack.schema import Severity
+from svcpolicy.severity import Severity
 
 
 class Outcome(StrEnum):

@@ -25,7 +25,6 @@ from svcpolicy.errors import SourceLocation
 from svcpolicy.gate.gate import Gate
 from svcpolicy.gate.waivers import WaiverSet, load_waiver_files
 from svcpolicy.pack.cache import cached_verdict
-from svcpolicy.pack.schema import Severity
 from svcpolicy.policy import Evaluation, Policy, load_policy
 from svcpolicy.reporting.masking import MaskedGate, Redactor
 from svcpolicy.reporting.registry import FORMATS
@@ -33,6 +32,7 @@ from svcpolicy.reporting.wording import summary as summary_line
 from svcpolicy.results.dispositions import GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Report
+from svcpolicy.severity import Severity
 
 if TYPE_CHECKING:
     from svcpolicy.gate.baseline import Baseline
