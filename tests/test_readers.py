@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import tempfile
 import time
 from decimal import Decimal
@@ -124,7 +125,6 @@ def test_a_line_over_the_limit_is_skipped_as_an_error_without_losing_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
-    monkeypatch.setattr(readers, "_DRAIN_CHUNK", 16)
     long_line = '{"id": "x", "stated_need": "' + "x" * 500 + '"}\n'
     path = write(tmp_path, "r.jsonl", '{"id": "a"}\n' + long_line + '{"id": "c"}\n' + long_line.rstrip())
     too_long = "line is longer than 0 MiB"
@@ -137,6 +137,17 @@ def test_a_real_line_over_16_mib_is_an_invalid_record(tmp_path: Path) -> None:
     assert outcomes(path) == [(1, "-", "line is longer than 16 MiB"), (2, "b", None)]
 
 
+def test_lines_ended_by_a_lone_cr_are_each_a_record_as_an_old_mac_export_writes_them(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.jsonl", b'{"id": "a"}\r{"id": "b"}\r\n{"id": "c"}\n\r{"id": "e"}\r')
+    assert outcomes(path) == [(1, "a", None), (2, "b", None), (3, "c", None), (5, "e", None)]
+
+
+def test_a_csv_saved_with_lone_cr_line_ends_gives_one_record_per_row(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.csv", b'id,stated_need\rR1,"two\rlines"\rR2,plain\r')
+    records = [(raw.locator.line, raw.payload) for raw in read_records(path)]
+    assert records == [(2, {"id": "R1", "stated_need": "two\rlines"}), (4, {"id": "R2", "stated_need": "plain"})]
+
+
 def test_jsonl_is_streamed_not_read_ahead(tmp_path: Path) -> None:
     path = write(tmp_path, "r.jsonl", '{"id": "a"}\n{"id": "b"}\n')
     records = read_records(path)
@@ -147,18 +158,18 @@ def test_jsonl_is_streamed_not_read_ahead(tmp_path: Path) -> None:
 
 
 def lines_one_by_one(data: bytes, limit: int) -> list[tuple[int, bytes | None]]:
-    """What a JSONL reader yields, worked out a line at a time: (line, raw line with its newline, or None when the
-    line holds more than ``limit`` bytes); blank lines are skipped and a first line loses its byte order mark."""
+    """What a JSONL reader yields, worked out a line at a time: (line, raw line with its ending, or None when the
+    line holds more than ``limit`` bytes); a line ends at a LF, a CRLF or a lone CR; blank lines are skipped and a
+    first line loses its byte order mark."""
     expected: list[tuple[int, bytes | None]] = []
-    lines = data.split(b"\n")
-    for number, text in enumerate(lines, start=1):
-        last = number == len(lines)
-        if len(text) > limit:
+    lines = re.split(rb"(\r\n|\r|\n)", data)  # texts at even places, each followed by its ending
+    for number, (text, ending) in enumerate(zip(lines[::2], [*lines[1::2], b""], strict=True), start=1):
+        if len(text) + len(ending) > limit + (1 if ending else 0):  # a CRLF's CR counts, as it always did
             expected.append((number, None))
             continue
         if number == 1:
             text = text.removeprefix(codecs.BOM_UTF8)
-        line = text if last else text + b"\n"
+        line = text + ending
         if line and not line.isspace():
             expected.append((number, line))
     return expected
@@ -172,16 +183,17 @@ JSONL_PIECES = st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(
     pieces=st.lists(JSONL_PIECES, max_size=12),
+    ending=st.sampled_from([b"\n", b"\r\n", b"\r"]),
     bom=st.booleans(),
     newline_at_end=st.booleans(),
     block=st.integers(1, 40),
     cut=st.integers(0, 12),
 )
 def test_jsonl_read_in_blocks_gives_every_line_as_reading_line_by_line_would(
-    pieces: list[bytes], bom: bool, newline_at_end: bool, block: int, cut: int
+    pieces: list[bytes], ending: bytes, bom: bool, newline_at_end: bool, block: int, cut: int
 ) -> None:
-    """Lines cross block boundaries anywhere, and lines over the limit span several blocks or end one."""
-    data = (codecs.BOM_UTF8 if bom else b"") + b"\n".join(pieces) + (b"\n" if newline_at_end and pieces else b"")
+    """Lines cross block boundaries anywhere (a CRLF too), and lines over the limit span several blocks or end one."""
+    data = (codecs.BOM_UTF8 if bom else b"") + ending.join(pieces) + (ending if newline_at_end and pieces else b"")
     with tempfile.TemporaryDirectory() as folder, mock.patch.multiple(readers, MAX_LINE_BYTES=12, _LINE_BLOCK=block):
         path = Path(folder) / "r.jsonl"
         path.write_bytes(data)
@@ -189,7 +201,7 @@ def test_jsonl_read_in_blocks_gives_every_line_as_reading_line_by_line_would(
         assert read == lines_one_by_one(data, 12)
         assert all(raw.error == "line is longer than 0 MiB" for raw in read_records(path) if raw.payload is None)
         # the same file read in two parts split at a line start: the lines of the whole file, once each
-        starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+        starts = [0] + [match.end() for match in re.finditer(rb"\r\n|\r|\n", data)]
         start = starts[min(cut, len(starts) - 1)]
         parts = [ByteRange(0, start, 1), ByteRange(start, len(data), starts.index(start) + 1)]
         in_parts = [

@@ -186,6 +186,20 @@ def test_a_csv_read_in_parts_gives_the_records_and_lines_of_the_whole_file(tmp_p
     assert pieces == whole
 
 
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_a_file_read_in_parts_numbers_its_lines_as_read_whole_whatever_its_line_endings(
+    tmp_path: Path, ending: bytes
+) -> None:
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(ending.join(b'{"id": "R%d", "branch_id": "SH-1"}' % i for i in range(3000)) + ending)
+    size = path.stat().st_size
+    parts = plan._cut(path, size, [size * k // 6 for k in range(1, 6)], quoted=False)
+    whole = list(read_records(path))
+    assert [raw.locator.line for raw in whole] == list(range(1, 3001))
+    assert [raw for part in parts for raw in read_records(path, part=part)] == whole
+    assert len(parts) == (1 if ending == b"\r" else 6), "a file with lone CRs is read whole"
+
+
 def test_the_cli_takes_jobs_from_the_flag_or_the_project(tmp_path: Path) -> None:
     base = [
         str(Path(sys.executable).with_name("svcpolicy")),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from svcpolicy.records.readers import LINE_FORMATS, ByteRange, RawRecord
+from svcpolicy.records.readers import LINE_FORMATS, ByteRange, RawRecord, has_lone_cr
 
 MIN_PART_BYTES = 4 * 1024 * 1024
 """Smaller parts cost more in start-up and merging than they save."""
@@ -95,14 +95,22 @@ def part_ends(size: int, jobs: int) -> list[int]:
 
 
 def _cut(file: Path, size: int, targets: list[int], *, quoted: bool) -> list[ByteRange]:
-    """One pass over the file: at each target, the next line start (outside CSV quotes) and its line number."""
+    """One pass over the file: at each target, the next line start (outside CSV quotes) and its line number.
+
+    Parts start after a LF and are numbered by counting them: a file whose lines end at a lone CR before the last
+    cut (an old Mac export) is read whole instead, so that its line numbers stay the reader's."""
     parts: list[ByteRange] = []
     start, start_line = 0, 1
     offset, lines_before, quotes_odd = 0, 0, False
     pending = iter(targets)
     target = next(pending, None)
+    cr_ends_block = False
     with file.open("rb") as stream:
         while target is not None and (block := stream.read(_SCAN_BLOCK)):
+            # a CR ending a block is a CRLF's first half when the next block starts with its LF
+            if has_lone_cr(block.removesuffix(b"\r")) or (cr_ends_block and not block.startswith(b"\n")):
+                return [ByteRange(0, size, 1)]
+            cr_ends_block = block.endswith(b"\r")
             index = max(target - offset, 0)
             while target is not None and index < len(block):
                 cut = _line_end(block, index, quotes_odd, quoted)
