@@ -24,6 +24,7 @@ import pytest
 
 import svcpolicy
 from conftest import AS_OF, MINI_PACK, REPO, operation
+from svcpolicy import user_cache
 from svcpolicy.cli.commands import COMMANDS
 from svcpolicy.cli.main import DEBUG_HELP, build_parser, main
 from svcpolicy.engine import compiled
@@ -488,8 +489,8 @@ def test_a_damaged_kept_tree_is_parsed_again_and_judges_alike(cache_in: Path, mo
     examples = REPO / "examples" / "records.jsonl"
     whole = svcpolicy.load_policy().evaluate(examples, as_of=AS_OF)
     (kept,) = cache_in.glob("kept-parsed-trees-*")
-    trees = pickle.loads(kept.read_bytes())  # noqa: S301 - written by the load above
-    kept.write_bytes(pickle.dumps({key: b"\x80\x05damaged" for key in trees}))
+    trees = pickle.loads(user_cache.read_checked(kept) or b"")  # noqa: S301 - written by the load above
+    user_cache.write_checked(kept, pickle.dumps({key: b"\x80\x05damaged" for key in trees}))  # the digest holds
     monkeypatch.setattr(parser, "_earlier", {})
     parser._parse.cache_clear()
     again = svcpolicy.load_policy()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from svcpolicy import user_cache
 from svcpolicy.pack import cache
 from svcpolicy.pack.cache import read_pack_cached
 from svcpolicy.pack.loader import read_pack
@@ -86,3 +87,35 @@ def test_a_truncated_cached_pack_is_read_afresh_with_the_same_positions_and_cach
 
     monkeypatch.setattr(cache, "read_pack", no_reading)
     assert read_pack_cached(root).rule_sites[0].doc == fresh.rule_sites[0].doc
+
+
+def test_a_cached_pack_with_one_byte_changed_on_disk_is_read_afresh_never_trusted(
+    cache_in: Path, write_pack: Callable[..., Path]
+) -> None:
+    """A pickle holds no check of its own: a bit flipped inside a rule's text or a parameter's value would still
+    unpickle, and change findings silently. The digest written with the file refuses it."""
+    root = write_pack()
+    read_pack_cached(root)
+    (cached,) = cache_in.glob("pack-*.pickle")
+    condition = b"op.authorization.at > op.at"
+    assert condition in cached.read_bytes()
+    cached.write_bytes(cached.read_bytes().replace(condition, b"op.authorization.at < op.at"))  # still unpickles
+    again = read_pack_cached(root)
+    assert condition.decode() in again.spec.rules[0].when and condition.decode() in again.rules[0].when
+    assert b"op.authorization.at < op.at" not in cached.read_bytes(), "the damaged file was written anew"
+
+
+@pytest.mark.parametrize("damage", ["one byte changed", "cut short", "written before digests"])
+def test_a_damaged_cache_file_reads_as_missing(tmp_path: Path, damage: str) -> None:
+    target = tmp_path / "kept.pickle"
+    user_cache.write_checked(target, b"the kept bytes")
+    assert user_cache.read_checked(target) == b"the kept bytes"
+    raw = target.read_bytes()
+    damaged = {
+        "one byte changed": raw[:-1] + b"S",
+        "cut short": raw[:-3],
+        "written before digests": b"the kept bytes",
+    }[damage]
+    target.write_bytes(damaged)
+    assert user_cache.read_checked(target) is None
+    assert user_cache.read_checked(tmp_path / "missing.pickle") is None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from svcpolicy.errors import CalendarNotCovered, SourceLocation, YearFileError
 from svcpolicy.frozen import Frozen
-from svcpolicy.user_cache import cache_dir, write_atomically
+from svcpolicy.user_cache import cache_dir, read_checked, write_checked
 
 if TYPE_CHECKING:  # the year file's model and YAML are imported when a year file is read: most runs read none
     from svcpolicy.year_file import YearFile, load_year_file
@@ -109,17 +109,17 @@ def official_schedule() -> Schedule:
     """
     cached = _schedule_cache_file()
     if cached is not None:
+        data = read_checked(cached)  # None: missing, or damaged since it was written
         try:
-            with cached.open("rb") as stream:
-                schedule = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
+            schedule = None if data is None else pickle.loads(data)  # noqa: S301 - our own file, its digest checked
             if isinstance(schedule, Schedule):
                 return schedule
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
             pass
     schedule = _schedule_from_package()
     if cached is not None:
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-            write_atomically(cached, pickle.dumps(schedule, pickle.HIGHEST_PROTOCOL))
+            write_checked(cached, pickle.dumps(schedule, pickle.HIGHEST_PROTOCOL))
     return schedule
 
 

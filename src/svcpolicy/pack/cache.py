@@ -33,7 +33,7 @@ from pathlib import Path
 
 from svcpolicy._version import __version__
 from svcpolicy.pack.definition import PackDefinition
-from svcpolicy.user_cache import cache_dir, write_atomically
+from svcpolicy.user_cache import cache_dir, read_checked, write_checked
 
 __all__ = ["cache_dir", "cached_verdict", "code_stamp", "keep_with", "kept_with", "read_pack_cached"]
 
@@ -65,13 +65,13 @@ def read_pack_cached(path: Path) -> PackDefinition:
     entry = directory / f"roots-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]}.txt"
     roots = _recorded_roots(entry) or [path.resolve()]
     cached = directory / f"pack-{_digest(path, roots)}.pickle"
+    data = read_checked(cached)  # None: missing, or damaged since it was written
     try:
-        with cached.open("rb") as stream:
-            definition = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
+        definition = None if data is None else pickle.loads(data)  # noqa: S301 - our own file, its digest checked
         if isinstance(definition, PackDefinition):
             _remember_key(definition, cached.stem.removeprefix("pack-"))
             return definition
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     definition = read_pack(path)
     key = _store(directory, entry, path, definition)
@@ -88,15 +88,16 @@ def cached_verdict(definition: PackDefinition, name: str, judge: Callable[[], li
     stored = _kept_file(definition, "verdict", name, "json")
     if stored is None:
         return judge()
+    data = read_checked(stored)
     try:
-        verdict = json.loads(stored.read_bytes())
+        verdict = None if data is None else json.loads(data)
         if isinstance(verdict, list) and all(isinstance(line, str) for line in verdict):
             return verdict
-    except (OSError, ValueError):
+    except ValueError:
         pass
     verdict = judge()
     try:
-        write_atomically(stored, json.dumps(verdict, ensure_ascii=False).encode())
+        write_checked(stored, json.dumps(verdict, ensure_ascii=False).encode())
     except OSError:
         return verdict
     _prune(stored.parent, "verdict-*.json")
@@ -109,10 +110,12 @@ def kept_with(definition: PackDefinition, name: str) -> object | None:
     kept = _kept_file(definition, "kept", name, "pickle")
     if kept is None:
         return None
+    data = read_checked(kept)
+    if data is None:
+        return None
     try:
-        with kept.open("rb") as stream:
-            value: object = pickle.load(stream)  # noqa: S301 - our own file in the user's own cache directory
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        value: object = pickle.loads(data)  # noqa: S301 - our own file in the user's own cache directory, checked
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
     return value
 
@@ -124,7 +127,7 @@ def keep_with(definition: PackDefinition, name: str, value: object) -> None:
     if kept is None:
         return
     try:
-        write_atomically(kept, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+        write_checked(kept, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return
     _prune(kept.parent, "kept-*.pickle")
@@ -155,9 +158,10 @@ def _pack_roots(definition: PackDefinition) -> list[Path]:
 
 
 def _recorded_roots(entry: Path) -> list[Path]:
+    data = read_checked(entry)
     try:
-        return [Path(line) for line in entry.read_text(encoding="utf-8").splitlines() if line]
-    except (OSError, UnicodeDecodeError):
+        return [Path(line) for line in (data or b"").decode("utf-8").splitlines() if line]
+    except UnicodeDecodeError:
         return []
 
 
@@ -208,8 +212,8 @@ def _store(directory: Path, entry: Path, path: Path, definition: PackDefinition)
     roots = _pack_roots(definition)
     key = _digest(path, roots)
     try:
-        write_atomically(entry, "\n".join(map(str, roots)).encode())
-        write_atomically(directory / f"pack-{key}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL))
+        write_checked(entry, "\n".join(map(str, roots)).encode())
+        write_checked(directory / f"pack-{key}.pickle", pickle.dumps(definition, pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         return None
     _prune(directory, "pack-*.pickle")
