@@ -22,7 +22,7 @@ import svcpolicy
 from conftest import AS_OF
 from durable_strategies import LOOP_NUMBERS, LOOP_TEXTS, NUMBERS, RECORD, TEXTS, conditions
 from strategies import records_between, strategy
-from svcpolicy.engine.aggregates import AggregateRun
+from svcpolicy.engine.aggregates import MAX_MEMBER_REFS, AggregateRun
 from svcpolicy.engine.group_feed import FED_BY_CLOSURES, GroupFeed
 from svcpolicy.expr import Env
 from svcpolicy.records.model import Interaction
@@ -117,6 +117,34 @@ def test_a_value_an_accumulator_refuses_leaves_the_member_out_in_its_group_both_
     (finding,) = generated[1]
     assert finding["outcome"] == "violation" and finding["left_out"] == 1 and finding["members_total"] == 3
     assert finding["evidence"] == {"channel": "phone", "members": 2, "total": 9, "longest": 5}
+
+
+def test_a_group_past_the_kept_references_counts_every_member_and_keeps_its_first_ones_both_ways(
+    write_pack: Any,
+) -> None:
+    """Past MAX_MEMBER_REFS members a group keeps no more references, whether members are counted or left out
+    (the generated feed tests only the member count once the group is that big)."""
+    rule = {
+        "id": "GEN-1-many-members",
+        "kind": "aggregate",
+        "title": "g",
+        "cite": ["src/1"],
+        "severity": "low",
+        "group_by": {"channel": "channel"},
+        "aggregate": {"members": "count()", "total": "sum(wait)"},
+        "let": {"wait": "wait_minutes if wait_minutes != 7 else channel"},
+        "when": "members > 0",
+        "message": {"zh": "违规", "en": "violation"},
+    }
+    policy = svcpolicy.load_policy(write_pack({"pack.yaml": PACK_HEAD + yaml.safe_dump({"rules": [rule]})}))
+    refused = {2, 11, 12, 30}  # a wait of 7 is text to the sum: left out, in the group
+    records = [{"id": f"R{i}", "wait_minutes": 7 if i in refused else 1, "channel": "phone"} for i in range(33)]
+    by_closures, generated = fed_both_ways(policy, records)
+    assert generated == by_closures
+    (finding,) = generated[1]
+    assert finding["members_total"] == 33 and finding["left_out"] == len(refused)
+    assert [member["id"] for member in finding["members"]] == [f"R{i}" for i in range(MAX_MEMBER_REFS)]
+    assert finding["evidence"]["total"] == 33 - len(refused)
 
 
 def test_a_stream_feeds_its_first_records_by_the_closures_and_the_rest_by_the_generated_function() -> None:

@@ -87,3 +87,15 @@ def test_a_tables_search_positions_are_kept_per_key_and_match_a_fresh_search() -
         assert list(_selected(table, "name", key, kept)) == expected
         assert _selected(table, "name", key, kept) is _selected(table, "name", key, kept)
     assert list(_selected(table, "name", 3, kept)) == list(range(len(table)))  # another kind: every item
+
+
+def test_the_sentinel_and_the_list_type_are_read_as_locals(tmp_path: Path) -> None:
+    policy = _policy(tmp_path)
+    functions = [program._results for program in policy.programs]
+    generator = policy.programs[0]._generator()
+    kind = generator.kind([program.trees for program in policy.programs], [False] * len(functions))
+    assert kind is not None
+    for function in [*functions, kind.fn]:
+        code = function.__code__
+        assert {"M", "list_type"} <= set(code.co_varnames)
+        assert not {"M", "list_type"} & set(code.co_names)

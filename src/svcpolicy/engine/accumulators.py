@@ -317,20 +317,25 @@ class GroupLayout:
 
     def counted_lines(self, state: str, ref: str, index: str) -> list[str]:
         """Python statements counting a member into the group ``state`` and keeping its reference while the group
-        has fewer than MAX_MEMBER_REFS: ``keep_ref`` inline, for a generated feed."""
+        has fewer than MAX_MEMBER_REFS: ``keep_ref`` inline, for a generated feed. A group that counted
+        MAX_MEMBER_REFS members holds as many references (each member and left-out member offers its reference
+        while there is room, and ``fold`` keeps as many as both parts'), so a big group's member costs one test
+        of the count it reads anyway instead of ``keep_ref``'s three and a ``len``."""
         kept = f"{ref}, {index}" if self.ref_stride == 2 else ref
         grow = f"more += ({kept})" if self.ref_stride == 2 else f"more.append({ref})"
         return [
-            f"{state}[{MEMBERS:d}] += 1",
-            f"if {state}[{FIRST_REF:d}] is None:",
-            f"    {state}[{FIRST_REF:d}] = {ref}",
-            f"    {state}[{FIRST_INDEX:d}] = {index}",
-            "else:",
-            f"    more = {state}[{MORE_REFS:d}]",
-            "    if more is None:",
-            f"        {state}[{MORE_REFS:d}] = [{kept}]",
-            f"    elif len(more) < {self.more_refs_cap:d}:",
-            f"        {grow}",
+            f"members = {state}[{MEMBERS:d}]",
+            f"if members < {MAX_MEMBER_REFS:d}:",
+            f"    if {state}[{FIRST_REF:d}] is None:",
+            f"        {state}[{FIRST_REF:d}] = {ref}",
+            f"        {state}[{FIRST_INDEX:d}] = {index}",
+            "    else:",
+            f"        more = {state}[{MORE_REFS:d}]",
+            "        if more is None:",
+            f"            {state}[{MORE_REFS:d}] = [{kept}]",
+            f"        elif len(more) < {self.more_refs_cap:d}:",
+            f"            {grow}",
+            f"{state}[{MEMBERS:d}] = members + 1",
         ]
 
     def keep_ref(self, state: State, ref: Any, index: int | None) -> None:
@@ -407,21 +412,25 @@ helpers they call by name."""
 
 def _inline_sum(state: str, i: int, v: str, bind: Callable[[Any], str], counted: bool = False) -> list[str]:
     """``_add_sum`` (and ``_add_avg``'s count when ``counted``) as statements, ``_floats_plus``'s float total
-    written out."""
+    written out. A float is tested first: a whole one (so finite) takes the float total without ``isfinite``; a
+    non-finite one goes to the total, as in ``_add_sum``."""
     below = bind(_WHOLE_FLOATS_BELOW)
-    lines = [
-        f"if {v} is not None:",
-        f"    if type({v}) is float and {bind(math.isfinite)}({v}):",
-        f"        floats = {state}[{i + 1:d}]",
-        f"        if type(floats) is not int and {v}.is_integer()"
+    count = [f"    {state}[{i + 2:d}] += 1"] if counted else []
+    return [
+        f"if type({v}) is float:",
+        f"    floats = {state}[{i + 1:d}]",
+        f"    if {v}.is_integer() and type(floats) is not int"
         f" and -{below} < (floats := (floats or 0.0) + {v}) < {below}:",
-        f"            {state}[{i + 1:d}] = floats",
-        "        else:",
-        f"            {state}[{i + 1:d}] = {bind(_floats_plus)}({state}[{i + 1:d}], {v})",
+        f"        {state}[{i + 1:d}] = floats",
+        f"    elif {bind(math.isfinite)}({v}):",
+        f"        {state}[{i + 1:d}] = {bind(_floats_plus)}({state}[{i + 1:d}], {v})",
         "    else:",
         f"        {state}[{i:d}] += {v}",
+        *count,
+        f"elif {v} is not None:",
+        f"    {state}[{i:d}] += {v}",
+        *count,
     ]
-    return [*lines, f"    {state}[{i + 2:d}] += 1"] if counted else lines
 
 
 def _inline_avg(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
@@ -441,19 +450,17 @@ def _inline_max(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[
 
 
 def _inline_distinct(state: str, i: int, v: str, bind: Callable[[Any], str]) -> list[str]:
-    """``_add_distinct`` as statements."""
+    """``_add_distinct`` as statements, the slot read once."""
     return [
         f"if {v} is not None:",
-        f"    if type({state}[{i:d}]) is tuple:",
+        f"    seen = {state}[{i:d}]",
+        "    if type(seen) is tuple:",
         f"        if type({v}) not in {bind(_HASHABLE)} or (type({v}) is {bind(Decimal)} and {v}.is_snan()):",
         f"            hash({v})",
-        f"        if {v} not in {state}[{i:d}]:",
-        f"            if len({state}[{i:d}]) < {SMALL_DISTINCT:d}:",
-        f"                {state}[{i:d}] = (*{state}[{i:d}], {v})",
-        "            else:",
-        f"                {state}[{i:d}] = {{*{state}[{i:d}], {v}}}",
-        f"    elif len({state}[{i:d}]) < {MAX_DISTINCT:d}:",
-        f"        {state}[{i:d}].add({v})",
+        f"        if {v} not in seen:",
+        f"            {state}[{i:d}] = (*seen, {v}) if len(seen) < {SMALL_DISTINCT:d} else {{*seen, {v}}}",
+        f"    elif len(seen) < {MAX_DISTINCT:d}:",
+        f"        seen.add({v})",
     ]
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from operator import is_not
 from typing import TYPE_CHECKING, Any
 
 from svcpolicy.engine.accumulators import (
@@ -28,7 +29,6 @@ from svcpolicy.engine.accumulators import (
     MAX_DISTINCT,
     MAX_MEMBER_REFS,
     MEMBERS,
-    MORE_REFS,
     GroupLayout,
     State,
 )
@@ -272,7 +272,6 @@ class AggregateRun:
         self._parts: dict[str, str] = {}
         self._layout = program.layout
         self._accumulates = bool(program.layout.updates)
-        self._more_refs_cap = program.layout.more_refs_cap
 
     def tally(self) -> GroupTally:
         """The groups so far, to be merged into the run of another part of the stream (all read back into memory
@@ -350,10 +349,9 @@ class AggregateRun:
             except TypeError as exc:  # e.g. sum over text, min over mixed kinds
                 self.cannot_aggregate(key, ref, index, exc)
                 return
-        state[MEMBERS] += 1
-        more = state[MORE_REFS]
-        if more is None or len(more) < self._more_refs_cap:
+        if state[MEMBERS] < MAX_MEMBER_REFS:  # past that it holds MAX_MEMBER_REFS (counted_lines)
             self._layout.keep_ref(state, ref, index)
+        state[MEMBERS] += 1
 
     def new_group(self, key: Key) -> State:
         """The state of a group met for the first time (kept under its interned key)."""
@@ -381,7 +379,7 @@ class AggregateRun:
         else:
             shared = tuple([parts.setdefault(part, part) if type(part) is str else part for part in key])
         # the key itself when nothing changed: rules that share a per-record key then share its tuple too
-        return key if all(mine is part for mine, part in zip(shared, key, strict=True)) else shared
+        return shared if any(map(is_not, shared, key)) else key
 
     def leave_out(self, key: Key | None, ref: RecordRef, index: int | None, exc: Undetermined) -> None:
         """A member the rule cannot judge: counted in its group when its key is known, else among the unkeyed."""

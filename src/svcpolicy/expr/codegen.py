@@ -204,6 +204,11 @@ _HELPERS: dict[str, Any] = {
 }
 
 
+_LOCAL_HELPERS = "M=M, list_type=list_type"
+"""The helpers a generated rule reads most (the cache sentinel, the list type), bound as keyword-only defaults:
+a local read is cheaper than a global one, and a record reads them some hundred times."""
+
+
 @dataclass(frozen=True)
 class _Var:
     """A name bound by the generated code (the rule's loop variable, a quantifier's): its Python local, the
@@ -312,7 +317,7 @@ class RuleGenerator:
         body.prologue()
         body.rule(trees, lambda results: out.line(f"return {results}"))
         out.line("return None")
-        return _compiled(out, "env")
+        return _compiled(out, f"env, *, {_LOCAL_HELPERS}")
 
     def kind(self, rules: Sequence[RuleTrees], dated: Sequence[bool]) -> GeneratedRule | None:
         """One function judging a record by every rule of one record kind, in order: per-record values (field
@@ -343,7 +348,7 @@ class RuleGenerator:
                 with out.block():
                     _report(out, position, error)
         out.line("return reported")
-        return _compiled(out, "env, active")
+        return _compiled(out, f"env, active, *, {_LOCAL_HELPERS}")
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,6 @@ class MemberLayout(Protocol):
         ...
 
 
-_COMPOUND = (list, dict)
-
-
 @dataclass(frozen=True)
 class GroupTrees:
     """What an aggregate rule reads per record, as trees (``let`` names expanded): the collection it walks with
@@ -112,7 +109,6 @@ class GroupGenerator:
 
 
 def _generated(out: _Writer) -> GeneratedGroups | None:
-    out.namespace["COMPOUND"] = _COMPOUND
     out.namespace["group_key"] = group_key
     compiled = _compiled(out, "env, ref, active, runs", what="groups")
     return None if compiled is None else GeneratedGroups(cast(GroupFn, compiled.fn), compiled.source)
@@ -180,9 +176,10 @@ class _Group:
         parts = [body.build(part) for part in self.trees.keys]
         key = out.local()
         out.line(f"{key} = ({''.join(f'{part}, ' for part in parts)})")
-        if parts:
-            compound = " or ".join(f"type({part}) in COMPOUND" for part in parts)
-            out.line(f"if {compound}:")
+        if parts:  # one hash of the tuple (which its group lookup repeats cheaply) tests every part at once
+            out.line("try:")
+            out.line(f"    hash({key})")
+            out.line("except TypeError:")  # a list or a mapping among the parts
             out.line(f"    {key} = group_key({key}, {out.const(self.trees.key_names)})")
         return key
 

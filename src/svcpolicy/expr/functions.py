@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, TypeGuard
 
-from svcpolicy.calendar import deadline_bounds
+from svcpolicy.calendar import DeadlineBounds, deadline_bounds
 from svcpolicy.errors import CalendarNotCovered
-from svcpolicy.expr.env import Env
+from svcpolicy.expr.env import CalendarLike, Env
 from svcpolicy.expr.undetermined import Undetermined
 
 # A deadline beyond ten years is not a service rule; the bound keeps a hostile parameter from making the
@@ -63,6 +63,10 @@ def _aware(function: str, value: object) -> datetime:
 
 def _day(function: str, env: Env, value: object) -> date:
     """A date as is, or the calendar date of an aware datetime in the pack's time zone."""
+    if type(value) is datetime:
+        zone = value.tzinfo  # a record's offset is the pack's own, most often: its date needs no conversion
+        if type(zone) is timezone and (zone is env.tz or zone == env.tz):
+            return value.date()
     if isinstance(value, datetime):
         if type(value.tzinfo) is not timezone:  # a fixed offset, what records hold, always has one
             _aware(function, value)
@@ -97,10 +101,21 @@ def _date(env: Env, value: object) -> date:
     return _day("date", env, value)
 
 
+_MONTHS_KEPT = 4096
+_MONTH_NAMES: dict[int, str] = {}
+"""``month()``'s text by ``year * 16 + month``: formatting costs four times a lookup, and a run meets few months."""
+
+
 def _month(env: Env, value: object) -> str:
     """The calendar month ("2026-11") of a date, or of an aware datetime in the pack's time zone."""
     day = _day("month", env, value)
-    return f"{day.year:04d}-{day.month:02d}"  # three times faster than strftime, and this runs per record
+    key = day.year * 16 + day.month
+    name = _MONTH_NAMES.get(key)
+    if name is None:
+        if len(_MONTH_NAMES) >= _MONTHS_KEPT:
+            _MONTH_NAMES.clear()
+        name = _MONTH_NAMES[key] = f"{day.year:04d}-{day.month:02d}"
+    return name
 
 
 def _lookup(env: Env, mapping: object, key: object) -> Any:
@@ -163,9 +178,32 @@ def _latest_deadline(env: Env, start: object, days: object) -> date:
     day = _day("latest_deadline", env, start)
     count = _calendar_days("latest_deadline", days)
     try:
-        return deadline_bounds(env.calendar, day, count).latest
+        return _bounds(env.calendar, day, count).latest
     except (CalendarNotCovered, ValueError) as exc:
         raise Undetermined(str(exc) if isinstance(exc, CalendarNotCovered) else f"latest_deadline(): {exc}") from None
+
+
+_CALENDARS_KEPT = 16
+_BOUNDS_KEPT = 4096
+_bounds_kept: dict[int, tuple[CalendarLike, dict[tuple[date, int], DeadlineBounds]]] = {}
+"""Per calendar (by identity, the calendar kept to check it), the bounds of each period met: records of a day
+ask for the same few periods, and a calendar is immutable, so each walk over its working days is done once."""
+
+
+def _bounds(calendar: CalendarLike, start: date, days: int) -> DeadlineBounds:
+    """``deadline_bounds(calendar, start, days)``, computed once per calendar, start day and length."""
+    entry = _bounds_kept.get(id(calendar))
+    if entry is None or entry[0] is not calendar:
+        if len(_bounds_kept) >= _CALENDARS_KEPT:
+            _bounds_kept.clear()
+        entry = _bounds_kept[id(calendar)] = (calendar, {})
+    kept = entry[1]
+    bounds = kept.get((start, days))
+    if bounds is None:
+        if len(kept) >= _BOUNDS_KEPT:
+            kept.clear()
+        bounds = kept[(start, days)] = deadline_bounds(calendar, start, days)
+    return bounds
 
 
 def _deadline_passed(env: Env, start: object, days: object, on: object) -> bool:
@@ -174,7 +212,7 @@ def _deadline_passed(env: Env, start: object, days: object, on: object) -> bool:
     count = _calendar_days("deadline_passed", days)
     judged = _day("deadline_passed", env, on)
     try:
-        return deadline_bounds(env.calendar, day, count).passed_on(judged)
+        return _bounds(env.calendar, day, count).passed_on(judged)
     except CalendarNotCovered as exc:
         raise Undetermined(str(exc)) from None
     except ValueError as exc:
