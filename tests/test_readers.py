@@ -131,6 +131,20 @@ def test_a_line_over_the_limit_is_skipped_as_an_error_without_losing_the_next(
     assert outcomes(path) == [(1, "a", None), (2, "-", too_long), (3, "c", None), (4, "-", too_long)]
 
 
+def test_a_csv_row_over_the_limit_is_an_invalid_record_and_the_rows_after_it_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    monkeypatch.setattr(readers, "_LINE_BLOCK", 16)  # the long row spans several blocks, the last row ends at a CR
+    path = write(tmp_path, "r.csv", b"id,stated_need\nR1,short\nR2," + b"x" * 200 + b"\nR3,short\r")
+    read = [(raw.locator.line, raw.payload, raw.error) for raw in read_records(path)]
+    assert read == [
+        (2, {"id": "R1", "stated_need": "short"}, None),
+        (3, None, "line is longer than 0 MiB"),
+        (4, {"id": "R3", "stated_need": "short"}, None),
+    ]
+
+
 def test_a_real_line_over_16_mib_is_an_invalid_record(tmp_path: Path) -> None:
     huge = b'{"id": "x", "stated_need": "' + b"x" * (16 * 1024 * 1024) + b'"}\n'
     path = write(tmp_path, "r.jsonl", huge + b'{"id": "b"}\n')
