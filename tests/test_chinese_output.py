@@ -88,6 +88,31 @@ def test_message_values_read_as_words_in_chinese_not_question_marks() -> None:
     assert format_value(123456, "zh") == "123,456" and format_value(2026, "zh") == "2026"
 
 
+def test_a_long_list_in_a_message_shows_its_first_items_and_how_many_more_there_are() -> None:
+    steps = [{"name": f"step_{i}", "at": "09:02"} for i in range(25)]
+    shown = " → ".join(f"step_{i}" for i in range(20))
+    assert format_value(steps, "zh") == shown + "…（另 5 项）"
+    assert format_value(steps, "en") == shown + "… (+5 more)"
+    assert format_value(list(range(21)), "en") == ", ".join(str(i) for i in range(20)) + "… (+1 more)"
+    assert format_value(list(range(20)), "en") == ", ".join(str(i) for i in range(20))
+
+
+def test_a_record_with_thousands_of_steps_gets_findings_of_bounded_length(bundled: svcpolicy.Policy) -> None:
+    """Each finding's message names the record's steps; 2,000 of them in every one of ~1,000 findings made a
+    CI log of ~100 MB for a single record."""
+    records = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    example = next(r for r in records if r.get("business_type") == "wealth_product_sale" and r.get("steps"))
+    names = ["identity_verification", "risk_assessment", "risk_disclosure", "customer_signature"]
+    steps = [
+        {"name": names[i % 4], "at": f"2026-03-02T{10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}+08:00"}
+        for i in range(2000)
+    ]
+    report = bundled.evaluate([example | {"id": "MANY-STEPS", "steps": steps}], as_of=AS_OF)
+    messages = [f.message("zh") for f in report.findings] + [f.message("en") for f in report.findings]
+    assert any("另 1980 项" in m for m in messages) and any("+1980 more" in m for m in messages)
+    assert max(len(m) for m in messages) < 2 * 1000 + 500
+
+
 def test_bundled_messages_in_chinese_show_no_english_placeholders(report: Report) -> None:
     for finding in report.violations:
         assert "true" not in finding.message("zh") and "false" not in finding.message("zh")

@@ -24,6 +24,13 @@ EMPTY_TEXT = {"zh": "空", "en": "(empty)"}
 """What a placeholder shows for an empty text or list."""
 _YES_NO = {"zh": ("是", "否"), "en": ("true", "false")}
 _SEPARATOR = {"zh": "、", "en": ", "}
+ITEMS_SHOWN = 20
+"""A list in a message shows its first items and how many more there are: a record with thousands of steps
+would otherwise repeat every one of them in each of its findings (megabytes of a CI log for one record)."""
+CHARACTERS_SHOWN = 1000
+"""A placeholder shows at most this many characters of its value, and how many more there are."""
+_MORE_ITEMS = {"zh": "…（另 {} 项）", "en": "… (+{} more)"}
+_MORE_CHARACTERS = {"zh": "…（另 {} 字）", "en": "… (+{} more characters)"}
 
 
 Parts: TypeAlias = "tuple[str | CompiledExpr, ...]"
@@ -81,7 +88,10 @@ class Template:
                 value = part(env)
             except Undetermined:
                 value = None
-            out.append(format_value(value, self.lang))
+            text = format_value(value, self.lang)
+            if len(text) > CHARACTERS_SHOWN:
+                text = text[:CHARACTERS_SHOWN] + _MORE_CHARACTERS[self.lang].format(len(text) - CHARACTERS_SHOWN)
+            out.append(text)
         return "".join(out)
 
     def __repr__(self) -> str:
@@ -90,7 +100,8 @@ class Template:
 
 def format_value(value: Any, lang: str = "en") -> str:
     """How a value reads in a message: ISO dates, short numbers (thousands separated from 10,000), lists joined
-    by commas (、), a sequence of named steps as ``a → b → c``, and missing or empty values said in words."""
+    by commas (、), a sequence of named steps as ``a → b → c``, and missing or empty values said in words. A list
+    longer than ``ITEMS_SHOWN`` shows that many items and says how many more there are."""
     lang = "zh" if lang == "zh" else "en"
     if value is None:
         return MISSING_TEXT[lang]
@@ -109,9 +120,11 @@ def format_value(value: Any, lang: str = "en") -> str:
     if isinstance(value, list | tuple):
         if not value:
             return EMPTY_TEXT[lang]
-        if all(isinstance(item, Mapping) and item.get("name") for item in value):
-            return " → ".join(str(item["name"]) for item in value)
-        return _SEPARATOR[lang].join(format_value(item, lang) for item in value)
+        shown = value[:ITEMS_SHOWN]
+        more = _MORE_ITEMS[lang].format(len(value) - ITEMS_SHOWN) if len(value) > ITEMS_SHOWN else ""
+        if all(isinstance(item, Mapping) and item.get("name") for item in shown):
+            return " → ".join(str(item["name"]) for item in shown) + more
+        return _SEPARATOR[lang].join(format_value(item, lang) for item in shown) + more
     if isinstance(value, Mapping):
         pairs = (f"{key}: {format_value(item, lang)}" for key, item in value.items())
         return "(" + _SEPARATOR[lang].join(pairs) + ")"
