@@ -93,6 +93,27 @@ def test_no_format_shows_a_customer_id_or_phone_by_default(project: tuple[Path, 
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_customer_id_run_into_letters_or_digits_of_a_record_id_is_masked_in_every_format(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A bank's record id may carry the customer id inside a longer token (``INT-X1234567B``, ``OP1234567``):
+    an identifier of six characters or more is masked wherever it occurs."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text(PRIVATE_PACK, encoding="utf-8")
+    record = RECORD | {
+        "id": "INT-X1234567B",
+        "customer": {"id": "1234567"},
+        "operations": [{"id": "OP1234567", "kind": "close_account", "affects_customer_rights": True}],
+    }
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    out = _check((pack, records), fmt, "--lang", "en")
+    assert "1234567" not in out
+    assert "12***67" in out
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
 def test_show_customer_ids_reveals_them_in_every_format(project: tuple[Path, Path], fmt: str) -> None:
     out = _check(project, fmt, "--lang", "en", "--show-customer-ids")
     assert CUSTOMER in out

@@ -47,10 +47,14 @@ def identifying_values(record: Mapping[str, Any], paths: Iterable[str]) -> tuple
     return tuple(found)
 
 
+_LEAF_DEPTH = 4
+"""How far into a list or mapping that stands where an identifier belongs (an invalid record's ``"customer":
+{"id": ["C1234567"]}``) its values are still taken: the record is refused for it, but its id may repeat them."""
+
+
 def _collect(node: Any, steps: list[str], found: dict[str, None]) -> None:
     if not steps:
-        if isinstance(node, str | int) and not isinstance(node, bool) and str(node).strip():
-            found[str(node)] = None
+        _collect_leaf(node, found, _LEAF_DEPTH)
         return
     if not isinstance(node, Mapping):
         return
@@ -61,6 +65,18 @@ def _collect(node: Any, steps: list[str], found: dict[str, None]) -> None:
             _collect(item, rest, found)
     else:
         _collect(node.get(step), rest, found)
+
+
+def _collect_leaf(node: Any, found: dict[str, None], depth: int) -> None:
+    if isinstance(node, str | int) and not isinstance(node, bool):
+        if str(node).strip():
+            found[str(node)] = None
+    elif depth and isinstance(node, Mapping):
+        for item in node.values():
+            _collect_leaf(item, found, depth - 1)
+    elif depth and isinstance(node, list | tuple):
+        for item in node:
+            _collect_leaf(item, found, depth - 1)
 
 
 _PLAIN_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")

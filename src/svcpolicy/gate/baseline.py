@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from svcpolicy.errors import LocatedError, SourceLocation
@@ -79,12 +80,18 @@ def entry_for(finding: Finding) -> BaselineEntry:
 def load_baseline(path: str | Path) -> Baseline:
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise BaselineError(f"cannot read baseline: {exc.strerror}", SourceLocation(name)) from exc
+    except UnicodeDecodeError as exc:
+        raise BaselineError(
+            f"not UTF-8 (byte {exc.start}): a baseline is written as UTF-8", SourceLocation(name)
+        ) from exc
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        # orjson, not json: a hostile file's huge integer, deep nesting, NaN or lone surrogate is a located
+        # decode error here rather than a crash in the parser or, later, in a writer
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise BaselineError(f"not JSON: {exc.msg}", SourceLocation(name, exc.lineno, exc.colno)) from exc
     try:
         parsed = _BaselineFile.model_validate(data)

@@ -20,6 +20,7 @@ import io
 import json
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from functools import partial
@@ -736,6 +737,35 @@ def _skip_space(text: str, position: int) -> int:
     return match.end() if match else position
 
 
+def _decode_item(text: str, position: int, locator: Locator) -> tuple[RawRecord, int]:
+    """The record starting at ``position`` and the position after it. A whole number longer than Python converts
+    (4,300 digits) is valid JSON: its record is invalid, and the records after it are read."""
+    try:
+        item, end = _JSON_DECODER.raw_decode(text, position)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):
+            raise
+        too_long: list[int] = []
+
+        def whole_number(digits: str) -> int:
+            if len(digits.lstrip("-")) > sys.get_int_max_str_digits():
+                too_long.append(len(digits.lstrip("-")))
+                return 0
+            return int(digits)
+
+        decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, parse_int=whole_number)
+        _, end = decoder.raw_decode(text, position)
+        return RawRecord(locator, None, number_too_long(max(too_long))), end
+    return _json_item(item, locator), end
+
+
+def number_too_long(digits: int) -> str:
+    """Why a record holding a whole number of ``digits`` digits is refused, in words a data owner acts on."""
+    return f"a number of {digits:,} digits: no field takes more than {sys.get_int_max_str_digits():,}"
+
+
 def _read_json(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     """An array of objects (each located at the line it starts on) or a single object."""
     text = _read_whole(file, source, codec)
@@ -745,10 +775,10 @@ def _read_json(file: Path, source: str, codec: str, part: ByteRange | None) -> I
             records, position = _json_array(text, position, source)
         else:
             line = text.count("\n", 0, position) + 1
-            item, position = _JSON_DECODER.raw_decode(text, position)
-            if not isinstance(item, dict):
+            record, end = _decode_item(text, position, Locator(source, line))
+            if not text.startswith("{", position):
                 raise InputError("expected an array of records or one record", SourceLocation(source, line))
-            records = [_json_item(item, Locator(source, line))]
+            records, position = [record], end
         position = _skip_space(text, position)
         if position != len(text):
             raise json.JSONDecodeError("extra data after the records", text, position)
@@ -769,8 +799,8 @@ def _json_array(text: str, position: int, source: str) -> tuple[list[RawRecord],
     while True:
         line += text.count("\n", counted, position)
         counted = position
-        item, position = _JSON_DECODER.raw_decode(text, position)
-        records.append(_json_item(item, Locator(source, line)))
+        record, position = _decode_item(text, position, Locator(source, line))
+        records.append(record)
         position = _skip_space(text, position)
         if text.startswith("]", position):
             return records, position + 1
@@ -855,7 +885,13 @@ def _yaml_item(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> RawReco
 
 def _scalar_problem(exc: Exception) -> str:
     """ValueError says what is wrong; PyYAML's KeyError/AttributeError come from a value its explicit tag refuses."""
-    return str(exc) if isinstance(exc, ValueError) else "a value does not fit its YAML tag (e.g. `!!bool maybe`)"
+    if not isinstance(exc, ValueError):
+        return "a value does not fit its YAML tag (e.g. `!!bool maybe`)"
+    digits = _TOO_MANY_DIGITS.search(str(exc))
+    return number_too_long(int(digits.group(1))) if digits else str(exc)
+
+
+_TOO_MANY_DIGITS = re.compile(r"integer string conversion: value has (\d+) digits")
 
 
 def _forget_partial_construction(loader: yaml.SafeLoader) -> None:

@@ -7,8 +7,9 @@ further than the data it was made from (SARIF and JUnit files end up in CI logs 
 declares which record fields identify a customer (``privacy: identifying_fields``), the evaluation keeps their
 values for each record with findings or found invalid, and every occurrence of them in the finding's messages,
 reason, evidence, group keys and record ids, and in an invalid record's id and error, is masked, also where
-punctuation joins them to other text (``OP-C1234567``). The
-finding keeps its fingerprint and is judged by the gate as it was, so waivers and baselines still apply.
+punctuation joins them to other text (``OP-C1234567``) and, for an identifier of six characters or more, where
+it runs into letters or digits (``INT-C1234567X``). The finding keeps its fingerprint and is judged by the gate
+as it was, so waivers and baselines still apply.
 
 ``Masker`` is the HTML report's own: it masks ``customer.id`` and any other party's identifier that authorised an
 operation (``authorization.by`` when it is not the serving employee) in the page's customer column and texts, so
@@ -70,8 +71,7 @@ class Masker:
                 if "customer" in str(key) and value not in (None, ""):
                     found.add(str(value))
         self.identifiers = frozenset(found)
-        alternatives = "|".join(re.escape(i) for i in sorted(found, key=len, reverse=True))
-        self._pattern = re.compile(rf"(?<![0-9A-Za-z_-])(?:{alternatives})(?![0-9A-Za-z_])") if found else None
+        self._pattern = _identifier_pattern(found) if found else None
 
     def __call__(self, text: Any) -> str:
         """The text with every customer identifier masked (unchanged when revealing); the templates escape it."""
@@ -99,14 +99,35 @@ class MaskedFinding(Finding):
         return self.original.fingerprint
 
 
+def _identifier_pattern(identifiers: Iterable[str]) -> re.Pattern[str]:
+    """One pattern finding every identifier, longest first: a long one anywhere, a short one standing apart."""
+    ordered = sorted(identifiers, key=len, reverse=True)
+    anywhere = [re.escape(i) for i in ordered if len(i) >= MASKED_INSIDE_WORDS_FROM]
+    apart = [re.escape(i) for i in ordered if len(i) < MASKED_INSIDE_WORDS_FROM]
+    alternatives = [f"(?:{'|'.join(anywhere)})"] if anywhere else []
+    if apart:
+        alternatives.append(rf"(?<![0-9A-Za-z_-])(?:{'|'.join(apart)})(?![0-9A-Za-z_])")
+    return re.compile("|".join(alternatives))
+
+
 def _masked_match(match: re.Match[str]) -> str:
     return mask_identifier(match.group(0))
 
 
+MASKED_INSIDE_WORDS_FROM = 6
+"""An identifier this long is masked wherever it occurs, also run into letters or digits (``INT-C1234567X``, the
+customer id ``1234567`` inside ``C1234567``): a record id or message built from it must not show it whole. A
+shorter one is masked only where it stands apart from letters and digits, or every ``12`` of a date would be."""
+
+
 def mask_in(text: str, values: Iterable[str]) -> str:
-    """The text with each value masked wherever it stands apart from letters and digits around it."""
+    """The text with each value masked: a long one wherever it occurs, a short one wherever it stands apart from
+    letters and digits around it (``MASKED_INSIDE_WORDS_FROM``)."""
     for value in values:
         if value in text:
+            if len(value) >= MASKED_INSIDE_WORDS_FROM:
+                text = text.replace(value, mask_identifier(value))
+                continue
             pattern = rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"
             text = re.sub(pattern, _masked_match, text)
     return text
@@ -205,14 +226,24 @@ def _mask_ref(ref: RecordRef, values: tuple[str, ...]) -> RecordRef:
 
 
 class MaskedGate:
-    """The gate as writers see masked findings: each judged as the finding it was made from (``GateView``)."""
+    """The gate as writers see masked findings: each judged as the finding it was made from (``GateView``).
 
-    def __init__(self, gate: GateView) -> None:
+    Its notes name waivers by their target, and a waiver's ``record`` is a record id that may hold a customer's
+    identifier (``INT-C1234567``) of a record this run never flagged, whose identifying values it never kept:
+    the record ids the waivers name (``waived_records``; ``check`` gives them when the pack declares identifying
+    fields) are masked whole in every note. The waiver's id or file:line still says which waiver it is.
+    """
+
+    def __init__(self, gate: GateView, waived_records: Iterable[str] = ()) -> None:
         self._gate = gate
+        self._waived_records = _longest_first(waived_records)
 
     @property
     def verdict(self) -> GateVerdict:
-        return self._gate.verdict
+        verdict = self._gate.verdict
+        if not verdict.stale_waivers:
+            return verdict
+        return GateVerdict(verdict.reasons, tuple(self._masked(note) for note in verdict.stale_waivers))
 
     @property
     def has_baseline(self) -> bool:
@@ -224,7 +255,11 @@ class MaskedGate:
         return self._gate.disposition(item)
 
     def notes(self) -> list[GateNote]:
-        return self._gate.notes()
+        return [self._masked(note) for note in self._gate.notes()]
 
     def to_dict(self) -> dict[str, Any]:
-        return self._gate.to_dict()
+        return self._gate.to_dict() | {"notes": [note.to_dict() for note in self.notes()]}
+
+    def _masked(self, note: GateNote) -> GateNote:
+        message = mask_in(note.message, self._waived_records)
+        return note if message == note.message else GateNote(note.kind, message, note.location)

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import glob
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -178,7 +179,50 @@ def _expand(paths: Sequence[str], args: argparse.Namespace, config: Config) -> l
                 expanded.extend(str(p) for p in found)
             else:
                 expanded.append(match)
-    return expanded
+    return _once_each(expanded)
+
+
+def _once_each(paths: list[str]) -> list[str]:
+    """Each file once, in the order first named: a file named twice (``a.jsonl`` and ``dir/``, or two globs) would
+    otherwise be read twice and its records reported as duplicates of themselves."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        key = _same_file_key(path)
+        if key in seen:
+            if path != seen[key]:
+                print(f"svcpolicy: {path}: the same file as {seen[key]}; checked once", file=sys.stderr)
+            continue
+        seen[key] = path
+    return list(seen.values())
+
+
+def _refuse_overwriting(settings: CheckSettings, paths: Sequence[str]) -> None:
+    """Stop before any output file is opened over a file this run reads (it would be emptied before it is read,
+    and its records lost) or over another output."""
+    read = {_same_file_key(p): "record file" for p in paths}
+    read |= {_same_file_key(p): "waiver file" for p in settings.waivers}
+    if settings.baseline is not None:
+        read[_same_file_key(settings.baseline)] = "baseline"
+    written: dict[Path, str] = {}
+    targets = [(f"--output {fmt}", path) for fmt, path in settings.outputs if path is not None]
+    if settings.write_baseline is not None:
+        targets.append(("--write-baseline", settings.write_baseline))
+    for option, path in targets:
+        key = _same_file_key(path)
+        if key in read:
+            raise ConfigError(f"{option} {path}: that is a {read[key]} of this run; writing it would destroy it")
+        if key in written:
+            raise ConfigError(f"{option} {path}: {written[key]} writes that file already")
+        written[key] = option
+
+
+def _same_file_key(path: str | Path) -> Path:
+    """The file a path names, links followed; a symbolic-link loop keeps its absolute path, so that reading it
+    reports the loop as an unreadable input."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -188,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
     if paths is None:
         print("svcpolicy: no record files given, and no [tool.svcpolicy.records] globs to find them", file=sys.stderr)
         return EXIT_ERROR
+    _refuse_overwriting(settings, paths)
     waivers = load_waiver_files(settings.waivers) if settings.waivers else WaiverSet.empty()
     baseline = None
     if settings.baseline:
@@ -321,7 +366,10 @@ def _check(
             items = list(run)
             written = _write_baseline(settings.write_baseline, items, gate, policy, run.as_of)
             gate = gate_with(written)
-        report.gate = MaskedGate(gate) if masking else gate
+        # a waiver's record id may hold a customer's identifier; with a pack that declares them, it is masked
+        identifying = bool(policy.definition.identifying_fields)
+        waived_records = [p.waiver.record for p in waivers if p.waiver.record is not None and identifying]
+        report.gate = MaskedGate(gate, waived_records) if masking else gate
         streams = [
             opener(report, out, settings.lang) for fmt, out in outputs if (opener := FORMATS[fmt].stream) is not None
         ]
@@ -361,7 +409,7 @@ def _check(
     stdout_format = settings.outputs[0][0]
     if stdout_format != "text":
         print(summary_line(run.counts, settings.lang), file=sys.stderr)
-        for note in gate.notes():
+        for note in (report.gate or gate).notes():
             print(f"svcpolicy: {note}", file=sys.stderr)
     return exit_code(verdict)
 
