@@ -359,6 +359,22 @@ def test_a_json_file_in_gbk_is_an_input_error_naming_the_line(tmp_path: Path) ->
     assert outcomes(path, encoding="gbk") == [(2, "a", None), (3, "定期", None)]
 
 
+@pytest.mark.parametrize("name", ["r.jsonl", "r.csv"])
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_a_line_based_file_saved_as_utf16_or_utf32_is_an_input_error_saying_so(
+    tmp_path: Path, name: str, codec: str
+) -> None:
+    """Excel's "Unicode text" and Notepad's "Unicode" are UTF-16: read as lines, every record would be invalid with
+    a misleading "is the file GBK?"; the byte order mark says what the file is."""
+    text = '{"id": "a"}\n{"id": "b"}\n' if name.endswith(".jsonl") else "id\na\nb\n"
+    mark = {"utf-16": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE, "utf-32": codecs.BOM_UTF32_LE}[codec]
+    encoded = text.encode(codec)
+    path = write(tmp_path, name, encoded if encoded.startswith(mark) else mark + encoded)
+    with pytest.raises(InputError, match="save it as UTF-8") as caught:
+        list(read_records(path))
+    assert str(caught.value).startswith(f"{path}:1: the file is {codec[:6].upper()}")
+
+
 def test_a_whole_file_format_over_the_size_cap_is_refused_suggesting_jsonl(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -418,8 +418,30 @@ def _too_long() -> str:
 
 def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     _line_codec(codec, source)
-    _open(file, source).close()  # an unreadable file raises here, not at the first next()
+    with _open(file, source) as stream:  # an unreadable file raises here, not at the first next()
+        _refuse_wide_text(stream.read(4), source)
     return _jsonl_records(file, source, codec, part)
+
+
+_WIDE_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _refuse_wide_text(start: bytes, source: str) -> None:
+    """A line-based file saved as UTF-16 or UTF-32 (Excel's "Unicode text", Windows Notepad's "Unicode") has a
+    zero byte in every character: split into lines it would be one invalid record per line, each with a
+    misleading "is the file GBK?". Its byte order mark says what it is; the whole file is an input error."""
+    for mark, name in _WIDE_MARKS:
+        if start.startswith(mark):
+            raise InputError(
+                f"the file is {name} (it starts with a {name} byte order mark): line-based files are read as UTF-8 "
+                "or an encoding such as GBK; save it as UTF-8",
+                SourceLocation(source, 1),
+            )
 
 
 def _jsonl_records(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
@@ -542,6 +564,8 @@ def _read_csv(file: Path, source: str, codec: str, part: ByteRange | None) -> It
 
     _line_codec(codec, source)
     with _open(file, source) as stream:
+        _refuse_wide_text(stream.read(4), source)
+        stream.seek(0)
         header_lines = _DecodedLines(stream, codec)
         reader = csv.reader(header_lines, strict=True)
         try:
