@@ -111,10 +111,20 @@ def _year_file_loader() -> type[yaml.SafeLoader]:
     return YearFileLoader
 
 
+MAX_YEAR_FILE_BYTES = 1024 * 1024
+"""A year file is one notice, a few kilobytes; one larger than this is refused."""
+
+
 def load_year_file(path: Path) -> YearFile:
     """Read and validate one supplementary year file; every problem is reported against the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
+            raw = file.read(MAX_YEAR_FILE_BYTES + 1)
+        if len(raw) > MAX_YEAR_FILE_BYTES:
+            raise YearFileError(
+                f"holiday year file is more than {MAX_YEAR_FILE_BYTES:,} bytes, the limit", SourceLocation(str(path))
+            )
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YearFileError(f"cannot read holiday year file: {exc}", SourceLocation(str(path))) from None
     import yaml

@@ -36,6 +36,7 @@ from svcpolicy.authoring.lint import base_files
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
 from svcpolicy.pack.yaml_source import YamlDocument, load_yaml
 from svcpolicy.policy import Policy
+from svcpolicy.reporting.escaping import printable
 from svcpolicy.results.findings import Finding, InvalidRecord
 
 TESTS_DIR = "tests"
@@ -93,10 +94,11 @@ class CaseResult:
     location: SourceLocation | None = None
 
     def line(self) -> str:
+        """The case for a terminal: names, messages and record values with control characters made visible."""
         status = "PASS" if self.passed else "FAIL"
-        where = f"  ({self.location})" if self.location and not self.passed else ""
-        detail = f"\n    {self.detail}" if self.detail and not self.passed else ""
-        return f"{status}  {self.id}{where}{detail}"
+        where = f"  ({printable(self.location)})" if self.location and not self.passed else ""
+        detail = f"\n    {printable(self.detail)}" if self.detail and not self.passed else ""
+        return f"{status}  {printable(self.id)}{where}{detail}"
 
 
 def pack_test_files(root: Path) -> list[Path]:

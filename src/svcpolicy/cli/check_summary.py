@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from svcpolicy.engine.compiled import CompiledPack
+from svcpolicy.reporting.escaping import printable
 from svcpolicy.results.dispositions import Disposition, GateVerdict, Status
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
 from svcpolicy.severity import Severity
@@ -16,7 +17,7 @@ FILES_NAMED = 3
 
 def header(paths: Sequence[str], pack: CompiledPack, lang: str) -> str:
     """``检查 2 个记录文件（a.jsonl、b.csv），规则包 cn-bank-service 1.2（48 条规则）``, or in English."""
-    shown = list(paths[:FILES_NAMED])
+    shown = [printable(path) for path in paths[:FILES_NAMED]]  # a file name can hold a terminal escape
     rules = len(pack.programs) + len(pack.aggregates)
     if lang == "zh":
         more = f" 等 {len(paths)} 个" if len(paths) > FILES_NAMED else ""

@@ -153,14 +153,25 @@ def _key_line(text: str, key: str) -> int:
     return 0
 
 
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+"""A ``pyproject.toml`` larger than this is refused."""
+
+
 def load_config(path: str | Path) -> Config:
     """Read ``[tool.svcpolicy]`` from a ``pyproject.toml``; errors carry ``file:line``."""
     file = Path(path)
     name = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:  # bounded: a device or pipe named as a file (/dev/zero) never ends
+            raw = stream.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", SourceLocation(name)) from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"more than {MAX_CONFIG_BYTES:,} bytes, the limit for a pyproject.toml", SourceLocation(name))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 (byte {exc.start}): TOML files are UTF-8", SourceLocation(name)) from exc
     import tomllib  # see find_pyproject
 
     try:

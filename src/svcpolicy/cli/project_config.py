@@ -6,6 +6,7 @@ and most runs of a hook find no table to validate (they use :class:`~svcpolicy.c
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -68,4 +69,7 @@ class ProjectConfig(BaseModel):
                 hint = difflib.get_close_matches(kind, kinds, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else f" (known: {', '.join(kinds)})"
                 raise ValueError(f"unknown record kind {kind!r}{extra}")
+        for pattern in (pattern for globs in value.values() for pattern in globs):
+            if not pattern or PurePath(pattern).is_absolute():
+                raise ValueError(f"a record glob is a pattern relative to this file's folder, not {pattern!r}")
         return value

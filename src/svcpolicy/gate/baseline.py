@@ -77,10 +77,18 @@ def entry_for(finding: Finding) -> BaselineEntry:
     )
 
 
+MAX_BASELINE_BYTES = 1024 * 1024 * 1024
+"""A baseline file larger than this is refused: far more than any run's findings, short of memory trouble."""
+
+
 def load_baseline(path: str | Path) -> Baseline:
     name = str(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        with Path(path).open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
+            data = file.read(MAX_BASELINE_BYTES + 1)
+        if len(data) > MAX_BASELINE_BYTES:
+            raise BaselineError(f"baseline is more than {MAX_BASELINE_BYTES:,} bytes, the limit", SourceLocation(name))
+        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise BaselineError(f"cannot read baseline: {exc.strerror}", SourceLocation(name)) from exc
     except UnicodeDecodeError as exc:

@@ -124,7 +124,14 @@ def load_yaml(path: Path) -> YamlDocument:
     if size > MAX_FILE_BYTES:
         raise PackError(f"pack file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise PackError(f"pack file is more than {MAX_FILE_BYTES:,} bytes, the limit", SourceLocation(name))
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PackError(f"pack files must be UTF-8: {exc.reason} at byte {exc.start}", SourceLocation(name)) from exc
     return load_yaml_text(text, name)

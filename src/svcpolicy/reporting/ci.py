@@ -185,12 +185,13 @@ _MD_WORDS = {
 
 def _md(value: object) -> str:
     """Text safe inside a Markdown table cell: no pipes, line breaks or raw HTML, and links and images inert
-    (brackets escaped, bare addresses defanged to ``https[:]//`` and ``www[.]``)."""
+    (brackets escaped, bare addresses defanged to ``https[:]//`` and ``www[.]``); other control characters (a CR
+    that would end the row, terminal escapes, bidi overrides) written visibly, as in ``text``."""
     text = "" if value is None else str(value)
     text = _BARE_LINK.sub(lambda m: m.group(0)[:-1] + "[" + m.group(0)[-1] + "]", text.replace("://", "[:]//"))
     for raw, safe in _MD_ESCAPES:
         text = text.replace(raw, safe)
-    return text
+    return printable(text)
 
 
 _BARE_LINK = re.compile(r"(?i)\bwww\.")

@@ -4,11 +4,15 @@ Three sheets, each the frame of the notebook view of the same name, so the workb
 ``findings`` (:func:`~svcpolicy.reporting.notebook.to_pandas`), ``per article``
 (:func:`~svcpolicy.reporting.notebook.by_article`) and ``per branch`` (``by("branch_id")``, with the records
 checked and the violation rate of each branch). Excel has no time zones, so times are written as the wall clock
-of the report's zone; headers are frozen and filterable, rates formatted as percentages.
+of the report's zone; headers are frozen and filterable, rates formatted as percentages. Record text that starts
+like a formula (``=HYPERLINK(…)``, ``+``, ``-``, ``@``, a tab or CR) is stored as quoted text, as Excel stores a cell
+typed with a leading ``'``: shown as written, never run. Control characters a worksheet cannot hold (ESC, NUL)
+are written as visible escapes (``\\x1b``), as the ``text`` format writes them, rather than refusing the workbook.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +33,12 @@ SHEETS: tuple[str, ...] = ("findings", "per article", "per branch")
 _WIDEST = 60
 """Columns grow with their content up to this many characters (article texts and messages wrap past it)."""
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (OWASP CSV injection); the same list as the CSV format's."""
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""The control characters openpyxl refuses in a cell (its ``ILLEGAL_CHARACTERS_RE``)."""
+
 
 def write_excel(report: Report, path: str | Path, *, lang: str = "zh") -> Path:
     """Write the workbook; returns its path."""
@@ -42,11 +52,13 @@ def write_excel(report: Report, path: str | Path, *, lang: str = "zh") -> Path:
         "per article": by_article(report),
         "per branch": by(report, "branch_id"),
     }
+    frames = {name: _storable(frame) for name, frame in frames.items()}
     target = Path(path)
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, frame in frames.items():
             frame.to_excel(writer, sheet_name=name, index=name != "findings")
             _tidy(writer.sheets[name], frame)
+            _quote_formulas(writer.sheets[name])
     return target
 
 
@@ -58,6 +70,33 @@ def _wall_clock(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = frame[column].dt.tz_localize(None)
     return frame
+
+
+def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text a worksheet refuses (a control character but tab, LF, CR) made visible."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    for column in frame.columns:
+        if is_object_dtype(frame[column].dtype) or is_string_dtype(frame[column].dtype):
+            frame[column] = frame[column].map(_visible)
+    return frame.rename(index=_visible, columns=_visible)
+
+
+def _visible(value: object) -> object:
+    return _UNSTORABLE.sub(_escape, value) if isinstance(value, str) else value
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group(0)):02x}"
+
+
+def _quote_formulas(sheet: Worksheet) -> None:
+    """Every text cell that starts like a formula becomes quoted text (openpyxl writes ``=…`` as a formula)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _tidy(sheet: Worksheet, frame: pd.DataFrame) -> None:

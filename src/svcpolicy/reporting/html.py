@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 from markupsafe import Markup
 
 from svcpolicy.reporting import wording
+from svcpolicy.reporting.escaping import bidi_visible
 from svcpolicy.reporting.html_findings import filter_choices, finding_views, invalid_views
 from svcpolicy.reporting.html_labels import labels
 from svcpolicy.reporting.html_rates import rate_tables
@@ -69,7 +70,8 @@ def _escaped(value: Any) -> Markup:
     """
     if isinstance(value, Markup):
         return value
-    return Markup(html.escape(str(value), quote=True))  # noqa: S704 - escaped here, for every value printed
+    text = bidi_visible(str(value))  # U+202E would show the rest of a cell backwards: shown as \u202e instead
+    return Markup(html.escape(text, quote=True))  # noqa: S704 - escaped here, for every value printed
 
 
 _TEMPLATES = PackageLoader("svcpolicy.reporting", "templates")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from svcpolicy.results.dispositions import Disposition, GateNote, GateVerdict, GateView
+from svcpolicy.results.dispositions import Disposition, GateNote, GateVerdict, GateView, WaiverNote
 from svcpolicy.results.findings import Finding, InvalidRecord, RecordRef
 from svcpolicy.results.report import Report
 
@@ -93,6 +93,8 @@ class MaskedFinding(Finding):
     for its fingerprint and for the gate."""
 
     original: Finding = field(kw_only=True)
+    identifiers: tuple[str, ...] = field(kw_only=True, default=())
+    """The identifying values masked in it: the gate masks them in the reason of a waiver that excuses it too."""
 
     @property
     def fingerprint(self) -> str:
@@ -173,7 +175,7 @@ class Redactor:
             shown["group"] = _mask_value(item.group, values)
         shown["record"] = _mask_ref(item.record, values)
         shown["members"] = tuple(_mask_ref(member, values) for member in item.members)
-        return MaskedFinding(**shown, original=item)
+        return MaskedFinding(**shown, original=item, identifiers=values)
 
     def _masked_invalid(self, item: InvalidRecord) -> InvalidRecord:
         """An invalid record's id and message masked by the identifiers its data still gave (its own entry)."""
@@ -250,9 +252,22 @@ class MaskedGate:
         return self._gate.has_baseline
 
     def disposition(self, item: Finding | InvalidRecord) -> Disposition:
-        if isinstance(item, MaskedFinding):
-            return self._gate.disposition(item.original)
-        return self._gate.disposition(item)
+        """The finding's disposition; the reason of a waiver excusing it, an officer's free text ("客户 C1234567 已书面
+        确认"), masked by the finding's identifiers and the waived record ids."""
+        if not isinstance(item, MaskedFinding):
+            return self._gate.disposition(item)
+        return self.shown(self._gate.disposition(item.original), item)
+
+    def shown(self, disposition: Disposition, item: Finding | InvalidRecord) -> Disposition:
+        """A disposition the gate gave an item as writers show it with the masked item (see ``disposition``)."""
+        waiver = disposition.waiver
+        if waiver is None or not isinstance(item, MaskedFinding):
+            return disposition
+        reason = mask_in(waiver.reason, _longest_first((*item.identifiers, *self._waived_records)))
+        if reason == waiver.reason:
+            return disposition
+        masked = WaiverNote(waiver.label, reason, waiver.approver, waiver.expires, waiver.ticket, waiver.location)
+        return Disposition(disposition.status, disposition.blocking, masked, disposition.note)
 
     def notes(self) -> list[GateNote]:
         return [self._masked(note) for note in self._gate.notes()]

@@ -14,6 +14,7 @@ from svcpolicy.calendar import LONGEST_REST_RUN, HolidayCalendar, load_year_file
 from svcpolicy.cli.config import discover
 from svcpolicy.cli.exits import EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_files
+from svcpolicy.reporting.escaping import printable
 
 WARN_DAYS = 60
 """How many days before the end of the last known year the command starts warning."""
@@ -31,7 +32,7 @@ def _as_of(text: str) -> dt.date:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from exc
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {text}+08:00")
+        raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {value.isoformat()}+08:00")
     try:
         return value.astimezone(CHINA).date()
     except OverflowError:  # 9999-12-31T23:59:59+00:00 is already 10000-01-01 in China
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for path in files:
         year_file = load_year_file(path)
         replaces = " (replaces the official schedule)" if official_first <= year_file.year <= official_last else ""
-        print(f"  {year_file.year}: {path}{replaces}: {year_file.source}")
+        print(f"  {year_file.year}: {printable(path)}{replaces}: {printable(year_file.source)}")
     as_of = args.as_of or dt.datetime.now(CHINA).date()
     warning = _warning(as_of, last)
     if warning is not None:

@@ -27,6 +27,7 @@ from svcpolicy.gate.gate import Gate
 from svcpolicy.gate.waivers import WaiverSet, load_waiver_files
 from svcpolicy.pack.cache import cached_verdict
 from svcpolicy.policy import Evaluation, Policy, load_policy
+from svcpolicy.reporting.escaping import printable
 from svcpolicy.reporting.masking import MaskedGate, Redactor
 from svcpolicy.reporting.registry import FORMATS
 from svcpolicy.reporting.wording import summary as summary_line
@@ -46,7 +47,7 @@ def _as_of(text: str) -> dt.datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {text}+08:00")
+        raise argparse.ArgumentTypeError(f"--as-of needs a time zone offset, e.g. {value.isoformat()}+08:00")
     if not AS_OF_YEARS[0] <= value.year <= AS_OF_YEARS[1]:  # deadlines counted from it must stay dates
         raise argparse.ArgumentTypeError(f"--as-of must fall in the years {AS_OF_YEARS[0]} to {AS_OF_YEARS[1]}")
     return value
@@ -369,7 +370,8 @@ def _check(
         # a waiver's record id may hold a customer's identifier; with a pack that declares them, it is masked
         identifying = bool(policy.definition.identifying_fields)
         waived_records = [p.waiver.record for p in waivers if p.waiver.record is not None and identifying]
-        report.gate = MaskedGate(gate, waived_records) if masking else gate
+        masked_gate = MaskedGate(gate, waived_records) if masking else None
+        report.gate = masked_gate or gate
         streams = [
             opener(report, out, settings.lang) for fmt, out in outputs if (opener := FORMATS[fmt].stream) is not None
         ]
@@ -377,8 +379,9 @@ def _check(
             disposition = gate.observe(item, run.counts)
             threshold.observe(item, disposition)
             shown = redact(item) if redact is not None else item
+            shown_disposition = masked_gate.shown(disposition, shown) if masked_gate is not None else disposition
             for stream in streams:
-                stream.write(shown, disposition)
+                stream.write(shown, shown_disposition)
             if collected:
                 _collect(report, shown, collect_at_most, run.records)
     finally:
@@ -394,7 +397,7 @@ def _check(
             shown_report = dataclasses.replace(report, findings=report.findings[:cap])
         FORMATS[fmt].writer(show_customer_ids=args.show_customer_ids)(shown_report, out, settings.lang)
     for failure in run.input_failures:
-        print(f"svcpolicy: {failure.source}: {failure.error}", file=sys.stderr)
+        print(f"svcpolicy: {printable(failure.source)}: {printable(failure.error)}", file=sys.stderr)
     below = threshold.summary(verdict, settings.lang)
     if below is not None:
         for fmt, out in outputs:

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from svcpolicy.errors import SvcPolicyError
+from svcpolicy.reporting.escaping import printable
 
 if TYPE_CHECKING:
     from svcpolicy.authoring.coverage import ProvisionCoverage
@@ -28,16 +29,35 @@ def run(args: argparse.Namespace) -> int:
     rows = coverage(pack).provisions
     rules = {rule.id: rule for rule in pack.rules}
     query = args.query.strip()
+    if not query:
+        raise SvcPolicyError("explain needs an article label (第十六条), a provision reference or a rule id")
     matches = [r for r in rows if query in (r.ref, r.label)]
     if matches:
         for row in matches:
             _provision(row, rules, sys.stdout)
         return 0
-    rule = rules.get(query) or next((r for r in pack.rules if r.id.startswith(query)), None)
+    rule = rules.get(query) or _only_rule_starting(query, pack)
     if rule is not None:
         _rule(rule, pack, sys.stdout)
         return 0
-    raise SvcPolicyError(f"nothing in pack {pack.manifest.pack} is called {query!r} (try a label like 第十六条)")
+    raise SvcPolicyError(
+        f"nothing in pack {pack.manifest.pack} is called {printable(repr(query))} (try a label like 第十六条)"
+    )
+
+
+def _only_rule_starting(prefix: str, pack: PackDefinition) -> Rule | None:
+    """The one rule whose id starts with the prefix (``SVC-016``); a prefix several ids share is an error naming
+    them, rather than the first of them explained as if it were the one meant."""
+    found = [rule for rule in pack.rules if rule.id.startswith(prefix)]
+    if len(found) > 1:
+        named = ", ".join(rule.id for rule in found[:AMBIGUOUS_NAMED])
+        more = f" and {len(found) - AMBIGUOUS_NAMED} more" if len(found) > AMBIGUOUS_NAMED else ""
+        raise SvcPolicyError(f"{len(found)} rules start with {printable(repr(prefix))}: {named}{more}; name one")
+    return found[0] if found else None
+
+
+AMBIGUOUS_NAMED = 10
+"""An ambiguous rule id prefix is answered with at most this many of the rules it could mean."""
 
 
 def _provision(row: ProvisionCoverage, rules: dict[str, Rule], out: TextIO) -> None:

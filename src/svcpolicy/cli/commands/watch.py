@@ -14,7 +14,7 @@ import orjson
 from svcpolicy.cli.exits import EXIT_FINDINGS, EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
 from svcpolicy.policy import load_policy
-from svcpolicy.results.findings import Finding, Outcome
+from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
 
 if TYPE_CHECKING:
     from svcpolicy.monitor import Alert
@@ -74,12 +74,18 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     violations = 0
 
-    def emit(alerts: list[Alert]) -> None:
+    source = "<stdin>" if args.events == "-" else args.events
+
+    def emit(alerts: list[Alert], line_number: int | None = None) -> None:
+        """Each alert as a JSON line; an invalid event is located at the input line it was read from."""
         nonlocal violations
         for alert in alerts:
             if isinstance(alert.item, Finding) and alert.item.outcome is Outcome.VIOLATION:
                 violations += 1
-            out.write(orjson.dumps(alert.to_dict()).decode() + "\n")
+            written = alert.to_dict()
+            if isinstance(alert.item, InvalidRecord) and line_number is not None:
+                written["record"] = {**written["record"], "source": source, "line": line_number}
+            out.write(orjson.dumps(written).decode() + "\n")
         if alerts:
             out.flush()
 
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         for number, line in _lines(stream, skip):
             position = number
             if line.strip():
-                emit(monitor.feed(line))
+                emit(monitor.feed(line), number)
             if number % every == 0:
                 monitor.input_position = monitor.input_position if args.events == "-" else number
                 monitor.commit()
