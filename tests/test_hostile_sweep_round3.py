@@ -4,6 +4,7 @@ error, and a waiver's note never shows the customer identifier in the record id 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -201,3 +202,68 @@ def test_a_record_holding_a_number_of_thousands_of_digits_is_invalid_and_the_oth
     assert "sys." not in out + err
     assert report["counts"]["records"] == (1 if name == "one.json" else 2)
     assert report["counts"]["invalid"] == 1 and report["counts"]["reconciled"]
+
+
+# -- a waiver's reason ------------------------------------------------------------------------------------
+
+
+def test_a_waiver_reason_naming_the_customer_is_masked_in_every_format(tmp_path: Path) -> None:
+    """The reason is an officer's free text and often names whom it is about; it is shown with the finding it
+    excuses, so that finding's identifiers are masked in it too."""
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - rule: SVC-016-unauthorized-operation\n"
+        f"    record: INT-{CUSTOMER}\n"
+        f"    reason: 客户 {CUSTOMER} 已于柜面书面确认授权\n"
+        "    approver: compliance\n"
+        "    expires: 2099-01-01\n",
+        encoding="utf-8",
+    )
+    outputs = {fmt: tmp_path / f"out.{fmt}" for fmt in FORMATS}
+    code, out, err = _check(
+        tmp_path, _records(tmp_path), "--waivers", waivers, "--format", "json",
+        *(f"--output={fmt}={path}" for fmt, path in outputs.items()),
+    )  # fmt: skip
+    assert code == EXIT_FINDINGS, err
+    waived = [f for f in json.loads(out)["findings"] if f.get("waiver")]
+    assert waived and all(f["waiver"]["reason"] == "客户 C1****67 已于柜面书面确认授权" for f in waived)
+    shown = {"stdout": out, "stderr": err} | {fmt: p.read_text(encoding="utf-8") for fmt, p in outputs.items()}
+    for where, text in shown.items():
+        assert CUSTOMER not in text, where
+
+
+# -- numbers where a time belongs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["5", '"5"', "1.7e9", '"1700000000.5"', "true"])
+def test_a_time_written_as_a_number_makes_its_record_invalid_rather_than_a_1970_date(
+    tmp_path: Path, written: str
+) -> None:
+    """An export whose time column holds numbers (seconds or milliseconds since 1970) is broken: read as seconds
+    in UTC, the record would be judged on a date nobody meant."""
+    records = tmp_path / "records.jsonl"
+    records.write_text(
+        f'{{"id": "T1", "kind": "interaction", "started_at": {written}}}\n'
+        '{"id": "T2", "kind": "interaction", "started_at": "2026-03-02T10:00:00+08:00"}\n',
+        encoding="utf-8",
+    )
+    code, out, err = _check(tmp_path, records, "--format", "json")
+    assert code == EXIT_FINDINGS, err
+    report = json.loads(out)
+    (invalid,) = report["invalid"]
+    assert invalid["record"]["id"] == "T1" and "started_at" in invalid["error"]
+    assert invalid["error"].endswith(
+        "a time is written as text with its offset (2026-03-02T10:00:00+08:00), not as a number"
+    )
+    assert report["counts"]["records"] == 2 and report["counts"]["reconciled"]
+
+
+def test_a_time_given_as_a_number_to_the_library_is_invalid_too() -> None:
+    import svcpolicy
+
+    report = svcpolicy.load_policy().evaluate(
+        [{"id": "T1", "kind": "interaction", "started_at": 1_700_000_000}], as_of=dt.datetime.fromisoformat(AS_OF)
+    )
+    (invalid,) = report.invalid
+    assert "not as a number" in invalid.error

@@ -22,6 +22,10 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (r"line is longer than (?P<a>\d+) MiB", "行长度超过 {a} MiB"),
     (r"invalid JSON at column (?P<a>\d+): (?P<b>.*)", "JSON 格式错误（第 {a} 列）：{b}"),
     (r"not a JSON object", "不是 JSON 对象"),
+    (
+        r"a number of (?P<a>[\d,]+) digits: no field takes more than (?P<b>[\d,]+)",
+        "数字长达 {a} 位：任何字段至多接受 {b} 位",
+    ),
     (r"not a mapping", "不是键值映射"),
     (r"no record data", "没有记录数据"),
     (r"… and (?P<a>\d+) more", "……另有 {a} 处错误"),
@@ -62,6 +66,10 @@ _MESSAGES: tuple[tuple[str, str], ...] = (
     (
         r"List should have at least (?P<a>\d+) items? after validation, not (?P<b>\d+)",
         "列表至少应有 {a} 项，实有 {b} 项",
+    ),
+    (
+        r"Value error, a time is written as text with its offset \((?P<a>[^)]*)\), not as a number",
+        "时间应写为带时区的文本（如 {a}），不能写成数字",
     ),
     (r"Value error, (?P<a>.*)", "取值错误：{a}"),
 )

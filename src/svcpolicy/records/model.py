@@ -13,6 +13,7 @@ No ``from __future__ import annotations`` here: TypedDict computes ``__required_
 annotations, and callers may rely on it.
 """
 
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -79,7 +81,20 @@ _CONFIG = ConfigDict(
     extra="ignore", coerce_numbers_to_str=True, hide_input_in_errors=True, cache_strings="keys", defer_build=True
 )
 
-Timestamp = Annotated[AwareDatetime | None, Field(description="Date-time with a UTC offset.")]
+
+def _written_as_a_time(value: Any) -> Any:
+    """A number is no time: pydantic would read ``5``, ``"5"`` or ``1.7e9`` as seconds since 1970 in UTC and judge
+    the record on that date, where an export that wrote a number (or milliseconds) has a broken time column."""
+    if isinstance(value, int | float | Decimal) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("a time is written as text with its offset (2026-03-02T10:00:00+08:00), not as a number")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+Timestamp = Annotated[
+    AwareDatetime | None, BeforeValidator(_written_as_a_time), Field(description="Date-time with a UTC offset.")
+]
 RiskLevel = Annotated[StrictInt | None, Field(ge=1, le=5, description="Risk level, 1 (lowest) to 5 (highest).")]
 
 

@@ -419,24 +419,31 @@ def _too_long() -> str:
 def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
     _line_codec(codec, source)
     with _open(file, source) as stream:  # an unreadable file raises here, not at the first next()
-        _refuse_wide_text(stream.read(4), source)
+        _refuse_wide_text(stream.read(8), source)
     return _jsonl_records(file, source, codec, part)
 
 
 _WIDE_MARKS = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
 )
 
 
 def _refuse_wide_text(start: bytes, source: str) -> None:
     """A line-based file saved as UTF-16 or UTF-32 (Excel's "Unicode text", Windows Notepad's "Unicode") has a
-    zero byte in every character: split into lines it would be one invalid record per line, each with a
-    misleading "is the file GBK?". Its byte order mark says what it is; the whole file is an input error."""
-    for mark, name in _WIDE_MARKS:
-        if start.startswith(mark):
+    zero byte in most characters: split into lines it would be one invalid record per line, each with a
+    misleading "is the file GBK?". Its byte order mark, followed by a visible ASCII character in that encoding (a
+    record's ``{``, a CSV header's first letter), says what it is; the whole file is an input error. Other
+    bytes after such a mark are left to the lines, each of which then gets its outcome."""
+    for mark, codec, name in _WIDE_MARKS:
+        width = len(mark)
+        try:
+            first = start[width : 2 * width].decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if start.startswith(mark) and len(first) == 1 and "!" <= first <= "~":
             raise InputError(
                 f"the file is {name} (it starts with a {name} byte order mark): line-based files are read as UTF-8 "
                 "or an encoding such as GBK; save it as UTF-8",
@@ -564,7 +571,7 @@ def _read_csv(file: Path, source: str, codec: str, part: ByteRange | None) -> It
 
     _line_codec(codec, source)
     with _open(file, source) as stream:
-        _refuse_wide_text(stream.read(4), source)
+        _refuse_wide_text(stream.read(8), source)
         stream.seek(0)
         header_lines = _DecodedLines(stream, codec)
         reader = csv.reader(header_lines, strict=True)
