@@ -29,9 +29,10 @@ ALLOWANCE = dt.timedelta(hours=1)
 
 
 def watch(*args: str) -> subprocess.Popen[bytes]:
+    """``svcpolicy watch``, its customer ids shown: its output is compared with the library's, which keeps them."""
     code = "import sys; from svcpolicy.cli import main; sys.exit(main())"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "watch", "--allowance", "1h", *args],
+        [sys.executable, "-c", code, "watch", "--allowance", "1h", "--show-customer-ids", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -43,6 +43,30 @@ def test_watch_prints_one_json_line_per_finding_and_a_summary(
     assert "EVT-CMP-004-progress-reported is not run by itself" in captured.err
 
 
+@pytest.mark.parametrize("engine", ["python", "durable"])
+def test_watch_masks_the_customer_id_of_each_finding_unless_asked_to_show_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
+) -> None:
+    """A watch's findings go to alert queues and logs: the case's customer id is masked in its key, messages
+    and evidence by default, as ``check`` masks a report."""
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(
+        orjson.dumps(
+            ev("o1", "operation.performed", "03-03 10:00", customer_id="C7654321", kind="transfer",
+               affects_customer_rights=True, operation_id="OP-C7654321")
+        ) + b"\n"
+    )  # fmt: skip
+    assert main(["watch", str(events), "--engine", engine]) == 1
+    masked = capsys.readouterr().out
+    (finding,) = [orjson.loads(line) for line in masked.splitlines()]
+    assert "C7654321" not in masked
+    assert finding["record"]["id"] == "C7****21/transfer" and finding["evidence"]["customer_id"] == "C7****21"
+    assert "C7****21" in finding["message"]["zh"] and finding["fingerprint"].startswith("sha256:")
+    assert main(["watch", str(events), "--engine", engine, "--show-customer-ids"]) == 1
+    (shown,) = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert shown["record"]["id"] == "C7654321/transfer" and shown["fingerprint"] == finding["fingerprint"]
+
+
 def test_watch_reads_stdin_and_warns_before_deadlines(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,7 +27,7 @@ from svcpolicy.results.dispositions import Disposition, GateNote, GateVerdict, G
 from svcpolicy.results.findings import Finding, InvalidRecord, RecordRef
 from svcpolicy.results.report import Report
 
-__all__ = ["MaskedFinding", "MaskedGate", "Masker", "Redactor", "mask_identifier"]
+__all__ = ["MaskedFinding", "MaskedGate", "Masker", "Redactor", "mask_identifier", "masked_data"]
 
 
 def mask_identifier(value: str) -> str:
@@ -206,6 +206,12 @@ class Redactor:
 def _longest_first(values: Iterable[str]) -> tuple[str, ...]:
     """Longest first, so that an identifier inside a longer one is not masked piecemeal."""
     return tuple(sorted({v for v in values if len(v) >= _SHORTEST}, key=len, reverse=True))
+
+
+def masked_data(data: Any, identifiers: Iterable[str]) -> Any:
+    """``data`` (a finding as plain data, say) with each identifier masked in every text inside it, as
+    ``mask_in`` masks one text, and an integer equal to one masked whole."""
+    return _mask_value(data, _longest_first(identifiers))
 
 
 def _mask_value(value: Any, values: tuple[str, ...]) -> Any:

@@ -7,13 +7,14 @@ import datetime as dt
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import orjson
 
 from svcpolicy.cli.exits import EXIT_FINDINGS, EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
 from svcpolicy.policy import load_policy
+from svcpolicy.reporting.masking import masked_data
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome
 
 if TYPE_CHECKING:
@@ -58,7 +59,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--commit-every", type=int, default=1, help="commit the state every N input lines")
     parser.add_argument("--engine", choices=("durable", "python"), default="durable")
+    parser.add_argument(
+        "--show-customer-ids",
+        action="store_true",
+        help="show the customer ids of findings and warnings instead of masking them (C7****21)",
+    )
     add_holidays_argument(parser, configurable=False)
+
+
+_CUSTOMER_FIELDS = frozenset({"customer_id"})
+"""The event fields that identify a customer (docs/events.md): every customer event carries ``customer_id``."""
+_NOT_MASKED = frozenset({"seq", "fingerprint", "citations", "pack"})
+"""An alert's parts that hold no record data (and whose numbers and hashes must stay as they are)."""
+
+
+def _masked(written: dict[str, Any]) -> dict[str, Any]:
+    """An alert with its case's customer id masked wherever it shows: the case key (``record.id``), the messages
+    and the evidence. A watch's output ends up in alert queues and logs as widely read as a CI log."""
+    evidence = written.get("evidence")
+    if not isinstance(evidence, dict):
+        return written
+    identifiers = [str(v) for k, v in evidence.items() if k in _CUSTOMER_FIELDS and v not in (None, "")]
+    if not identifiers:
+        return written
+    return {k: v if k in _NOT_MASKED else masked_data(v, identifiers) for k, v in written.items()}
 
 
 def _lines(stream: Iterable[bytes | str], skip: int) -> Iterator[tuple[int, bytes | str]]:
@@ -82,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         for alert in alerts:
             if isinstance(alert.item, Finding) and alert.item.outcome is Outcome.VIOLATION:
                 violations += 1
-            written = alert.to_dict()
+            written = alert.to_dict() if args.show_customer_ids else _masked(alert.to_dict())
             if isinstance(alert.item, InvalidRecord) and line_number is not None:
                 written["record"] = {**written["record"], "source": source, "line": line_number}
             out.write(orjson.dumps(written).decode() + "\n")
