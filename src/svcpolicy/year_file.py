@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import SourceLocation, YearFileError
 
 if TYPE_CHECKING:  # the YAML parser is imported when a year file is read
@@ -118,9 +119,8 @@ MAX_YEAR_FILE_BYTES = 1024 * 1024
 def load_year_file(path: Path) -> YearFile:
     """Read and validate one supplementary year file; every problem is reported against the file."""
     try:
-        with path.open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
-            raw = file.read(MAX_YEAR_FILE_BYTES + 1)
-        if len(raw) > MAX_YEAR_FILE_BYTES:
+        raw = read_at_most(path, MAX_YEAR_FILE_BYTES)
+        if raw is None:
             raise YearFileError(
                 f"holiday year file is more than {MAX_YEAR_FILE_BYTES:,} bytes, the limit", SourceLocation(str(path))
             )

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
+from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import LocatedError, SourceLocation
 from svcpolicy.frozen import Frozen
 
@@ -162,11 +163,10 @@ def load_config(path: str | Path) -> Config:
     file = Path(path)
     name = str(file)
     try:
-        with file.open("rb") as stream:  # bounded: a device or pipe named as a file (/dev/zero) never ends
-            raw = stream.read(MAX_CONFIG_BYTES + 1)
+        raw = read_at_most(file, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", SourceLocation(name)) from exc
-    if len(raw) > MAX_CONFIG_BYTES:
+    if raw is None:
         raise ConfigError(f"more than {MAX_CONFIG_BYTES:,} bytes, the limit for a pyproject.toml", SourceLocation(name))
     try:
         text = raw.decode("utf-8")

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import LocatedError, SourceLocation
 from svcpolicy.gate.waiver_file import FINGERPRINT_PATTERN
 from svcpolicy.results.findings import Finding, PackRef
@@ -84,9 +85,8 @@ MAX_BASELINE_BYTES = 1024 * 1024 * 1024
 def load_baseline(path: str | Path) -> Baseline:
     name = str(path)
     try:
-        with Path(path).open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
-            data = file.read(MAX_BASELINE_BYTES + 1)
-        if len(data) > MAX_BASELINE_BYTES:
+        data = read_at_most(Path(path), MAX_BASELINE_BYTES)
+        if data is None:
             raise BaselineError(f"baseline is more than {MAX_BASELINE_BYTES:,} bytes, the limit", SourceLocation(name))
         text = data.decode("utf-8-sig")
     except OSError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import PackError, SourceLocation
 from svcpolicy.pack.yaml_document import Loc, YamlDocument
 
@@ -124,11 +125,10 @@ def load_yaml(path: Path) -> YamlDocument:
     if size > MAX_FILE_BYTES:
         raise PackError(f"pack file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
     try:
-        with path.open("rb") as file:  # bounded: a device or pipe named as a file (/dev/zero) never ends
-            data = file.read(MAX_FILE_BYTES + 1)
+        data = read_at_most(path, MAX_FILE_BYTES)  # the size above can lie: a device, a growing file
     except OSError as exc:
         raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
-    if len(data) > MAX_FILE_BYTES:
+    if data is None:
         raise PackError(f"pack file is more than {MAX_FILE_BYTES:,} bytes, the limit", SourceLocation(name))
     try:
         text = data.decode("utf-8-sig")

@@ -788,11 +788,11 @@ def _decode_item(text: str, position: int, locator: Locator) -> tuple[RawRecord,
 
         decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, parse_int=whole_number)
         _, end = decoder.raw_decode(text, position)
-        return RawRecord(locator, None, number_too_long(max(too_long))), end
+        return RawRecord(locator, None, _number_too_long(max(too_long))), end
     return _json_item(item, locator), end
 
 
-def number_too_long(digits: int) -> str:
+def _number_too_long(digits: int) -> str:
     """Why a record holding a whole number of ``digits`` digits is refused, in words a data owner acts on."""
     return f"a number of {digits:,} digits: no field takes more than {sys.get_int_max_str_digits():,}"
 
@@ -919,7 +919,7 @@ def _scalar_problem(exc: Exception) -> str:
     if not isinstance(exc, ValueError):
         return "a value does not fit its YAML tag (e.g. `!!bool maybe`)"
     digits = _TOO_MANY_DIGITS.search(str(exc))
-    return number_too_long(int(digits.group(1))) if digits else str(exc)
+    return _number_too_long(int(digits.group(1))) if digits else str(exc)
 
 
 _TOO_MANY_DIGITS = re.compile(r"integer string conversion: value has (\d+) digits")

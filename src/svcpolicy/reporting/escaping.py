@@ -14,6 +14,7 @@ import re
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
 _BIDI_CONTROL = re.compile(f"[{_BIDI}]")
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -24,6 +25,12 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: object) -> str:
     """The text with every control character written as a visible escape (``\\x1b``, ``\\x0a``)."""
     return _CONTROL.sub(_escape, "" if text is None else str(text))
+
+
+def cell_storable(text: str) -> str:
+    """The text with the control characters a spreadsheet cell cannot hold (all but tab, LF and CR: openpyxl's
+    ``ILLEGAL_CHARACTERS_RE``) written as visible escapes, rather than refusing the workbook."""
+    return _UNSTORABLE.sub(_escape, text)
 
 
 def bidi_visible(text: str) -> str:

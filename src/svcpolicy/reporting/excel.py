@@ -12,11 +12,11 @@ are written as visible escapes (``\\x1b``), as the ``text`` format writes them, 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from svcpolicy.extras import needs
+from svcpolicy.reporting.escaping import cell_storable
 from svcpolicy.reporting.notebook import by, by_article, to_pandas
 
 if TYPE_CHECKING:
@@ -35,9 +35,6 @@ _WIDEST = 60
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet reads as the start of a formula (OWASP CSV injection); the same list as the CSV format's."""
-
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-"""The control characters openpyxl refuses in a cell (its ``ILLEGAL_CHARACTERS_RE``)."""
 
 
 def write_excel(report: Report, path: str | Path, *, lang: str = "zh") -> Path:
@@ -83,11 +80,7 @@ def _storable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _visible(value: object) -> object:
-    return _UNSTORABLE.sub(_escape, value) if isinstance(value, str) else value
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group(0)):02x}"
+    return cell_storable(value) if isinstance(value, str) else value
 
 
 def _quote_formulas(sheet: Worksheet) -> None:
