@@ -31,4 +31,4 @@ def test_lint_with_the_durable_engine_notes_the_rules_it_cannot_express(capsys: 
     out = capsys.readouterr().out
     assert code == 0
     assert "note: SVC-018-guaranteed-return-statement runs on the closure engine under --engine durable" in out
-    assert "note: SVC-016-unauthorized-operation" not in out
+    assert "note: SVC-016-operation-not-applied-for" not in out

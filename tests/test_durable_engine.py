@@ -204,7 +204,7 @@ def test_rules_outside_durable_rules_language_are_named_with_a_reason() -> None:
     assert "contains_unnegated()" in left_out["SVC-018-guaranteed-return-statement"]  # phrase positions in text
     assert "deadline_passed()" in left_out["CMP-015-decision-overdue"]
     supported = {p.id for p in BUNDLED.programs} - set(left_out)
-    assert {"SVC-016-unauthorized-operation", "SVC-009-wait-too-long", "MR-011-sale-after-decline"} <= supported
+    assert {"SVC-016-operation-not-applied-for", "SVC-009-wait-too-long", "MR-011-sale-after-decline"} <= supported
 
 
 def test_an_unknown_engine_is_refused() -> None:

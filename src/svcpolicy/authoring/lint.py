@@ -28,6 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from svcpolicy.authoring.phrase_forms import (
+    describe,
+    literal_phrases,
+    normalized_phrase_arguments,
+    phrases_off_form,
+)
 from svcpolicy.calendar import HolidayCalendar
 from svcpolicy.engine.parameters import ParameterTable
 from svcpolicy.engine.pattern_conditions import compile_condition
@@ -117,6 +123,8 @@ class _Checker:
         self.messages = messages
         self.params_used: set[str] = set()
         self.names_used: set[str] = set()
+        self.normalized_phrase_params: set[str] = set()
+        """Parameters searched for as phrases in a normalize()d text: their values must be in normal form."""
         self.reads_record = False
         self.report_syntax = report_syntax
         """Report expressions that do not parse (when the engine's compile, which reports them, did not run)."""
@@ -128,6 +136,17 @@ class _Checker:
         """Check a whole expression; ``reads_record`` tells afterwards whether it reads the record or as_of."""
         self.reads_record = False
         self._visit(node, scope)
+        self._phrase_forms(node)
+
+    def _phrase_forms(self, node: n.Node) -> None:
+        """Literal phrases searched for in a normalize()d text are checked here; parameters once per pack."""
+        for argument in normalized_phrase_arguments(node):
+            if isinstance(argument, n.Param):
+                self.normalized_phrase_params.add(argument.name)
+                continue
+            off = phrases_off_form(literal_phrases(argument))
+            if off:
+                self.error(argument, f"never found in a normalize()d text: {describe(off)}", "phrase-not-normalized")
 
     def schema(self, node: n.Node, scope: _Scope) -> str | None:
         """The model path of a field-path node (``operations[].kind``), _FREE under extra, None otherwise."""
@@ -447,14 +466,17 @@ def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bo
     table = ParameterTable(pack.spec.parameters, tz)
     compiler = Compiler(params=list(pack.parameters), absent_defaults=ABSENT_DEFAULTS, constants=table.constant)
     params_used: set[str] = set()
+    phrase_params: set[str] = set()
     own_rules = [(r, s) for r, s in zip(pack.rules, pack.rule_sites, strict=True) if s.doc.file not in inherited]
     for rule, site in zip(pack.rules, pack.rule_sites, strict=True):
         checker = _Checker(messages if site.doc.file not in inherited else [], report_syntax=syntax)
         _lint_rule(rule, site, pack, compiler, checker, tz)
         params_used |= checker.params_used
+        phrase_params |= checker.normalized_phrase_params
     for rule, site in own_rules:
         _lint_rule_metadata(rule, site, pack, messages)
     _lint_sequence_conditions(pack, table, inherited, messages)
+    _lint_phrase_parameters(pack, phrase_params, inherited, messages)
     for name, parameter in pack.parameters.items():
         where = pack.parameter_sites[name]
         if where.doc.file in inherited:
@@ -486,6 +508,28 @@ def _lint_rules(pack: PackDefinition, messages: list[LintMessage], *, syntax: bo
                         "scaffold-text",
                     )
                 )
+
+
+def _lint_phrase_parameters(
+    pack: PackDefinition, names: set[str], inherited: set[str], messages: list[LintMessage]
+) -> None:
+    """A phrase list searched for in a normalize()d text with a phrase not in normal form never finds it."""
+    for name in sorted(names & set(pack.parameters)):
+        where = pack.parameter_sites[name]
+        if where.doc.file in inherited and name not in pack.manifest.tighten:
+            continue
+        parameter = pack.parameters[name]
+        values = [parameter.value] if parameter.values is None else list(parameter.values.values())
+        off = [phrase for value in values for phrase in phrases_off_form(value)]
+        if off:
+            messages.append(
+                LintMessage.at(
+                    where.at(),
+                    "error",
+                    f"parameter `{name}` is searched for in normalize()d text, which never holds {describe(off)}",
+                    "phrase-not-normalized",
+                )
+            )
 
 
 def _tz(offset: str) -> dt.timezone:

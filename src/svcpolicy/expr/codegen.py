@@ -223,7 +223,19 @@ class _Var:
 
 
 _FOLDABLE = frozenset(
-    {"len", "lower", "upper", "days", "hours", "minutes", "lookup", "percent", "contains_any", "contains_unnegated"}
+    {
+        "len",
+        "lower",
+        "upper",
+        "normalize",
+        "days",
+        "hours",
+        "minutes",
+        "lookup",
+        "percent",
+        "contains_any",
+        "contains_unnegated",
+    }
 )
 """Functions that read nothing but their arguments (no clock, time zone or calendar): with constant arguments
 their value is computed once, here."""

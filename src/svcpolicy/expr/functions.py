@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 from svcpolicy.calendar import DeadlineBounds, deadline_bounds
 from svcpolicy.errors import CalendarNotCovered
 from svcpolicy.expr.env import CalendarLike, Env
+from svcpolicy.expr.text_form import normal_form
 from svcpolicy.expr.undetermined import Undetermined
 
 # A deadline beyond ten years is not a service rule; the bound keeps a hostile parameter from making the
@@ -95,6 +96,14 @@ def _upper(env: Env, value: object) -> str:
     if isinstance(value, str):
         return value.upper()
     raise _wrong("upper", "a string", value)
+
+
+def _normalize(env: Env, value: object) -> str:
+    """Free text in the form phrase lists are written in (:mod:`svcpolicy.expr.text_form`): spaces, invisible
+    characters, full-width letters and case cannot hide a phrase."""
+    if isinstance(value, str):
+        return normal_form(value)
+    raise _wrong("normalize", "a string", value)
 
 
 def _date(env: Env, value: object) -> date:
@@ -340,6 +349,7 @@ FUNCTIONS: dict[str, Function] = {
     "len": Function(1, _len, "len(x)"),
     "lower": Function(1, _lower, "lower(s)"),
     "upper": Function(1, _upper, "upper(s)"),
+    "normalize": Function(1, _normalize, "normalize(s)"),
     "date": Function(1, _date, "date(t)"),
     "month": Function(1, _month, "month(t)"),
     "lookup": Function(2, _lookup, "lookup(mapping, key)"),

@@ -134,6 +134,10 @@ class PowerOfAttorney(TypedDict, total=False):
     """The customer's recorded power of attorney (授权委托书) under which an agent acts for them."""
 
     reference: Annotated[str | None, Field(description="The document's reference in the bank's records.")]
+    agent: Annotated[
+        str | None,
+        Field(description="The id of the agent the document names; only they may act under it. Null: it names none."),
+    ]
     scope: Annotated[list[str], Field(description="The operation kinds the customer empowered the agent to do.")]
     valid_from: Timestamp
     valid_until: Annotated[Timestamp, Field(description="End of validity; null: the document states none.")]
@@ -146,6 +150,11 @@ class Authorization(TypedDict, total=False):
     by: Annotated[str | None, Field(description="Who authorised: the customer's id if it was them.")]
     method: Annotated[str | None, Field(description="e.g. signature, password, biometric, recorded_call.")]
     scope: Annotated[str | None, Field(description="The operation kind the authorisation covers.")]
+    account_id: Annotated[
+        str | None,
+        AbsentMeans(None),
+        Field(description="The account the customer authorised the operation on; absent or null: not limited to one."),
+    ]
     at: Timestamp
     power_of_attorney: Annotated[
         PowerOfAttorney | None,

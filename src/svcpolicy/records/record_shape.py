@@ -461,6 +461,17 @@ RECORD_SHAPE: ShapeNode = {
                                 "item": None,
                                 "fields": None,
                             },
+                            "account_id": {
+                                "path": "operations[].authorization.account_id",
+                                "kind": "string",
+                                "nullable": True,
+                                "required": False,
+                                "choices": (),
+                                "constraints": {},
+                                "scalar": "str",
+                                "item": None,
+                                "fields": None,
+                            },
                             "at": {
                                 "path": "operations[].authorization.at",
                                 "kind": "datetime",
@@ -484,6 +495,17 @@ RECORD_SHAPE: ShapeNode = {
                                 "fields": {
                                     "reference": {
                                         "path": "operations[].authorization.power_of_attorney.reference",
+                                        "kind": "string",
+                                        "nullable": True,
+                                        "required": False,
+                                        "choices": (),
+                                        "constraints": {},
+                                        "scalar": "str",
+                                        "item": None,
+                                        "fields": None,
+                                    },
+                                    "agent": {
+                                        "path": "operations[].authorization.power_of_attorney.agent",
                                         "kind": "string",
                                         "nullable": True,
                                         "required": False,
@@ -1568,6 +1590,7 @@ ABSENT_DEFAULTS: Mapping[str, Any] = types.MappingProxyType(
         "steps": [],
         "operations": [],
         "operations[].refused": False,
+        "operations[].authorization.account_id": None,
         "offers": [],
         "offers[].customer_requested_at": None,
         "disclosures": [],
