@@ -24,7 +24,7 @@ from svcpolicy.expr import Env
 from svcpolicy.expr.parser import adopt_trees, kept_trees, recording_trees
 from svcpolicy.pack.bundled import resolve_pack
 from svcpolicy.pack.cache import keep_with, kept_with, read_pack_cached
-from svcpolicy.records.readers import Locator, RawRecord, read_records, validate
+from svcpolicy.records.readers import Locator, RawRecord, read_records, source_name, validate
 from svcpolicy.results.findings import Finding, InvalidRecord, Outcome, RecordRef
 from svcpolicy.results.report import Counts, InputFailure, Report
 
@@ -348,7 +348,7 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                 if self.on_input_error == "raise":
                     raise
                 self.counts.input_errors += 1
-                self.input_failures.append(InputFailure(str(item), exc.message))
+                self.input_failures.append(InputFailure(source_name(item), exc.message))
 
     def _run(self, inputs: Inputs) -> Iterator[Finding | InvalidRecord]:
         policy, counts, as_of = self.policy, self.counts, self.as_of

@@ -6,13 +6,16 @@ cache off. A cache that cannot be read or written is ignored by its users.
 
 Every file is written with a digest of its bytes and read only when they still match it: a pickle holds no check
 of its own, and a bit flipped on disk inside a cached rule's constant would otherwise change findings silently.
-A damaged file reads as missing, so its user rebuilds it from the source.
+A damaged file reads as missing, so its user rebuilds it from the source. So does a file another user owns or may
+write (a cache directory shared through ``SVCPOLICY_CACHE_DIR``): a digest proves no author, and a pickle planted
+there would run its code in every check that loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -50,12 +53,23 @@ def write_checked(target: Path, data: bytes) -> None:
 
 def read_checked(target: Path) -> bytes | None:
     """The data :func:`write_checked` wrote to ``target``; None when there is none to trust: the file is missing
-    or unreadable, was written by another format, or its bytes no longer match their digest (cut short, a flipped
-    bit)."""
-    try:
-        raw = target.read_bytes()
+    or unreadable, owned or writable by another user, was written by another format, or its bytes no longer match
+    their digest (cut short, a flipped bit)."""
+    try:  # without blocking: a named pipe put in the cache's place is refused, not waited on
+        with open(os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return None
+            raw = file.read()
     except OSError:
         return None
     if not raw.startswith(_MAGIC) or hashlib.sha256(memoryview(raw)[_HEADER:]).digest() != raw[len(_MAGIC) : _HEADER]:
         return None
     return raw[_HEADER:]
+
+
+def _trusted(status: os.stat_result) -> bool:
+    """Whether a cache file is this user's own: a regular file they own that no one else may write."""
+    getuid = getattr(os, "getuid", None)  # Windows has no owners to compare here
+    if getuid is None:
+        return stat.S_ISREG(status.st_mode)
+    return stat.S_ISREG(status.st_mode) and status.st_uid == getuid() and not status.st_mode & 0o022

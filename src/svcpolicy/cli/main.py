@@ -2,8 +2,8 @@
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it (or invalid records); 2 usage
 errors, a broken pack, or an input that could not be read (the other inputs are still checked); 3 an
-internal error (a bug in svcpolicy: one line, and the traceback under --debug); 141 the output's reader stopped
-early (``… | head``).
+internal error (a bug in svcpolicy: one line, and the traceback under --debug); 130 stopped by Ctrl-C (no report
+file or baseline is left half-written); 141 the output's reader stopped early (``… | head``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from svcpolicy._version import __version__
 from svcpolicy.cli.commands import COMMANDS, COMMANDS_BY_NAME
-from svcpolicy.cli.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT_CLOSED
+from svcpolicy.cli.exits import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OUTPUT_CLOSED
 from svcpolicy.errors import SvcPolicyError
 
 DEBUG_HELP = "on an internal error, print its traceback"
@@ -72,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_OUTPUT_CLOSED
+    except KeyboardInterrupt:
+        print("svcpolicy: interrupted; the run did not finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except SvcPolicyError as exc:
         print(f"svcpolicy: {exc}", file=sys.stderr)
         return EXIT_ERROR

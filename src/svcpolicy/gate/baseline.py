@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,17 @@ def write_baseline(path: str | Path, findings: Iterable[Finding], pack: PackRef,
             )
         ],
     }
-    target = Path(path)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():  # a device or a pipe: a rename would replace it
+        target.write_text(text, encoding="utf-8")
+        return Baseline(str(path), entries, pack)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    # written beside it and renamed over it: an interrupted run leaves the previous baseline, never half of one
+    hidden = target.with_name(f".svcpolicy-{os.getpid()}-baseline.part")
+    try:
+        hidden.write_text(text, encoding="utf-8")
+        os.replace(hidden, target)
+    finally:
+        hidden.unlink(missing_ok=True)
     return Baseline(str(path), entries, pack)

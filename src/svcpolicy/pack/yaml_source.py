@@ -4,15 +4,25 @@ Pack authors need ``file:line:col`` for every error, including schema errors tha
 path such as ``rules.3.when``. We compose the YAML node graph with PyYAML's safe loader and build plain
 Python values ourselves, recording the position of each path. Building values ourselves also bounds the work:
 an alias bomb ("billion laughs") expands node by node and stops at a limit instead of exhausting memory.
+
+The text is scanned and parsed by libyaml (PyYAML's C parser) and composed by PyYAML's Python composer, which
+counts nodes and depth as it goes: the pure-Python scanner took close to a minute for a few megabytes, so a
+pathological file under the byte limit held a command that long before it was refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import PackError, SourceLocation
@@ -37,24 +47,70 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing nesting beyond :data:`MAX_DEPTH` where it starts, as a YAML error."""
+class _Counting(Composer):
+    """PyYAML's composer, refusing nesting beyond :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes where
+    they start, as YAML errors."""
 
     depth = 0
+    nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self.depth += 1
+        if not (isinstance(parent, yaml.MappingNode) and index is None):  # a mapping's key is no value
+            self.nodes += 1
         try:
             if self.depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in the stubs
-                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+                raise self._refusal(f"nested more than {MAX_DEPTH} levels deep")
+            if self.nodes > MAX_NODES:
+                raise self._refusal(f"document holds more than {MAX_NODES:,} values")
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
+    def _refusal(self, problem: str) -> yaml.composer.ComposerError:
+        event = self.peek_event()  # type: ignore[attr-defined]  # the parser's, beside the composer in a loader
+        mark = cast("yaml.Mark | None", event.start_mark if event is not None else None)
+        return yaml.composer.ComposerError(None, None, problem, mark)
+
+
+class _Loader(Protocol):
+    """What the builder reads from a loader: the document's node and the safe constructor's scalars."""
+
+    def get_single_node(self) -> yaml.Node | None: ...
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any: ...
+    def dispose(self) -> None: ...
+
+
+def _loader_type() -> Callable[[str], _Loader]:
+    """libyaml's parser under the counting composer when PyYAML has it (its PyPI wheels do), else PyYAML's own
+    pure-Python parser: the same documents, values and positions, only slower."""
+    if hasattr(yaml, "CSafeLoader"):
+
+        class LibyamlLoader(_Counting, yaml.CSafeLoader):  # the composer first: its counting replaces libyaml's
+            def __init__(self, text: str) -> None:
+                yaml.reader.Reader(text)  # PyYAML's check of the characters a YAML file may hold, by character
+                yaml.CSafeLoader.__init__(self, text)
+                Composer.__init__(self)
+
+        return LibyamlLoader
+
+    class PythonLoader(Reader, Scanner, Parser, _Counting, SafeConstructor, Resolver):  # SafeLoader's bases
+        def __init__(self, text: str) -> None:
+            Reader.__init__(self, text)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return PythonLoader
+
+
+_BoundedLoader = _loader_type()
+
 
 class _Builder:
-    def __init__(self, file: str, loader: yaml.SafeLoader) -> None:
+    def __init__(self, file: str, loader: _Loader) -> None:
         self.file = file
         self.loader = loader
         self.positions: dict[Loc, tuple[int, int]] = {}

@@ -51,6 +51,7 @@ __all__ = [
     "RawRecord",
     "Validation",
     "read_records",
+    "source_name",
     "validate",
 ]
 
@@ -323,6 +324,17 @@ def _scan_id(line: bytes) -> Any:
 # -- reading ---------------------------------------------------------------------------------------------
 
 
+def source_name(path: str | Path) -> str:
+    """A record file's name as its findings carry it: a name that is not valid UTF-8 (Python keeps its bytes as
+    lone surrogates) has those bytes written as escapes (``n\\xff.jsonl``), as ``ls -b`` shows them, so that
+    every format can write it and no JSON or SARIF writer fails on it after the run."""
+    name = str(path)
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate given by a caller, not read from the file system
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange | None = None) -> Iterator[RawRecord]:
     """Read a record file, its format chosen by extension; only ``part`` of it, if given (JSONL and CSV).
 
@@ -330,7 +342,7 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
     directory, an unknown extension or encoding, a bad CSV header, or a JSON/YAML file that does not parse or
     decode. Problems with single items become error records instead, and reading goes on.
     """
-    source = str(path)
+    source = source_name(path)
     file = Path(path)
     try:
         mode = file.stat().st_mode
@@ -340,6 +352,11 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
         raise InputError(f"cannot open: {exc.strerror}", SourceLocation(source)) from None
     if stat.S_ISDIR(mode):
         raise InputError("is a directory, not a record file", SourceLocation(source))
+    if not stat.S_ISREG(mode):  # a pipe would be read up to its end by the first of the opens, then wait forever
+        raise InputError(
+            "is a named pipe, socket or device, not a record file (copy what it gives to a file)",
+            SourceLocation(source),
+        )
     reader = _READERS.get(file.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(_READERS))

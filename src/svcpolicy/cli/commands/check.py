@@ -10,7 +10,6 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -19,6 +18,7 @@ from svcpolicy.cli.check_summary import ThresholdTally, header
 from svcpolicy.cli.config import Config, ConfigError, discover
 from svcpolicy.cli.exits import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from svcpolicy.cli.holidays import add_holidays_argument, holiday_calendar
+from svcpolicy.cli.output_files import OutputFiles, refuse_unwritable
 from svcpolicy.cli.progress import progress_for
 from svcpolicy.cli.walk import RECORD_EXTENSIONS, record_files
 from svcpolicy.engine.record_context import group_paths
@@ -205,16 +205,21 @@ def _refuse_overwriting(settings: CheckSettings, paths: Sequence[str]) -> None:
     if settings.baseline is not None:
         read[_same_file_key(settings.baseline)] = "baseline"
     written: dict[Path, str] = {}
-    targets = [(f"--output {fmt}", path) for fmt, path in settings.outputs if path is not None]
-    if settings.write_baseline is not None:
-        targets.append(("--write-baseline", settings.write_baseline))
-    for option, path in targets:
+    for option, path in _written_files(settings):
         key = _same_file_key(path)
         if key in read:
             raise ConfigError(f"{option} {path}: that is a {read[key]} of this run; writing it would destroy it")
         if key in written:
             raise ConfigError(f"{option} {path}: {written[key]} writes that file already")
         written[key] = option
+
+
+def _written_files(settings: CheckSettings) -> list[tuple[str, Path]]:
+    """The files this run writes, each with the option that names it."""
+    targets = [(f"--output {fmt}", path) for fmt, path in settings.outputs if path is not None]
+    if settings.write_baseline is not None:
+        targets.append(("--write-baseline", settings.write_baseline))
+    return targets
 
 
 def _same_file_key(path: str | Path) -> Path:
@@ -234,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
         print("svcpolicy: no record files given, and no [tool.svcpolicy.records] globs to find them", file=sys.stderr)
         return EXIT_ERROR
     _refuse_overwriting(settings, paths)
+    for option, path in _written_files(settings):
+        refuse_unwritable(option, path)
     waivers = load_waiver_files(settings.waivers) if settings.waivers else WaiverSet.empty()
     baseline = None
     if settings.baseline:
@@ -250,11 +257,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    with ExitStack() as stack:
+    with OutputFiles() as files:
         outputs = [
-            (fmt, stack.enter_context(_open(fmt, path)) if path else sys.stdout) for fmt, path in settings.outputs
+            (fmt, files.open(f"--output {fmt}", path, FORMATS[fmt].encoding) if path else sys.stdout)
+            for fmt, path in settings.outputs
         ]
-        return _check(args, settings, policy, paths, waivers, baseline, outputs)
+        code = _check(args, settings, policy, paths, waivers, baseline, outputs)
+        files.finish()
+        return code
 
 
 def _refusals(policy: Policy) -> list[str]:
@@ -265,11 +275,6 @@ def _refusals(policy: Policy) -> list[str]:
 
     policy.compile_messages()
     return [str(message) for message in lint_loaded(policy.definition).errors]
-
-
-def _open(fmt: str, path: Path) -> TextIO:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding=FORMATS[fmt].encoding, newline="")
 
 
 def _paths(args: argparse.Namespace, config: Config) -> list[str] | None:

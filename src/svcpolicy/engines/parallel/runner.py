@@ -25,7 +25,7 @@ from svcpolicy.engine.aggregates import AggregateRun
 from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.seen_ids import SeenIds
 from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers
-from svcpolicy.engines.parallel.plan import WorkUnit, plan_units
+from svcpolicy.engines.parallel.plan import RecordsUnit, WorkUnit, plan_units
 from svcpolicy.engines.parallel.units import UnitResult, judge_unit, repeats_before
 from svcpolicy.engines.parallel.wire import from_wire
 from svcpolicy.records.readers import RawRecord
@@ -79,12 +79,25 @@ def judge_in_parallel(
         in_flight: deque[tuple[WorkUnit, AsyncResult[UnitResult]]] = deque()
         keep = (contexts is not None, identifiers is not None)
 
+        def result_of(
+            unit: WorkUnit, pending: AsyncResult[UnitResult], prior: dict[int, tuple[str, int]] | None = None
+        ) -> UnitResult:
+            try:
+                return pending.get()
+            except Exception:
+                if not isinstance(unit, RecordsUnit):
+                    raise
+                # in-memory records that cannot be pickled (holding a lambda, an object refusing it) cannot
+                # travel to a worker or back: judged here, as one process judges them (a bug raises here again)
+                return judge_unit(pack, unit, as_of, encoding, *keep, prior)
+
         def next_result() -> UnitResult:
             unit, pending = in_flight.popleft()
-            result = pending.get()
+            result = result_of(unit, pending)
             repeats = repeats_before(seen, result)
             if repeats:
-                result = pool.apply(_judge_in_worker, (unit, as_of, encoding, *keep, repeats))
+                retry = pool.apply_async(_judge_in_worker, (unit, as_of, encoding, *keep, repeats))
+                result = result_of(unit, retry, repeats)
             return result
 
         for unit in plan_units(sources, jobs, encoding):

@@ -19,7 +19,7 @@ from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, judge_str
 from svcpolicy.engines.parallel.plan import FileUnit, WorkUnit
 from svcpolicy.engines.parallel.wire import Wire, to_wire
 from svcpolicy.errors import InputError
-from svcpolicy.records.readers import RawRecord, read_records
+from svcpolicy.records.readers import RawRecord, read_records, source_name
 from svcpolicy.results.report import Counts, InputFailure
 
 
@@ -56,7 +56,7 @@ def judge_unit(
         except InputError as exc:
             if unit.first:
                 counts.input_errors += 1
-                failure = InputFailure(str(unit.path), exc.message)
+                failure = InputFailure(source_name(unit.path), exc.message)
     else:
         raws = unit.raws
     runs = [AggregateRun(program) for program in pack.aggregates]
