@@ -4,7 +4,9 @@ Usage: python bench/bench.py [--sizes 10000,200000,1000000] [--formats jsonl,jso
 (``make bench`` for the full table: every output format at 10 k, 200 k and 1 M records, the 1 M rows take a few
 minutes each; ``make bench BENCH_ARGS="--sizes 10000,200000"`` for a quick one).
 
-Generates synthetic ~1.4 KB interaction records (about 5 % violating) into bench/out/, then prints, per size:
+Generates synthetic ~1.4 KB interaction records (about 5 % violating; every 8th operation authorised by an agent
+under a power of attorney, every 8th another by the customer for the account operated on, and planted promises
+typed plain, spaced or full-width) into bench/out/, then prints, per size:
 the library's streaming evaluation (records/s, its time ÷ orjson.loads of the same lines, peak RSS) and
 ``svcpolicy check --format F`` for each output format (all of them by default; html lists at most
 ``--html-max-findings`` findings, its cap), each in a fresh child process so peak memory is its own; then the
@@ -35,7 +37,7 @@ from svcpolicy.cli.commands.check import HTML_MAX_FINDINGS
 from svcpolicy.reporting.registry import FORMATS
 
 OUT = Path(__file__).parent / "out"
-GENERATOR = 2  # bump when synthetic_record changes, so stale files are not reused
+GENERATOR = 3  # bump when synthetic_record changes, so stale files are not reused
 AS_OF = "2026-11-27T00:00:00+08:00"
 CLI = Path(sys.executable).parent / "svcpolicy"
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -132,7 +134,7 @@ def synthetic_record(i: int, rng: random.Random, violating: bool) -> dict[str, A
             record["customer"]["risk_tolerance"] = min(tolerance, 4)
             record["offers"][0]["product_risk_level"] = record["customer"]["risk_tolerance"] + 1
         elif breach == 2:
-            record["offers"][0]["statements"] = ["保本保收益"]
+            record["offers"][0]["statements"] = [PROMISES[i % len(PROMISES)]]
         else:
             record["complaint"] = {
                 "id": f"CMP-{i}",
@@ -145,7 +147,36 @@ def synthetic_record(i: int, rng: random.Random, violating: bool) -> dict[str, A
                 "progress_updates": [],
                 "decided_at": _at(base, 60 * 24 * 40),
             }
+    _vary_authorisation(i, record, base)
     return record
+
+
+PROMISES = ["保本保收益", "保 本 保 收 益", "这款产品保本\u3000保收益", "ＧＵＡＲＡＮＴＥＥＤ ＲＥＴＵＲＮＳ"]
+"""The promise planted in a mis-selling record, typed as a seller might: plain, spaced, with an ideographic
+space, in full-width letters; normalize() reads each as the plain phrase, so each is one violation."""
+
+
+def _vary_authorisation(i: int, record: dict[str, Any], base: dt.datetime) -> None:
+    """Give every 8th operation an agent under the customer's power of attorney, and the 8th after it an
+    authorisation naming the account operated on (both as SVC-016 accepts them). Chosen by the record's number,
+    not drawn, so the random stream and every other field stay those of the generator before. An operation left
+    without authorisation (a planted breach) keeps the customer as its applicant: one breach per record."""
+    operation = record["operations"][0]
+    authorization = operation["authorization"]
+    if authorization is None:
+        return
+    if i % 8 == 3:
+        agent = f"P{i:07d}"
+        operation["applied_by"] = authorization["by"] = agent
+        authorization["power_of_attorney"] = {
+            "reference": f"POA-{i:07d}",
+            "agent": agent,
+            "scope": [operation["kind"]],
+            "valid_from": _at(base, -60 * 24 * 10),
+            "valid_until": _at(base, 60 * 24 * 80),
+        }
+    elif i % 8 == 7:
+        operation["account_id"] = authorization["account_id"] = f"6222-{i:07d}"
 
 
 def generate(path: Path, count: int, violating: float, seed: int = 20261127) -> None:

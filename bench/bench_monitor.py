@@ -106,15 +106,27 @@ def _extended(n: int, cid: str, moment: float) -> dict[str, Any]:
     }
 
 
+def _authoriser(n: int, customer: str) -> dict[str, Any]:
+    """Who authorised: mostly the customer, every 4th an agent their power of attorney names, the 4th after it
+    the customer for the account the operations use (by the event's number, so the random stream is unchanged,
+    and each covers what the customer's own authorisation covered)."""
+    if n % 4 == 1:
+        return {"by": f"P-{customer}", "agent": f"P-{customer}"}
+    if n % 4 == 3:
+        return {"by": customer, "account_id": f"A-{customer}"}
+    return {"by": customer}
+
+
 def _other(rng: random.Random, n: int, at: str) -> dict[str, Any]:
     customer = f"C{rng.randrange(200_000)}"
     product = f"P{rng.randrange(50)}"
     kind = rng.randrange(6)
     base = {"id": f"o{n}", "at": at, "customer_id": customer}
     if kind == 0:
-        return {**base, "type": "authorization.granted", "scope": "transfer"}
+        return {**base, "type": "authorization.granted", "scope": "transfer", **_authoriser(n, customer)}
     if kind == 1:
-        return {**base, "type": "operation.performed", "kind": "transfer", "affects_customer_rights": True}
+        operation = {"type": "operation.performed", "kind": "transfer", "affects_customer_rights": True}
+        return {**base, **operation, "account_id": f"A-{customer}"}
     if kind == 2:
         return {**base, "type": "product.declined", "product_id": product, "business_type": "fund_sale"}
     if kind == 3:

@@ -7,7 +7,10 @@ known, so many periods end in the first unknown year: both sides judge those fro
 must agree there too (undetermined included). The monitor's answer is its last finding for the complaint: an
 undetermined one when the earliest possible last day ends may be followed by the violation when the latest
 ends. Likewise a decline, a later request by the customer and a sale, for
-MR-011-sale-after-decline and EVT-SALE-001-no-sale-after-decline. Both run through the public API only.
+MR-011-sale-after-decline and EVT-SALE-001-no-sale-after-decline; and an authorisation by the customer or
+an agent (the agent the power of attorney names: the same, another, null or not exported), for the account
+operated on, another or any, before or after the operation, for SVC-016-unauthorized-operation and
+EVT-AUTH-001-authorisation-before-operation. Both run through the public API only.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import svcpolicy
+from svcpolicy.monitor.alerts import Alert
+from svcpolicy.monitor.cases import MonitorEngine
 from svcpolicy.results.findings import Finding, Outcome
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -161,9 +166,23 @@ def record_outcome(record: dict[str, Any], rule: str, as_of: dt.datetime | None 
     return findings[0].outcome if findings else Outcome.COMPLIANT
 
 
-def monitor_outcome(events: list[dict[str, Any]], rule: str) -> Outcome:
-    with svcpolicy.Monitor(POLICY, engine="python") as monitor:
-        alerts = [alert for event in events for alert in monitor.feed(event)] + monitor.flush()
+def monitor_outcome(
+    events: list[dict[str, Any]], rule: str, engine: MonitorEngine = "python", restart: bool = False
+) -> Outcome:
+    """The monitor's last finding of the rule; with ``restart``, a new monitor takes over from a snapshot after
+    each event (so what its cases hold must survive one)."""
+    alerts: list[Alert] = []
+    monitor = svcpolicy.Monitor(POLICY, engine=engine)
+    for event in events:
+        alerts += monitor.feed(event)
+        if restart:
+            alerts += monitor.flush()
+            snapshot = monitor.snapshot()
+            monitor.close()
+            monitor = svcpolicy.Monitor(POLICY, engine=engine)
+            monitor.restore(snapshot)
+    alerts += monitor.flush()
+    monitor.close()
     found = [a.item for a in alerts if isinstance(a.item, Finding) and a.item.rule == rule]
     return found[-1].outcome if found else Outcome.COMPLIANT
 
@@ -332,3 +351,151 @@ def test_a_customer_who_declined_and_later_came_back_for_the_product_was_not_for
     history = SaleHistory(declined=0, requested=7 * 24 * 60, sold=7 * 24 * 60 + 20)
     assert record_outcome(sale_record(history), "MR-011-sale-after-decline") is Outcome.COMPLIANT
     assert monitor_outcome(sale_events(history), "EVT-SALE-001-no-sale-after-decline") is Outcome.COMPLIANT
+
+
+# -- an authorisation by the customer or their agent, for an account or any, and an operation ------------------
+
+ABSENT = "<absent>"
+"""A field value meaning: the field is left out of the record and the event (not the same as null)."""
+CUSTOMER, AGENT, OTHER_AGENT = "C1", "P3001", "P3002"
+ACCOUNT, OTHER_ACCOUNT = "6222-0001", "6222-0002"
+OPERATED = dt.datetime(2026, 3, 2, 10, tzinfo=CST)
+
+
+@dataclass(frozen=True)
+class AuthorisationHistory:
+    by: str  # the customer, or an agent under the customer's power of attorney
+    agent: str | None  # the agent the power of attorney names (only read when an agent authorises), or ABSENT
+    authorised_account: str | None  # the account the authorisation is for, or ABSENT
+    operated_account: str | None  # the account operated on, or ABSENT
+    authorised_before: bool  # the authorisation came before the operation (else five minutes after)
+
+    @property
+    def authorised_at(self) -> dt.datetime:
+        return OPERATED + dt.timedelta(minutes=-2 if self.authorised_before else 5)
+
+
+def field_if_given(name: str, value: str | None) -> dict[str, str | None]:
+    """The field as a record or an event holds it: left out when ABSENT."""
+    return {} if value == ABSENT else {name: value}
+
+
+def authorisation_record(history: AuthorisationHistory) -> dict[str, Any]:
+    power_of_attorney = None
+    if history.by != CUSTOMER:  # a recorded document, valid then and for this operation: only its agent varies
+        power_of_attorney = {
+            "reference": "POA-2026-017",
+            "scope": ["transfer_out"],
+            "valid_from": "2026-02-20T00:00:00+08:00",
+            "valid_until": None,
+            **field_if_given("agent", history.agent),
+        }
+    authorization = {
+        "by": history.by,
+        "method": "signature",
+        "scope": "transfer_out",
+        "at": history.authorised_at.isoformat(),
+        "power_of_attorney": power_of_attorney,
+        **field_if_given("account_id", history.authorised_account),
+    }
+    operation = {
+        "id": "OP-1",
+        "kind": "transfer_out",
+        "affects_customer_rights": True,
+        "at": OPERATED.isoformat(),
+        "applied_by": history.by,
+        "authorization": authorization,
+        **field_if_given("account_id", history.operated_account),
+    }
+    return {"id": "R1", "customer": {"id": CUSTOMER}, "employee": {"id": "E2001"}, "operations": [operation]}
+
+
+def authorisation_events(history: AuthorisationHistory) -> list[dict[str, Any]]:
+    granted: dict[str, Any] = {
+        "type": "authorization.granted",
+        "at": history.authorised_at.isoformat(),
+        "customer_id": CUSTOMER,
+        "scope": "transfer_out",
+        "by": history.by,
+        "method": "signature",
+        **(field_if_given("agent", history.agent) if history.by != CUSTOMER else {}),
+        **field_if_given("account_id", history.authorised_account),
+    }
+    performed: dict[str, Any] = {
+        "type": "operation.performed",
+        "at": OPERATED.isoformat(),
+        "operation_id": "OP-1",
+        "customer_id": CUSTOMER,
+        "kind": "transfer_out",
+        "affects_customer_rights": True,
+        **field_if_given("account_id", history.operated_account),
+    }
+    ordered = sorted([granted, performed], key=lambda event: dt.datetime.fromisoformat(event["at"]))
+    return [{"id": f"e{i}", **event} for i, event in enumerate(ordered)]
+
+
+AUTHORISATION_HISTORIES = [
+    AuthorisationHistory(by, agent, authorised, operated, before)
+    for by in (CUSTOMER, AGENT)
+    for agent in ((ABSENT,) if by == CUSTOMER else (AGENT, OTHER_AGENT, None, ABSENT))
+    for authorised in (ACCOUNT, OTHER_ACCOUNT, None, ABSENT)
+    for operated in (ACCOUNT, None, ABSENT)
+    for before in (True, False)
+]
+
+
+@pytest.mark.parametrize("history", AUTHORISATION_HISTORIES, ids=str)
+def test_the_authorisation_record_rule_and_the_monitor_agree_on_every_authoriser_agent_and_account(
+    history: AuthorisationHistory,
+) -> None:
+    by_record = record_outcome(authorisation_record(history), "SVC-016-unauthorized-operation")
+    by_monitor = monitor_outcome(authorisation_events(history), "EVT-AUTH-001-authorisation-before-operation")
+    assert by_record == by_monitor
+
+
+def _authorised(**overrides: Any) -> AuthorisationHistory:
+    fields: dict[str, Any] = {
+        "by": AGENT,
+        "agent": AGENT,
+        "authorised_account": ABSENT,
+        "operated_account": ACCOUNT,
+        "authorised_before": True,
+    }
+    return AuthorisationHistory(**{**fields, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        pytest.param(_authorised(), Outcome.COMPLIANT, id="the agent the power of attorney names authorised"),
+        pytest.param(_authorised(agent=OTHER_AGENT), Outcome.VIOLATION, id="the power of attorney names another agent"),
+        pytest.param(_authorised(agent=None), Outcome.VIOLATION, id="the power of attorney names nobody"),
+        pytest.param(
+            _authorised(agent=ABSENT), Outcome.UNDETERMINED, id="the export omits the power of attorney's agent"
+        ),
+        pytest.param(
+            _authorised(by=CUSTOMER, agent=ABSENT), Outcome.COMPLIANT, id="the customer authorised, no agent read"
+        ),
+        pytest.param(
+            _authorised(authorised_account=ACCOUNT), Outcome.COMPLIANT, id="authorised for the account operated on"
+        ),
+        pytest.param(
+            _authorised(authorised_account=OTHER_ACCOUNT), Outcome.VIOLATION, id="authorised for another account"
+        ),
+        pytest.param(
+            _authorised(authorised_account=None), Outcome.COMPLIANT, id="an authorisation naming no account covers any"
+        ),
+        pytest.param(
+            _authorised(authorised_account=OTHER_ACCOUNT, operated_account=ABSENT),
+            Outcome.UNDETERMINED,
+            id="authorised for one account, the operation's account not exported",
+        ),
+    ],
+)
+@pytest.mark.parametrize(("engine", "restart"), [("python", False), ("durable", False), ("python", True)])
+def test_both_judge_the_named_agent_and_account_cases_as_svc_016_reads_whatever_the_engine_and_restarts(
+    history: AuthorisationHistory, expected: Outcome, engine: MonitorEngine, restart: bool
+) -> None:
+    assert record_outcome(authorisation_record(history), "SVC-016-unauthorized-operation") is expected
+    events = authorisation_events(history)
+    assert monitor_outcome(events, "EVT-AUTH-001-authorisation-before-operation", engine, restart) is expected

@@ -38,6 +38,8 @@ from svcpolicy.results.findings import Citation, Finding, RecordRef
 
 MonitorEngine = Literal["durable", "python"]
 DAY = 86400.0
+UNDECIDED = "\x1f?"
+"""Appended to a case id for the case an opening event opened that its pattern could not decide on."""
 
 Found = Finding | DueSoon
 """What a case can bring to light: a finding (breach, missed deadline, undetermined) or a warning."""
@@ -58,6 +60,8 @@ class Case:
     warned: str | None = None  # the due date a warning was given for
     unsure: str | None = None  # the `earliest` an undetermined finding was given for
     renewed_at: str | None = None  # preceded-by/not-after, with a case horizon: the latest opening event's time
+    narrowed_to: list[Any] | None = None  # opens with `narrow`: the values its opening events gave; None: any
+    undecided: str | None = None  # preceded-by/not-after: why its opening event could not be judged
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -153,7 +157,7 @@ class Cases:
         """Replace the open cases (and the clock) with a snapshot's, rescheduling their deadlines."""
         if self.durable is not None:
             for case in self.by_id.values():
-                if self._rules[case.rule].rule.kind != "within":
+                if self._rules[case.rule].rule.kind != "within" and case.undecided is None:
                     self.durable.close(case.rule, key_text(case.key))
         self.by_id = {cid: Case.from_json(body) for cid, body in cases.items()}
         self.clock = clock
@@ -163,7 +167,7 @@ class Cases:
                 self._schedule(cid, case)
                 continue
             self._schedule_expiry(cid, case)
-            if self.durable is not None:
+            if self.durable is not None and case.undecided is None:
                 self.durable.open(case.rule, key_text(case.key))
 
     def close(self) -> None:
@@ -187,27 +191,82 @@ class Cases:
             if params is None and matcher.reads_parameters:
                 params = self._params(event.at)
             taken = matcher.matches(event, params or {})
-            if taken is False or (taken is None and role != "checks"):
-                continue  # an opening or closing event the pattern cannot decide on opens or closes nothing
+            if taken is False or (taken is None and (role == "closes" or rule.kind == "within")):
+                continue  # a closing event, or a period's opening one, the pattern cannot decide on does nothing
             pattern = matcher.pattern
             key = [event.field(f) for f in pattern.key]
             cid = f"{rule.id}\x1f{key_text(key)}"
             if role == "checks":
-                has_case = self._has_case(rule.id, cid, key)
-                if has_case == (rule.kind == "not-after"):
-                    found.append(
-                        self._breach(compiled, event, pattern, cid)
-                        if taken
-                        else self._undecided_check(compiled, event, pattern, cid)
-                    )
+                finding = self._check(compiled, event, pattern, cid, key, taken)
+                if finding is not None:
+                    found.append(finding)
             elif role == "closes":
-                if cid in self.by_id:
-                    self._drop(cid)
-            elif cid not in self.by_id:
-                self._open(compiled, event, key, cid, found)
-            elif self.horizon is not None and rule.kind != "within":
-                self._renew(cid, event)
+                for closed in (cid, cid + UNDECIDED):
+                    if closed in self.by_id:
+                        self._drop(closed)
+            else:
+                undecided = None if taken else matcher.undecided_because(event, params or {})
+                opened = cid if undecided is None else cid + UNDECIDED
+                if opened not in self.by_id:
+                    self._open(compiled, event, key, opened, found, undecided)
+                    continue
+                self._widen(opened, pattern, event)
+                if self.horizon is not None and rule.kind != "within":
+                    self._renew(opened, event)
         return found
+
+    def _check(
+        self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str, key: list[Any], taken: bool | None
+    ) -> Finding | None:
+        """A checked event against the open cases: a breach, an undetermined finding, or None when it complies.
+
+        A case whose opening event could not be judged (an agent's authorisation whose power of attorney's agent
+        was not exported) makes the checked event undetermined wherever the case would decide it."""
+        rule = compiled.rule
+        has_case = self._has_case(rule.id, cid, key) and self._covers(self.by_id.get(cid), pattern, event)
+        if has_case is None:
+            reason = f"{event.type} {event.id} omits its {pattern.narrow}, and the open case covers only some"
+            return self._unjudged(compiled, event, pattern, cid, reason)
+        unsure = None if has_case else self.by_id.get(cid + UNDECIDED)
+        if unsure is not None and self._covers(unsure, pattern, event) is not False:
+            reason = f"{event.type} {event.id} turns on an opening event that could not be judged: {unsure.undecided}"
+            return self._unjudged(compiled, event, pattern, cid, reason)
+        if has_case != (rule.kind == "not-after"):
+            return None
+        return (
+            self._breach(compiled, event, pattern, cid)
+            if taken
+            else self._undecided_check(compiled, event, pattern, cid)
+        )
+
+    @staticmethod
+    def _covers(case: Case | None, pattern: Pattern, event: Event) -> bool | None:
+        """Whether an open case takes the checked event: any event unless the case is narrowed (an authorisation
+        for one account) and the event gives a value outside it; None when the event omits the value."""
+        if pattern.narrow is None:
+            return True
+        if case is None:
+            return False
+        if case.narrowed_to is None:
+            return True
+        if not event.known(pattern.narrow):
+            return None
+        value = event.field(pattern.narrow)
+        return value is None or value in case.narrowed_to
+
+    def _widen(self, cid: str, pattern: Pattern, event: Event) -> None:
+        """Another opening event for an open case: what it covers grows by what the event covers."""
+        case = self.by_id[cid]
+        if pattern.narrow is None or case.narrowed_to is None:
+            return
+        value = event.field(pattern.narrow)
+        if value is None:
+            case.narrowed_to = None
+        elif value not in case.narrowed_to:
+            case.narrowed_to.append(value)
+        else:
+            return
+        self.dirty.add(cid)
 
     def _advance(self, now: float, found: list[Found]) -> None:
         """Let time pass up to ``now``: warnings, undetermined periods and deadlines due by then fire, in time
@@ -270,9 +329,20 @@ class Cases:
             return self.durable.matches(rule_id, key_text(key))
         return cid in self.by_id
 
-    def _open(self, compiled: CompiledSequence, event: Event, key: list[Any], cid: str, found: list[Found]) -> None:
+    def _open(
+        self,
+        compiled: CompiledSequence,
+        event: Event,
+        key: list[Any],
+        cid: str,
+        found: list[Found],
+        undecided: str | None = None,
+    ) -> None:
         rule = compiled.rule
-        case = Case(rule.id, key, event.at.isoformat(), event.id)
+        case = Case(rule.id, key, event.at.isoformat(), event.id, undecided=undecided)
+        narrow = rule.opens.narrow if rule.opens else None
+        if narrow is not None and event.field(narrow) is not None:
+            case.narrowed_to = [event.field(narrow)]
         if rule.kind == "within":
             start = event.at.astimezone(self.policy.tz).date()
             days = int(self._params(event.at)[rule.period.days if rule.period else ""])
@@ -286,7 +356,7 @@ class Cases:
             self._schedule(cid, case)
         else:
             self._schedule_expiry(cid, case)
-            if self.durable is not None:
+            if self.durable is not None and undecided is None:  # durable-rules holds the cases that count only
                 self.durable.open(rule.id, key_text(key))
         self.by_id[cid] = case
         self.dirty.add(cid)
@@ -294,7 +364,7 @@ class Cases:
     def _drop(self, cid: str) -> None:
         case = self.by_id.pop(cid)
         self.dirty.add(cid)
-        if case.due is None and self.durable is not None:
+        if case.due is None and case.undecided is None and self.durable is not None:
             self.durable.close(case.rule, key_text(case.key))
 
     @staticmethod
@@ -417,6 +487,13 @@ class Cases:
         names = self._breach_names(compiled, event, pattern, cid)
         ref = RecordRef(names["case"], path=f"event:{event.id}")
         reason = f"{event.type} {event.id}: the condition `{pattern.when}` cannot be decided from the event"
+        return sequence_undetermined(compiled.rule, compiled.citations, ref, names, self.policy.ref, reason)
+
+    def _unjudged(self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str, reason: str) -> Finding:
+        """A checked event the open cases cannot judge: an opening event was undecided, or the event omits the
+        value a narrowed case is for."""
+        names = self._breach_names(compiled, event, pattern, cid)
+        ref = RecordRef(names["case"], path=f"event:{event.id}")
         return sequence_undetermined(compiled.rule, compiled.citations, ref, names, self.policy.ref, reason)
 
     def _breach(self, compiled: CompiledSequence, event: Event, pattern: Pattern, cid: str) -> Finding:

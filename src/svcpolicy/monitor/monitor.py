@@ -149,7 +149,7 @@ class Monitor:
             self._process(parsed, out)
             return out
         s.watermark = at if s.watermark is None else max(s.watermark, at)
-        s.pending[parsed.id] = (at, parsed.model_dump_json())
+        s.pending[parsed.id] = (at, parsed.model_dump_json(exclude_unset=True))  # an absent field stays absent
         self._pending_new.add(parsed.id)
         heapq.heappush(self._pending_heap, (at, parsed.id))
         self._release(s.watermark - self.allowance, out)

@@ -35,6 +35,21 @@ class PatternMatcher:
 
     def matches(self, event: Event, params: Mapping[str, Any]) -> bool | None:
         """Whether the pattern takes the event; None when its condition cannot be decided from the event."""
+        try:
+            return self._decide(event, params)
+        except Undetermined:
+            return None
+
+    def undecided_because(self, event: Event, params: Mapping[str, Any]) -> str:
+        """Why :meth:`matches` could not decide on the event, in words that name the missing field if one is."""
+        missing = ""
+        try:
+            self._decide(event, params)
+        except Undetermined as exc:
+            missing = f" ({exc.args[0]})" if exc.args and exc.args[0] else ""
+        return f"{event.type} {event.id}: the condition `{self.pattern.when}` cannot be decided from the event{missing}"
+
+    def _decide(self, event: Event, params: Mapping[str, Any]) -> bool:
         pattern = self.pattern
         for name, expected in pattern.where.items():
             if event.field(name) != expected:
@@ -45,14 +60,12 @@ class PatternMatcher:
         if self._condition is None:
             return True
         env = Env(_Fields(event), params=params, as_of=None, tz=self._policy.tz, calendar=self._policy.calendar)
-        try:
-            return bool(self._condition(env))
-        except Undetermined:
-            return None
+        return bool(self._condition(env))
 
 
 class _Fields(Mapping[str, Any]):
-    """An event's fields as the mapping a condition reads, without copying them (one lookup per field read)."""
+    """An event's fields as the mapping a condition reads, without copying them (one lookup per field read); a
+    field the event type reads as unknown when absent is missing from it, so the condition is undetermined."""
 
     __slots__ = ("_event",)
 
@@ -60,9 +73,12 @@ class _Fields(Mapping[str, Any]):
         self._event = event
 
     def __getitem__(self, name: str) -> Any:
-        if name not in type(self._event).model_fields:
+        event = self._event
+        if name not in type(event).model_fields:
             raise KeyError(name)
-        return getattr(self._event, name)
+        if not event.known(name):
+            raise KeyError(name)
+        return getattr(event, name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(type(self._event).model_fields)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from svcpolicy.errors import PackError, PackErrors, SourceLocation
+from svcpolicy.pack.budget import PackBudget, PackTooLarge
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.definition import PackDefinition, Site
 from svcpolicy.pack.schema import PackManifest, PackPart, Source
@@ -134,29 +135,33 @@ def _check_reference(ref: str, sources: dict[str, Source], where: SourceLocation
         errors.append(PackError(f"citation {ref!r}: {source_id} has no provision {provision_id!r}{extra}", where))
 
 
-def read_pack(path: str | Path, _chain: tuple[Path, ...] = ()) -> PackDefinition:
+def read_pack(path: str | Path, _chain: tuple[Path, ...] = (), _budget: PackBudget | None = None) -> PackDefinition:
     """Load and validate a pack (and the base it extends); raise PackErrors listing every problem found."""
-    pack, errors = read_pack_partially(path, _chain)
+    pack, errors = read_pack_partially(path, _chain, _budget)
     if errors:
         raise PackErrors(errors)
     return pack
 
 
-def read_pack_partially(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[PackDefinition, list[PackError]]:
+def read_pack_partially(
+    path: str | Path, _chain: tuple[Path, ...] = (), _budget: PackBudget | None = None
+) -> tuple[PackDefinition, list[PackError]]:
     """The pack as far as it loads (rules that break the schema left out) and every problem found, for lint.
 
-    Raises only when nothing can be read: no manifest, a manifest outside its rules broken, a base that fails.
+    Raises only when nothing can be read: no manifest, a manifest outside its rules broken, a base that fails,
+    a pack past the pack-wide budget (its files and its bases' together, :mod:`svcpolicy.pack.budget`).
     """
+    budget = PackBudget() if _budget is None else _budget
     root, manifest_path = _resolve_pack_file(Path(path))
     if manifest_path.resolve() in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, manifest_path.resolve()))
         raise PackError(f"packs extend each other in a cycle: {cycle}", SourceLocation(str(manifest_path)))
     errors: list[PackError] = []
-    manifest_doc = load_yaml(manifest_path)
+    manifest_doc = load_yaml(manifest_path, budget)
     manifest, manifest_rules = _validate_part(PackManifest, manifest_doc, errors)
     if manifest is None:
         raise PackErrors(errors)
-    base = _read_base(manifest, manifest_doc, root, (*_chain, manifest_path.resolve()))
+    base = _read_base(manifest, manifest_doc, root, (*_chain, manifest_path.resolve()), budget)
     pack = PackDefinition(manifest=manifest, root=root, files=[manifest_path], base=base)
     if base is not None:
         if base.manifest.timezone != manifest.timezone:
@@ -174,7 +179,9 @@ def read_pack_partially(path: str | Path, _chain: tuple[Path, ...] = ()) -> tupl
     parts: list[tuple[YamlDocument, PackManifest | PackPart, list[int]]] = [(manifest_doc, manifest, manifest_rules)]
     for file in _included_files(root, manifest_path, manifest.include, manifest_doc):
         try:
-            doc = load_yaml(file)
+            doc = load_yaml(file, budget)
+        except PackTooLarge as exc:  # the files after it would only be refused too
+            raise PackErrors([*errors, exc]) from exc
         except PackError as exc:
             errors.append(exc)
             continue
@@ -203,7 +210,9 @@ def read_pack_partially(path: str | Path, _chain: tuple[Path, ...] = ()) -> tupl
     return pack, errors
 
 
-def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tuple[Path, ...]) -> PackDefinition | None:
+def _read_base(
+    manifest: PackManifest, doc: YamlDocument, root: Path, chain: tuple[Path, ...], budget: PackBudget
+) -> PackDefinition | None:
     if manifest.extends is None:
         if manifest.tighten:
             raise PackError("`tighten` needs a base pack to tighten: add `extends:`", doc.location(("tighten",)))
@@ -226,7 +235,7 @@ def _read_base(manifest: PackManifest, doc: YamlDocument, root: Path, chain: tup
                 f"extends {manifest.extends!r}: no such pack (a path relative to this pack, or a bundled pack's name)",
                 where,
             ) from None
-    return read_pack(target, chain)
+    return read_pack(target, chain, budget)
 
 
 def _apply_tightening(pack: PackDefinition, doc: YamlDocument, errors: list[PackError]) -> None:

@@ -14,10 +14,12 @@ kinds (docs/events.md has the format as authors read it):
   the monitor lists these with their reasons.
 
 Keys are lists of event field names compared position by position (``[customer_id, scope]`` against
-``[customer_id, kind]``). A pattern takes an event when its ``where`` equalities hold, its ``where_in`` fields
-are in the named parameter lists, and its ``when`` condition (the pack's expression language, so a sequence
-can say what a record rule says: ``kind in params.rights_affecting_operation_kinds or affects_customer_rights``)
-is true. Messages are ``zh``/``en`` text with ``{name}`` placeholders naming evidence.
+``[customer_id, kind]``); a ``narrow`` field on ``opens`` and ``checks`` limits a case to the values its
+opening events gave, when they gave one (an authorisation for one account). A pattern takes an event when its
+``where`` equalities hold, its ``where_in`` fields are in the named parameter lists, and its ``when`` condition
+(the pack's expression language, so a sequence can say what a record rule says: ``kind in
+params.rights_affecting_operation_kinds or affects_customer_rights``) is true. Messages are ``zh``/``en`` text
+with ``{name}`` placeholders naming evidence.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class Pattern(_Strict):
         description="a condition in the pack's expression language over the event's fields and `params` "
         "(docs/expressions.md); the monitor compiles it when it starts",
     )
+    narrow: str | None = Field(
+        default=None,
+        description="on `opens` and `checks` alike: a field that, when the opening event gives it, limits the case "
+        "to checked events whose field is that value or not given (an authorisation for one account)",
+    )
 
     @model_validator(mode="after")
     def _fields_exist(self) -> Pattern:
@@ -57,7 +64,8 @@ class Pattern(_Strict):
         model = EVENT_TYPES.get(self.event)
         if model is None:
             raise ValueError(f"unknown event type {self.event!r}; known: {', '.join(sorted(EVENT_TYPES))}")
-        unknown = [f for f in (*self.key, *self.where, *self.where_in) if f not in model.model_fields]
+        named = (*self.key, *self.where, *self.where_in, *([self.narrow] if self.narrow else []))
+        unknown = [f for f in named if f not in model.model_fields]
         if unknown:
             raise ValueError(f"{self.event} has no field {', '.join(map(repr, unknown))}")
         return self
@@ -114,6 +122,10 @@ class SequenceRule(_Strict):
                 raise ValueError("a `within` sequence needs `period` and `closes`, and no `checks`")
         elif self.checks is None or self.period is not None:
             raise ValueError(f"a `{self.kind}` sequence needs `checks`, and no `period`")
+        if any(p.narrow for p in self.closes) or (self.opens.narrow is None) != (
+            self.checks is None or self.checks.narrow is None
+        ):
+            raise ValueError("`narrow` is given on `opens` and `checks` together, and on no `closes`")
         width = len(self.opens.key)
         for pattern in (*self.closes, *([self.checks] if self.checks else [])):
             if len(pattern.key) != width:

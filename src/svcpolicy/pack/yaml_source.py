@@ -26,6 +26,7 @@ from yaml.scanner import Scanner
 
 from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import PackError, SourceLocation
+from svcpolicy.pack.budget import MAX_PACK_BYTES, MAX_PACK_VALUES, PackBudget, PackTooLarge
 from svcpolicy.pack.yaml_document import Loc, YamlDocument
 
 __all__ = [
@@ -47,12 +48,18 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 _PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
+_FILE_VALUES_PROBLEM = f"document holds more than {MAX_NODES:,} values"
+_PACK_VALUES_PROBLEM = f"the pack's files hold more than {MAX_PACK_VALUES:,} values together, the limit for a pack"
+
+
 class _Counting(Composer):
-    """PyYAML's composer, refusing nesting beyond :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes where
-    they start, as YAML errors."""
+    """PyYAML's composer, refusing nesting beyond :data:`MAX_DEPTH` and more than ``node_limit`` nodes (the file's
+    limit, or what is left of the pack's budget) where they start, as YAML errors."""
 
     depth = 0
     nodes = 0
+    node_limit = MAX_NODES
+    node_problem = _FILE_VALUES_PROBLEM
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self.depth += 1
@@ -61,8 +68,8 @@ class _Counting(Composer):
         try:
             if self.depth > MAX_DEPTH:
                 raise self._refusal(f"nested more than {MAX_DEPTH} levels deep")
-            if self.nodes > MAX_NODES:
-                raise self._refusal(f"document holds more than {MAX_NODES:,} values")
+            if self.nodes > self.node_limit:
+                raise self._refusal(self.node_problem)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -75,6 +82,9 @@ class _Counting(Composer):
 
 class _Loader(Protocol):
     """What the builder reads from a loader: the document's node and the safe constructor's scalars."""
+
+    node_limit: int
+    node_problem: str
 
     def get_single_node(self) -> yaml.Node | None: ...
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any: ...
@@ -110,9 +120,11 @@ _BoundedLoader = _loader_type()
 
 
 class _Builder:
-    def __init__(self, file: str, loader: _Loader) -> None:
+    def __init__(self, file: str, loader: _Loader, value_limit: int, pack_limited: bool) -> None:
         self.file = file
         self.loader = loader
+        self.value_limit = value_limit
+        self.pack_limited = pack_limited
         self.positions: dict[Loc, tuple[int, int]] = {}
         self.quoted: set[Loc] = set()
         self.count = 0
@@ -123,7 +135,9 @@ class _Builder:
     def build(self, node: yaml.Node, loc: Loc, key_node: yaml.Node | None = None) -> Any:
         """Build a value; a collection under a key is located at its key, where an author looks for it."""
         self.count += 1
-        if self.count > MAX_NODES:
+        if self.count > self.value_limit:
+            if self.pack_limited:
+                raise PackTooLarge(_PACK_VALUES_PROBLEM, self._at(node))
             raise PackError(f"document expands to more than {MAX_NODES:,} values (alias bomb?)", self._at(node))
         if len(loc) > MAX_DEPTH:  # only an alias inside its own anchor gets here: the composer bounds the rest
             raise PackError(f"nested more than {MAX_DEPTH} levels deep (an alias inside its anchor?)", self._at(node))
@@ -171,8 +185,12 @@ def _shown(text: str, limit: int = 60) -> str:
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
-def load_yaml(path: Path) -> YamlDocument:
-    """Load one YAML file safely with positions; every failure is a PackError with file:line:col."""
+def load_yaml(path: Path, budget: PackBudget | None = None) -> YamlDocument:
+    """Load one YAML file safely with positions; every failure is a PackError with file:line:col.
+
+    With a ``budget`` (a pack's, shared by its files) the file's bytes and values are also taken from it, and
+    a file the rest of the budget cannot hold is refused: before it is read, or where its values run out.
+    """
     name = str(path)
     try:
         size = path.stat().st_size
@@ -180,33 +198,53 @@ def load_yaml(path: Path) -> YamlDocument:
         raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
     if size > MAX_FILE_BYTES:
         raise PackError(f"pack file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
+    if budget is not None and size > budget.bytes_left:
+        raise _over_pack_bytes(name)
     try:
         data = read_at_most(path, MAX_FILE_BYTES)  # the size above can lie: a device, a growing file
     except OSError as exc:
         raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
     if data is None:
         raise PackError(f"pack file is more than {MAX_FILE_BYTES:,} bytes, the limit", SourceLocation(name))
+    if budget is not None and not budget.spend_bytes(len(data)):  # the file grew since its size was read
+        raise _over_pack_bytes(name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PackError(f"pack files must be UTF-8: {exc.reason} at byte {exc.start}", SourceLocation(name)) from exc
-    return load_yaml_text(text, name)
+    return load_yaml_text(text, name, budget)
 
 
-def load_yaml_text(text: str, name: str) -> YamlDocument:
-    """Load YAML text safely with positions (one document; an empty one is an empty mapping)."""
+def _over_pack_bytes(name: str) -> PackTooLarge:
+    return PackTooLarge(
+        f"the pack's files hold more than {MAX_PACK_BYTES:,} bytes together, the limit for a pack",
+        SourceLocation(name),
+    )
+
+
+def load_yaml_text(text: str, name: str, budget: PackBudget | None = None) -> YamlDocument:
+    """Load YAML text safely with positions (one document; an empty one is an empty mapping); with a ``budget``,
+    its values are taken from the pack's."""
     try:
         loader = _BoundedLoader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: NUL, U+0001, U+FFFE, a surrogate
         raise PackError(_bad_character(exc), _position(name, text, exc.position)) from exc
+    value_limit = MAX_NODES if budget is None else min(MAX_NODES, budget.values_left)
+    pack_limited = value_limit < MAX_NODES
+    if pack_limited:
+        loader.node_limit, loader.node_problem = value_limit, _PACK_VALUES_PROBLEM
     try:
         node = loader.get_single_node()
-        builder = _Builder(name, loader)
+        builder = _Builder(name, loader, value_limit, pack_limited)
         value = {} if node is None else builder.build(node, ())
+        if budget is not None:
+            budget.spend_values(builder.count)
         return YamlDocument(name, value, builder.positions, builder.quoted)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = SourceLocation(name, mark.line + 1, mark.column + 1) if mark else SourceLocation(name)
+        if pack_limited and exc.problem == _PACK_VALUES_PROBLEM:
+            raise PackTooLarge(_PACK_VALUES_PROBLEM, where) from exc
         raise PackError(f"YAML syntax: {exc.problem or exc.context}", where) from exc
     except yaml.YAMLError as exc:
         raise PackError(f"YAML: {exc}", SourceLocation(name)) from exc

@@ -8,7 +8,7 @@ Unknown fields are ignored; bank-specific attributes go under ``extra``. See doc
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -26,9 +26,16 @@ class _Event(BaseModel):
     source: str | None = Field(default=None, description="the system that emitted it")
     extra: dict[str, Any] = Field(default={}, description="bank-specific attributes")
 
+    unknown_when_absent: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose absence means the emitter did not say (a condition reading one is undetermined), not null."""
+
     def field(self, name: str) -> Any:
         """A field by name (used by sequence patterns); absent fields read as None."""
         return getattr(self, name, None)
+
+    def known(self, name: str) -> bool:
+        """Whether the event says what the field holds: given, or read as null when absent."""
+        return name not in self.unknown_when_absent or name in self.model_fields_set
 
 
 class _ComplaintEvent(_Event):
@@ -80,17 +87,47 @@ class OperationPerformed(_Event):
     customer_id: Text
     kind: Text
     affects_customer_rights: bool
-    account_id: str | None = None
+    account_id: str | None = Field(
+        default=None,
+        description="the account operated on; null: none. Absent: not exported, so an authorisation for one "
+        "account leaves the operation undetermined",
+    )
+
+    unknown_when_absent: ClassVar[frozenset[str]] = frozenset({"account_id"})
 
 
 class AuthorizationGranted(_Event):
-    """The customer authorised operations of one kind (``scope`` is an operation ``kind``)."""
+    """The customer authorised operations of one kind (``scope`` is an operation ``kind``), themselves or through
+    an agent under their power of attorney, as SVC-016 reads an operation's ``authorization``."""
 
     type: Literal["authorization.granted"]
     customer_id: Text
     scope: Text
-    by: str | None = None
+    by: str | None = Field(
+        default=None,
+        description="who authorised: the customer, or an agent under their power of attorney; null: nobody named. "
+        "Absent: the customer (emitters before the field sent none)",
+    )
     method: str | None = None
+    agent: str | None = Field(
+        default=None,
+        description="the agent the customer's power of attorney names, when someone else than the customer "
+        "authorises under it; null: it names nobody. Absent: not exported, so an agent's authorisation is "
+        "undetermined",
+    )
+    account_id: str | None = Field(
+        default=None, description="the account the authorisation is for; absent or null: any of the customer's"
+    )
+
+    unknown_when_absent: ClassVar[frozenset[str]] = frozenset({"agent"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _customer_by_default(cls, data: Any) -> Any:
+        """An authorisation that names no authoriser is the customer's own: the event type says so."""
+        if isinstance(data, dict) and "by" not in data:
+            return {**data, "by": data.get("customer_id")}
+        return data
 
 
 class AuthorizationRevoked(_Event):
