@@ -96,7 +96,8 @@ class RawRecord(NamedTuple):
 
 class ByteRange(NamedTuple):
     """A part of a JSONL or CSV file: from ``start`` (the first byte of a record's first line) up to ``end`` (just
-    after a line's newline), and the number of the line at ``start`` in the whole file."""
+    after a line's newline), and the number of the line at ``start`` in the whole file. A file read whole is read
+    as the part from 0 to the size it had when reading began (JSON and YAML files too)."""
 
     start: int
     end: int
@@ -335,8 +336,14 @@ def source_name(path: str | Path) -> str:
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange | None = None) -> Iterator[RawRecord]:
+def read_records(
+    path: str | Path, *, encoding: str = "utf-8", part: ByteRange | None = None, size: int | None = None
+) -> Iterator[RawRecord]:
     """Read a record file, its format chosen by extension; only ``part`` of it, if given (JSONL and CSV).
+
+    The file is read as it was when reading began: up to ``size`` bytes (its size when ``--jobs`` planned it),
+    else up to its size now, so that lines a writer appends meanwhile wait for the next run under any number of
+    processes (and a file written faster than it is checked is not read forever).
 
     Raises :class:`InputError` before anything is yielded when the file cannot be read at all: missing, a
     directory, an unknown extension or encoding, a bad CSV header, or a JSON/YAML file that does not parse or
@@ -345,11 +352,12 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
     source = source_name(path)
     file = Path(path)
     try:
-        mode = file.stat().st_mode
+        status = file.stat()
     except FileNotFoundError:  # also a link to nothing, or a file deleted since the folder was listed
         raise InputError("no such file", SourceLocation(source)) from None
     except OSError as exc:  # a symbolic link loop, a path through a file
         raise InputError(f"cannot open: {exc.strerror}", SourceLocation(source)) from None
+    mode = status.st_mode
     if stat.S_ISDIR(mode):
         raise InputError("is a directory, not a record file", SourceLocation(source))
     if not stat.S_ISREG(mode):  # a pipe would be read up to its end by the first of the opens, then wait forever
@@ -371,7 +379,7 @@ def read_records(path: str | Path, *, encoding: str = "utf-8", part: ByteRange |
         raise InputError(f"{encoding!r} is not a text encoding", SourceLocation(source)) from None
     if part is not None and file.suffix.lower() not in LINE_FORMATS:
         raise ValueError(f"only {', '.join(sorted(LINE_FORMATS))} files can be read in parts, not {source}")
-    return reader(file, source, codec, part)
+    return reader(file, source, codec, part or ByteRange(0, status.st_size if size is None else size, 1))
 
 
 def _open(file: Path, source: str, part: ByteRange | None = None) -> BinaryIO:
@@ -433,7 +441,7 @@ def _too_long() -> str:
     return f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB"
 
 
-def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+def _read_jsonl(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     _line_codec(codec, source)
     with _open(file, source) as stream:  # an unreadable file raises here, not at the first next()
         _refuse_wide_text(stream.read(8), source)
@@ -468,15 +476,15 @@ def _refuse_wide_text(start: bytes, source: str) -> None:
             )
 
 
-def _jsonl_records(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+def _jsonl_records(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     # chained in C: taking the next record resumes no Python frame, only the next block does
     return chain.from_iterable(_jsonl_blocks(file, source, codec, part))
 
 
-def _jsonl_blocks(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[Iterable[RawRecord]]:
+def _jsonl_blocks(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[Iterable[RawRecord]]:
     """The records of each block of lines, lazily."""
     utf8 = _is_utf8(codec)
-    number = 0 if part is None else part.line - 1  # the number of the line before the block
+    number = part.line - 1  # the number of the line before the block
     with _open(file, source, part) as stream:
         for lines in _line_blocks(stream):
             after = number + len(lines)
@@ -583,7 +591,7 @@ def has_lone_cr(block: bytes) -> bool:
 Column = tuple[str | int, ...]
 
 
-def _read_csv(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+def _read_csv(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     import csv  # for CSV files only: a run over JSONL never needs it
 
     _line_codec(codec, source)
@@ -662,12 +670,10 @@ def _is_position(part: str) -> bool:
     return part.isascii() and part.isdigit()
 
 
-def _csv_records(
-    file: Path, source: str, codec: str, columns: list[Column], part: ByteRange | None
-) -> Iterator[RawRecord]:
+def _csv_records(file: Path, source: str, codec: str, columns: list[Column], part: ByteRange) -> Iterator[RawRecord]:
     import csv  # see _read_csv
 
-    before = 0 if part is None else part.line - 1  # lines of the file before this part
+    before = part.line - 1  # lines of the file before this part
     with _open(file, source, part) as stream:
         lines = _DecodedLines(stream, codec, before + 1)
         reader = csv.reader(lines, strict=True)
@@ -752,10 +758,11 @@ def _listify(node: dict[Any, Any]) -> Any:
 # -- whole-file formats ----------------------------------------------------------------------------------
 
 
-def _read_whole(file: Path, source: str, codec: str) -> str:
-    """The file's text, refused beyond MAX_FILE_BYTES and on the first byte the encoding cannot decode."""
+def _read_whole(file: Path, source: str, codec: str, size: int) -> str:
+    """The file's first ``size`` bytes as text, refused beyond MAX_FILE_BYTES and on the first byte the encoding
+    cannot decode."""
     with _open(file, source) as stream:
-        data = stream.read(MAX_FILE_BYTES + 1)
+        data = stream.read(min(size, MAX_FILE_BYTES + 1))
     if len(data) > MAX_FILE_BYTES:
         raise InputError(
             f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; export records as JSONL "
@@ -814,9 +821,9 @@ def _number_too_long(digits: int) -> str:
     return f"a number of {digits:,} digits: no field takes more than {sys.get_int_max_str_digits():,}"
 
 
-def _read_json(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+def _read_json(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     """An array of objects (each located at the line it starts on) or a single object."""
-    text = _read_whole(file, source, codec)
+    text = _read_whole(file, source, codec, part.end)
     try:
         position = _skip_space(text, 0)
         if text.startswith("[", position):
@@ -863,11 +870,11 @@ def _json_item(item: Any, locator: Locator) -> RawRecord:
     return RawRecord(locator, None, "not a JSON object")
 
 
-def _read_yaml(file: Path, source: str, codec: str, part: ByteRange | None) -> Iterator[RawRecord]:
+def _read_yaml(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     """A list of mappings, one mapping, or several ``---`` documents of either; safe loading, no aliases."""
     import yaml
 
-    text = _read_whole(file, source, codec)
+    text = _read_whole(file, source, codec, part.end)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     records: list[RawRecord] = []
     try:
@@ -950,7 +957,7 @@ def _forget_partial_construction(loader: yaml.SafeLoader) -> None:
     loader.deep_construct = False
 
 
-_READERS: Mapping[str, Callable[[Path, str, str, ByteRange | None], Iterator[RawRecord]]] = {
+_READERS: Mapping[str, Callable[[Path, str, str, ByteRange], Iterator[RawRecord]]] = {
     ".jsonl": _read_jsonl,
     ".ndjson": _read_jsonl,
     ".json": _read_json,

@@ -4,12 +4,19 @@ A JSONL or CSV file of at least two parts' worth is read in parts (``ByteRange``
 newline (in CSV, one outside quotes) and knows the number of its first line, so locators and findings read as
 if the file were read whole. Parts shrink towards the end of a file (each is a share of what is left): the first
 are large, so there are few results to pickle and merge, and the last small, so the workers finish together.
-JSON and YAML files are whole units (one document each); in-memory records travel in runs of ``RECORDS_PER_UNIT``.
+JSON and YAML files are read whole (one document each). Files under ``BATCH_BYTES`` travel together, up to
+``BATCH_FILES`` or ``BATCH_BYTES`` a unit (``FileBatch``): ten thousand one-record files would otherwise be ten
+thousand units, each costing a worker more (a round trip, a result to pickle, its groups to start afresh and the
+driver to merge) than judging its record. In-memory records travel in runs of
+``RECORDS_PER_UNIT``. Every file is read up to the size the plan found (:func:`read_records`' ``size``), so a file
+still being written gives the records one process would read.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +27,31 @@ MIN_PART_BYTES = 4 * 1024 * 1024
 """Smaller parts cost more in start-up and merging than they save."""
 MAX_PART_BYTES = 64 * 1024 * 1024
 RECORDS_PER_UNIT = 5_000
+BATCH_FILES = 512
+"""Small files a unit holds at most: enough that a unit's cost (~10 ms) is a few per cent of judging them, few
+enough that ten thousand files keep every worker busy."""
+BATCH_BYTES = MIN_PART_BYTES
+"""Bytes of small files a unit holds at most; a file this large is a unit of its own (no file under two parts'
+worth is split, so no batched file would have been)."""
 _SCAN_BLOCK = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class FileUnit:
-    """A record file, or one part of it; only the first part reports a file that cannot be read."""
+    """A record file, or one part of it; only the first part reports a file that cannot be read. A whole file is
+    read up to ``size``, its size when planned (None: not a regular file, which the reader reports)."""
 
     path: str | Path
     part: ByteRange | None = None
     first: bool = True
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class FileBatch:
+    """Small whole files judged one after the other in one unit, as one process reads them."""
+
+    files: tuple[FileUnit, ...]
 
 
 @dataclass(frozen=True)
@@ -39,38 +61,70 @@ class RecordsUnit:
     raws: tuple[RawRecord, ...]
 
 
-WorkUnit = FileUnit | RecordsUnit
+WorkUnit = FileUnit | FileBatch | RecordsUnit
 
 
 def plan_units(sources: Iterable[str | Path | RawRecord], jobs: int, encoding: str) -> Iterator[WorkUnit]:
-    """The work units of these inputs, in input order."""
-    pending: list[RawRecord] = []
+    """The work units of these inputs, in input order: runs of in-memory records, batches of small files, and
+    larger files, whole or in parts."""
+    records: list[RawRecord] = []
+    batch: list[FileUnit] = []
+    batch_bytes = 0
     for source in sources:
         if isinstance(source, RawRecord):
-            pending.append(source)
-            if len(pending) >= RECORDS_PER_UNIT:
-                yield RecordsUnit(tuple(pending))
-                pending = []
+            if batch:
+                yield FileBatch(tuple(batch))
+                batch, batch_bytes = [], 0
+            records.append(source)
+            if len(records) >= RECORDS_PER_UNIT:
+                yield RecordsUnit(tuple(records))
+                records = []
             continue
-        if pending:
-            yield RecordsUnit(tuple(pending))
-            pending = []
-        parts = split_file(source, jobs, encoding)
+        if records:
+            yield RecordsUnit(tuple(records))
+            records = []
+        size = _regular_size(source)
+        if size is None or size < BATCH_BYTES:
+            batch.append(FileUnit(source, size=size))
+            batch_bytes += size or 0
+            if len(batch) >= BATCH_FILES or batch_bytes >= BATCH_BYTES:
+                yield FileBatch(tuple(batch))
+                batch, batch_bytes = [], 0
+            continue
+        if batch:
+            yield FileBatch(tuple(batch))
+            batch, batch_bytes = [], 0
+        parts = _split(Path(source), size, jobs, encoding)
         if len(parts) < 2:
-            yield FileUnit(source)
+            yield FileUnit(source, size=size)
         else:
             yield from (FileUnit(source, part, first=i == 0) for i, part in enumerate(parts))
-    if pending:
-        yield RecordsUnit(tuple(pending))
+    if records:
+        yield RecordsUnit(tuple(records))
+    if batch:
+        yield FileBatch(tuple(batch))
 
 
 def split_file(path: str | Path, jobs: int, encoding: str) -> list[ByteRange]:
     """The parts of a large JSONL/CSV file; none when it is small, of another format, or not readable here."""
-    file = Path(path)
+    return _split(Path(path), _regular_size(path) or 0, jobs, encoding)
+
+
+def _regular_size(path: str | Path) -> int | None:
+    """The file's size now, which is as far as it will be read; None for what is not a regular file (or cannot
+    be looked at), which its reader reports."""
     try:
-        size = file.stat().st_size if file.is_file() else 0
+        status = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a name holding a NUL
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _split(file: Path, size: int, jobs: int, encoding: str) -> list[ByteRange]:
+    """The parts of the first ``size`` bytes of a JSONL/CSV file; none when that is under two parts' worth."""
+    try:
         ascii_lines = "\n".encode(codecs.lookup(encoding).name) == b"\n"
-    except (OSError, LookupError):
+    except LookupError:
         return []
     if file.suffix.lower() not in LINE_FORMATS or not ascii_lines or size < 2 * MIN_PART_BYTES:
         return []

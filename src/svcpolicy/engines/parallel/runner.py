@@ -119,19 +119,25 @@ def merge_result(
     contexts: RecordContexts | None,
     failures: list[InputFailure],
     identifiers: RecordIdentifiers | None = None,
-) -> list[Finding | InvalidRecord]:
-    """Fold the result of the next unit (in input order) into the evaluation's state; its items, to yield."""
+) -> Iterator[Finding | InvalidRecord]:
+    """Fold the result of the next unit (in input order) into the evaluation's state and yield its items; a file
+    it could not read joins ``failures`` between the items before and after it, where one process reports it
+    (``on_input_error="raise"`` raises there)."""
     for field in dataclasses.fields(Counts):
         setattr(counts, field.name, getattr(counts, field.name) + getattr(result.counts, field.name))
-    if result.failure is not None:
-        failures.append(result.failure)
     if contexts is not None and result.contexts:
         contexts.update(result.contexts)
     if identifiers is not None and result.identifiers:
         identifiers.update(result.identifiers)
     for run, tally in zip(runs, result.tallies, strict=True):
         run.merge(tally)
-    return from_wire(result.items)
+    items = from_wire(result.items)
+    done = 0
+    for before, failure in result.failures:
+        yield from items[done:before]
+        failures.append(failure)
+        done = before
+    yield from items[done:]
 
 
 def _start_worker(pack: CompiledPack) -> None:

@@ -9,29 +9,31 @@ is the invalid one exactly as in one process.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from svcpolicy.engine.aggregates import AggregateRun, GroupTally
 from svcpolicy.engine.compiled import CompiledPack
 from svcpolicy.engine.seen_ids import SeenIds
 from svcpolicy.engine.stream import RecordContexts, RecordIdentifiers, judge_stream
-from svcpolicy.engines.parallel.plan import FileUnit, WorkUnit
+from svcpolicy.engines.parallel.plan import FileBatch, FileUnit, WorkUnit
 from svcpolicy.engines.parallel.wire import Wire, to_wire
 from svcpolicy.errors import InputError
 from svcpolicy.records.readers import RawRecord, read_records, source_name
+from svcpolicy.results.findings import Finding, InvalidRecord
 from svcpolicy.results.report import Counts, InputFailure
 
 
 @dataclass
 class UnitResult:
-    """A unit's findings and invalid records in order (as tuples, :mod:`.wire`), its counts, kept contexts and
-    identifying values, aggregate groups to merge, and the record ids it saw."""
+    """A unit's findings and invalid records in order (as tuples, :mod:`.wire`), its counts, kept contexts,
+    the files it could not read (each after the items judged before it was reached), identifying values,
+    aggregate groups to merge, and the record ids it saw."""
 
     items: list[Wire]
     counts: Counts
     contexts: RecordContexts | None
-    failure: InputFailure | None
+    failures: list[tuple[int, InputFailure]]
     tallies: list[GroupTally]
     identifiers: RecordIdentifiers | None = None
     seen: SeenIds | None = None
@@ -48,15 +50,18 @@ def judge_unit(
 ) -> UnitResult:
     """Judge the unit's records; ``prior`` holds ids (by digest) first seen before the unit, and where."""
     counts = Counts()
-    failure: InputFailure | None = None
-    raws: Iterable[RawRecord] = ()
+    items: list[Finding | InvalidRecord] = []
+    failures: list[tuple[int, InputFailure]] = []
+
+    def failed(failure: InputFailure) -> None:
+        counts.input_errors += 1
+        failures.append((len(items), failure))
+
+    raws: Iterable[RawRecord]
     if isinstance(unit, FileUnit):
-        try:
-            raws = read_records(unit.path, encoding=encoding, part=unit.part)
-        except InputError as exc:
-            if unit.first:
-                counts.input_errors += 1
-                failure = InputFailure(source_name(unit.path), exc.message)
+        raws = _file_records((unit,), encoding, failed)
+    elif isinstance(unit, FileBatch):
+        raws = _file_records(unit.files, encoding, failed)
     else:
         raws = unit.raws
     runs = [AggregateRun(program) for program in pack.aggregates]
@@ -68,8 +73,25 @@ def judge_unit(
     stream = judge_stream(
         pack, raws, as_of, counts=counts, runs=runs, contexts=contexts, identifiers=identifiers, seen=seen
     )
-    items = to_wire(list(stream))
-    return UnitResult(items, counts, contexts, failure, [run.tally() for run in runs], identifiers, seen)
+    for item in stream:  # one at a time: a file that cannot be read is placed after the items before it
+        items.append(item)
+    tallies = [run.tally() for run in runs]
+    return UnitResult(to_wire(items), counts, contexts, failures, tallies, identifiers, seen)
+
+
+def _file_records(
+    files: Iterable[FileUnit], encoding: str, failed: Callable[[InputFailure], None]
+) -> Iterator[RawRecord]:
+    """The records of the files in turn, each opened when the one before is done (as one process does); a file
+    that cannot be read is handed to ``failed`` by its first part."""
+    for file in files:
+        try:
+            records = read_records(file.path, encoding=encoding, part=file.part, size=file.size)
+        except InputError as exc:
+            if file.first:
+                failed(InputFailure(source_name(file.path), exc.message))
+            continue
+        yield from records
 
 
 def repeats_before(earlier: SeenIds, result: UnitResult) -> dict[int, tuple[str, int]]:
