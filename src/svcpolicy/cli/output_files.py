@@ -11,13 +11,13 @@ device or a pipe (``/dev/stdout``, ``$GITHUB_STEP_SUMMARY`` on a runner that mak
 from __future__ import annotations
 
 import os
-import stat
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
 from svcpolicy.cli.config import ConfigError
+from svcpolicy.replaced_file import hidden_beside, put_in_place, written_in_place
 
 
 def refuse_unwritable(option: str, path: Path) -> None:
@@ -55,10 +55,9 @@ class OutputFiles:
 
     def open(self, option: str, path: Path, encoding: str) -> TextIO:
         """A text stream for ``path``; an error is the option and the path, not an errno."""
-        in_place = path.exists() and not path.is_file()  # a device or a pipe: a rename would replace it
-        target = Path(os.path.realpath(path))  # through a symbolic link, as writing in place went
-        # a short hidden name, so that a file name near the system's length limit can still be written
-        written = path if in_place else target.with_name(f".svcpolicy-{os.getpid()}-{len(self._open)}.part")
+        in_place = written_in_place(path)
+        target, hidden = hidden_beside(path, str(len(self._open)))
+        written = path if in_place else hidden
         try:
             stream = written.open("w", encoding=encoding, newline="")
         except OSError as exc:
@@ -71,9 +70,7 @@ class OutputFiles:
         for stream, hidden, target in self._open:
             stream.close()
             if hidden is not None:
-                with suppress(FileNotFoundError):  # a report written again keeps the permissions it was given
-                    os.chmod(hidden, stat.S_IMODE(target.stat().st_mode))
-                os.replace(hidden, target)
+                put_in_place(hidden, target)
         self._finished = True
 
     def __exit__(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import LocatedError, SourceLocation
 from svcpolicy.gate.waiver_file import FINGERPRINT_PATTERN
+from svcpolicy.replaced_file import write_replacing
 from svcpolicy.results.findings import Finding, PackRef
 
 FORMAT_VERSION = 1
@@ -131,17 +131,5 @@ def write_baseline(path: str | Path, findings: Iterable[Finding], pack: PackRef,
             )
         ],
     }
-    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    target = Path(os.path.realpath(path))
-    if target.exists() and not target.is_file():  # a device or a pipe: a rename would replace it
-        target.write_text(text, encoding="utf-8")
-        return Baseline(str(path), entries, pack)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # written beside it and renamed over it: an interrupted run leaves the previous baseline, never half of one
-    hidden = target.with_name(f".svcpolicy-{os.getpid()}-baseline.part")
-    try:
-        hidden.write_text(text, encoding="utf-8")
-        os.replace(hidden, target)
-    finally:
-        hidden.unlink(missing_ok=True)
+    write_replacing(Path(path), json.dumps(document, ensure_ascii=False, indent=2) + "\n", "baseline")
     return Baseline(str(path), entries, pack)
