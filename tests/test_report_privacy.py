@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import textwrap
 from collections.abc import Callable
@@ -169,3 +170,63 @@ def test_an_identifying_field_that_is_no_record_path_is_a_pack_error(
     with pytest.raises(PackErrors) as raised:
         read_pack(pack)
     assert "customer.phone" in str(raised.value) and "pack.yaml:" in str(raised.value)
+
+
+AGENT, AUTHORISER = "P9999888", "P3001777"
+
+AGENT_RECORD = {
+    "id": "INT-AGENT-1",
+    "kind": "interaction",
+    "channel": "counter",
+    "branch_id": "B1",
+    "employee": {"id": "E2001", "role": "teller"},
+    "customer": {"id": CUSTOMER},
+    "business_type": "account_service",
+    "started_at": "2026-03-02T09:50:00+08:00",
+    "ended_at": "2026-03-02T10:10:00+08:00",
+    "operations": [
+        {
+            "id": "OP-1",
+            "kind": "close_account",
+            "affects_customer_rights": True,
+            "at": "2026-03-02T10:00:00+08:00",
+            "applied_by": AUTHORISER,
+            "account_id": "62220001",
+            "authorization": {
+                "by": AUTHORISER,
+                "method": "signature",
+                "scope": "close_account",
+                "at": "2026-03-02T09:55:00+08:00",
+                "power_of_attorney": {
+                    "reference": "POA-1",
+                    "agent": AGENT,
+                    "scope": ["close_account"],
+                    "valid_from": "2026-01-01T00:00:00+08:00",
+                    "valid_until": None,
+                },
+            },
+        }
+    ],
+}
+"""Someone other than the agent a power of attorney names closes the account: SVC-016 cites the document's agent."""
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_the_agent_a_power_of_attorney_names_is_masked_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """An agent is a private person acting for the customer: their id is as private as the customer's."""
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps(AGENT_RECORD) + "\n", encoding="utf-8")
+    code, out, _ = svcpolicy("check", records, "--no-config", "--format", fmt, "--as-of", "2026-11-27T00:00:00+08:00")
+    assert code == 1
+    assert AGENT not in out and AUTHORISER not in out
+    if fmt in ("json", "jsonl", "sarif", "html"):  # the formats that carry a finding's evidence
+        assert "P9****88" in out
+
+
+def test_the_html_report_of_the_library_masks_the_agent_too(tmp_path: Path) -> None:
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps(AGENT_RECORD) + "\n", encoding="utf-8")
+    report = load_policy().evaluate(records, as_of=dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    assert AGENT in json.dumps([f.evidence for f in report.findings], default=str)  # the library keeps raw values
+    page = report.to_html()
+    assert AGENT not in page and AUTHORISER not in page

@@ -12,7 +12,8 @@ it runs into letters or digits (``INT-C1234567X``). The finding keeps its finger
 as it was, so waivers and baselines still apply.
 
 ``Masker`` is the HTML report's own: it masks ``customer.id`` and any other party's identifier that authorised an
-operation (``authorization.by`` when it is not the serving employee) in the page's customer column and texts, so
+operation or that a power of attorney names as the customer's agent (``authorization.by``,
+``power_of_attorney.agent``, when it is not the serving employee) in the page's customer column and texts, so
 ``Report.to_html`` masks too.
 """
 
@@ -64,7 +65,7 @@ class Masker:
                 if not isinstance(value, str | int) or isinstance(value, bool) or value in ("", None):
                     continue
                 leaf = path.rsplit(".", 1)[-1]
-                if path.endswith("customer.id") or (leaf == "by" and str(value) != str(employee)):
+                if path.endswith("customer.id") or (leaf in _PARTY_LEAVES and str(value) != str(employee)):
                     found.add(str(value))
             group: Mapping[str, Any] | None = getattr(finding, "group", None)
             for key, value in (group or {}).items():
@@ -79,6 +80,10 @@ class Masker:
         if self.reveal or self._pattern is None:
             return plain
         return self._pattern.sub(lambda match: mask_identifier(match.group(0)), plain)
+
+
+_PARTY_LEAVES = frozenset({"by", "agent"})
+"""Evidence fields naming a person acting for the customer: who authorised, the agent a power of attorney names."""
 
 
 # -- svcpolicy check: every finding masked once, before the writers -------------------------------------------
