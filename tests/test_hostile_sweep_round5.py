@@ -173,10 +173,12 @@ def test_a_record_file_whose_name_is_not_utf8_is_reported_with_the_bytes_escaped
     assert code == EXIT_ERROR, err
     assert "internal error" not in err
     written = out.read_text(encoding="utf-8-sig")
-    escaped = {"csv": "n\\xff.jsonl", "sarif": "n%5Cxff.jsonl"}.get(fmt, "n\\\\xff.jsonl")  # as JSON writes \\
+    escaped = {"csv": "n\\xff.jsonl", "sarif": "n%FF.jsonl"}.get(
+        fmt, "n\\\\xff.jsonl"
+    )  # JSON writes \\; SARIF: the real byte
     assert escaped in written
     if fmt in ("json", "sarif"):
-        assert ("loop%5Cxfe.jsonl" if fmt == "sarif" else "loop\\\\xfe.jsonl") in written
+        assert ("loop%FE.jsonl" if fmt == "sarif" else "loop\\\\xfe.jsonl") in written
 
 
 def test_records_that_cannot_be_pickled_are_judged_alike_with_worker_processes(mini: Policy) -> None:

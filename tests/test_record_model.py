@@ -175,6 +175,7 @@ def test_absence_meanings_come_from_the_model() -> None:
         "standards_missed": [],
         "operations[].refused": False,  # an operation listed was done unless the export says it was refused
         "operations[].authorization.account_id": None,  # an authorisation naming no account covers the operation
+        "operations[].authorization.power_of_attorney.revoked_at": None,  # no revocation on record: not revoked
         "fees[].waiver": None,  # a fee charged under no waiver
         "qa_review": None,  # an interaction QA did not sample
         "loan": None,

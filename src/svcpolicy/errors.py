@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from svcpolicy.frozen import Frozen
 
 
@@ -22,6 +25,20 @@ class SourceLocation(Frozen):
         if self.line:
             return f"{self.file}:{self.line}"
         return self.file
+
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+UNSHOWN_KEY = "(a key that is no field name, not shown)"
+
+
+def shown_loc(loc: Sequence[int | str], error_type: str) -> tuple[int | str, ...]:
+    """A validation error's path as a message may quote it. An unknown key (``extra_forbidden``) is quoted only
+    when it looks like a misspelt field (``expries``); any other is located, never quoted: a waiver, pack or
+    holiday file that is a link to a secret (``/etc/shadow``, whose lines parse as YAML keys) must not print it
+    into a CI log."""
+    if error_type == "extra_forbidden" and loc and not _FIELD_NAME.fullmatch(str(loc[-1])):
+        return (*loc[:-1], UNSHOWN_KEY)
+    return tuple(loc)
 
 
 class SvcPolicyError(Exception):

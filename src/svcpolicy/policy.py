@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
@@ -159,7 +160,9 @@ class Policy(CompiledPack):
         A file that cannot be read raises :class:`InputError`, unless ``on_input_error="report"`` (then it is
         listed in ``Report.input_failures``).
         """
-        run = self.iter_findings(
+        findings: list[Finding] = []
+        invalid: list[InvalidRecord] = []
+        with self.iter_findings(
             inputs,
             as_of=as_of,
             encoding=encoding,
@@ -168,14 +171,12 @@ class Policy(CompiledPack):
             keep_context=True,
             jobs=jobs,
             on_input_error=on_input_error,
-        )
-        findings: list[Finding] = []
-        invalid: list[InvalidRecord] = []
-        for item in run:
-            if isinstance(item, Finding):
-                findings.append(item)
-            else:
-                invalid.append(item)
+        ) as run:  # Ctrl-C between two items stops the workers here, not when its traceback is freed
+            for item in run:
+                if isinstance(item, Finding):
+                    findings.append(item)
+                else:
+                    invalid.append(item)
         return Report(
             pack=self.ref,
             as_of=run.as_of,
@@ -282,7 +283,13 @@ def _worst(outcomes: Iterable[Outcome]) -> Outcome:
 
 
 class Evaluation(Iterator[Finding | InvalidRecord]):
-    """A running evaluation: iterate for findings; ``counts`` and ``input_failures`` fill as it goes."""
+    """A running evaluation: iterate for findings; ``counts`` and ``input_failures`` fill as it goes.
+
+    It holds what it runs on (worker processes under ``jobs > 1``, the durable engine's thread, the file being
+    read) until it is read to the end or raises. One left partway is closed with :meth:`close`, or used as a
+    context manager (``with policy.iter_findings(...) as run:``); one simply dropped is closed at once too, as
+    nothing it holds refers back to it.
+    """
 
     def __init__(
         self,
@@ -317,7 +324,6 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         _refuse_unusable(inputs)
         self.on_input_error = on_input_error
         self.engine = engine
-        self.engine_stats: DurableStats | None = None  # filled by the durable engine
         self.policy = policy
         self.as_of = as_of if as_of is not None else dt.datetime.now(policy.tz).replace(microsecond=0)
         self.encoding = encoding
@@ -327,9 +333,13 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
         self.records: dict[tuple[str, int], dict[str, Any]] = {}  # scalar fields of records with findings
         self.identifiers: RecordIdentifiers = {}  # their identifying values, with keep_identifiers
         self.keep_identifiers = keep_identifiers
-        self._progress = progress
-        self._progress_every = progress_every
-        self._items = self._run(inputs)
+        self._judging = _Judging(self, progress, progress_every)
+        self._items = self._judging.items(inputs)
+
+    @property
+    def engine_stats(self) -> DurableStats | None:
+        """What the durable engine did (filled as it judges); None on the native engine."""
+        return self._judging.engine_stats
 
     def __iter__(self) -> Evaluation:
         return self
@@ -337,23 +347,45 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
     def __next__(self) -> Finding | InvalidRecord:
         return next(self._items)
 
-    def _raw_records(self, inputs: Inputs) -> Iterator[RawRecord]:
-        for item in _sources(inputs):
-            if isinstance(item, RawRecord):
-                yield item
-                continue
-            try:
-                yield from read_records(item, encoding=self.encoding)
-            except InputError as exc:
-                if self.on_input_error == "raise":
-                    raise
-                self.counts.input_errors += 1
-                self.input_failures.append(InputFailure(source_name(item), exc.message))
+    def close(self) -> None:
+        """Stop the run where it is: its worker processes are stopped and waited for before this returns, and its
+        input files closed. Closing again, or after the last item, does nothing."""
+        self._items.close()
 
-    def _run(self, inputs: Inputs) -> Iterator[Finding | InvalidRecord]:
+    def __enter__(self) -> Evaluation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Judging:
+    """What an evaluation's run works with: its settings and the tallies it fills, shared with the
+    :class:`Evaluation`, which this never refers to.
+
+    The Evaluation holds the run's generator; were the generator's frame to hold the Evaluation, the two would be a
+    reference cycle, and a dropped Evaluation would stop its worker processes only when the cycle collector ran,
+    in whatever thread it ran (one of the pool's own, where stopping the pool can hang)."""
+
+    def __init__(self, evaluation: Evaluation, progress: Progress | None, progress_every: int) -> None:
+        self.policy = evaluation.policy
+        self.as_of = evaluation.as_of
+        self.encoding = evaluation.encoding
+        self.engine = evaluation.engine
+        self.jobs = evaluation.jobs
+        self.on_input_error = evaluation.on_input_error
+        self.counts = evaluation.counts
+        self.input_failures = evaluation.input_failures
+        self.contexts = evaluation.records if evaluation.keep_context else None
+        self.identifiers = evaluation.identifiers if evaluation.keep_identifiers else None
+        self.progress = progress
+        self.progress_every = progress_every
+        self.engine_stats: DurableStats | None = None  # filled by the durable engine
+
+    def items(self, inputs: Inputs) -> Generator[Finding | InvalidRecord, None, None]:
+        """The run: record findings and invalid records in input order, then group findings."""
         policy, counts, as_of = self.policy, self.counts, self.as_of
         aggregate_runs = [AggregateRun(program) for program in policy.aggregates]
-        contexts = self.records if self.keep_context else None
         if self.jobs > 1:
             from svcpolicy.engines.parallel import judge_in_parallel
 
@@ -366,33 +398,52 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                     encoding=self.encoding,
                     counts=counts,
                     runs=aggregate_runs,
-                    contexts=contexts,
+                    contexts=self.contexts,
                     failures=self.input_failures,
-                    progress=self._progress,
-                    identifiers=self.identifiers if self.keep_identifiers else None,
+                    progress=self.progress,
+                    identifiers=self.identifiers,
                 )
             )
         else:
-            yield from self._judge_here(inputs, aggregate_runs, contexts)
+            yield from self._judge_here(inputs, aggregate_runs)
         yield from count_group_findings(policy.group_findings(aggregate_runs, as_of), counts)
-        if self._progress is not None:
-            self._progress(counts)
+        if self.progress is not None:
+            self.progress(counts)
 
-    def _raising_failures(self, items: Iterator[Finding | InvalidRecord]) -> Iterator[Finding | InvalidRecord]:
-        """Pass the workers' items on; with ``on_input_error="raise"``, raise the first input failure they report."""
-        for item in items:
+    def _raw_records(self, inputs: Inputs) -> Generator[RawRecord, None, None]:
+        for item in _sources(inputs):
+            if isinstance(item, RawRecord):
+                yield item
+                continue
+            try:
+                yield from read_records(item, encoding=self.encoding)
+            except InputError as exc:
+                if self.on_input_error == "raise":
+                    raise
+                self.counts.input_errors += 1
+                self.input_failures.append(InputFailure(source_name(item), exc.message))
+
+    def _raising_failures(
+        self, items: Generator[Finding | InvalidRecord, None, None]
+    ) -> Iterator[Finding | InvalidRecord]:
+        """Pass the workers' items on; with ``on_input_error="raise"``, raise the first input failure they report.
+
+        The workers are stopped however this ends: the exception raised here may be kept long after (by a log,
+        a test report), and with it this frame, which would otherwise keep them running."""
+        with closing(items):
+            for item in items:
+                self._raise_failure()
+                yield item
             self._raise_failure()
-            yield item
-        self._raise_failure()
 
     def _raise_failure(self) -> None:
         if self.on_input_error == "raise" and self.input_failures:
             failure = self.input_failures[0]
             raise InputError(failure.error, SourceLocation(failure.source))
 
-    def _judge_here(
-        self, inputs: Inputs, aggregate_runs: list[AggregateRun], contexts: dict[tuple[str, int], dict[str, Any]] | None
-    ) -> Iterator[Finding | InvalidRecord]:
+    def _judge_here(self, inputs: Inputs, aggregate_runs: list[AggregateRun]) -> Iterator[Finding | InvalidRecord]:
+        """Judge in this process; the record source (the file being read, the durable engine's thread) is closed
+        however the run ends, not when an exception keeping this frame is freed."""
         policy, as_of = self.policy, self.as_of
         judge, check, raws = policy.judge, validate, self._raw_records(inputs)
         if self.engine == "durable":
@@ -405,19 +456,20 @@ class Evaluation(Iterator[Finding | InvalidRecord]):
                 durable.prefetch(raws),
                 durable.stats,
             )
-        yield from judge_stream(
-            policy,
-            raws,
-            as_of,
-            counts=self.counts,
-            runs=aggregate_runs,
-            contexts=contexts,
-            identifiers=self.identifiers if self.keep_identifiers else None,
-            judge=judge,
-            check=check,
-            progress=self._progress,
-            progress_every=self._progress_every,
-        )
+        with closing(raws):
+            yield from judge_stream(
+                policy,
+                raws,
+                as_of,
+                counts=self.counts,
+                runs=aggregate_runs,
+                contexts=self.contexts,
+                identifiers=self.identifiers,
+                judge=judge,
+                check=check,
+                progress=self.progress,
+                progress_every=self.progress_every,
+            )
 
 
 def _refuse_unusable(inputs: object) -> None:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from svcpolicy.bounded_read import read_at_most
-from svcpolicy.errors import SourceLocation, YearFileError
+from svcpolicy.errors import SourceLocation, YearFileError, shown_loc
 
 if TYPE_CHECKING:  # the YAML parser is imported when a year file is read
     import yaml
@@ -143,7 +143,11 @@ def load_year_file(path: Path) -> YearFile:
         return YearFile.model_validate(data)
     except ValidationError as exc:
         problems = [
-            (_line_of(root, err["loc"]), _field_path(err["loc"]), err["msg"].removeprefix("Value error, "))
+            (
+                _line_of(root, err["loc"]),
+                _field_path(shown_loc(err["loc"], err["type"])),
+                err["msg"].removeprefix("Value error, "),
+            )
             for err in exc.errors()
         ]
         if len(problems) == 1:

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from svcpolicy.authoring.lint import base_files
-from svcpolicy.errors import PackError, PackErrors, SourceLocation
+from svcpolicy.errors import PackError, PackErrors, SourceLocation, shown_loc
 from svcpolicy.pack.yaml_source import YamlDocument, load_yaml
 from svcpolicy.policy import Policy
 from svcpolicy.reporting.escaping import printable
@@ -137,7 +137,7 @@ def _load(path: Path) -> tuple[SuiteFile, YamlDocument]:
         errors = []
         for err in exc.errors(include_url=False, include_input=False):
             loc = tuple(err["loc"])
-            where = ".".join(str(p) for p in loc) or "document"
+            where = ".".join(str(p) for p in shown_loc(loc, err["type"])) or "document"
             errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
         raise PackErrors(errors) from exc
 

@@ -24,6 +24,7 @@ table; ``--config FILE`` names one, ``--no-config`` ignores it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -154,6 +155,8 @@ def _key_line(text: str, key: str) -> int:
     return 0
 
 
+_TOML_KINDS = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}
+
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 """A ``pyproject.toml`` larger than this is refused."""
 
@@ -181,6 +184,11 @@ def load_config(path: str | Path) -> Config:
     table: Any = data
     for part in SECTION:
         table = table.get(part, {}) if isinstance(table, dict) else {}
+    if not isinstance(table, dict):  # `[tool] svcpolicy = 5`
+        raise ConfigError(
+            f"[tool.svcpolicy] is a table of keys (pack = …), not {_TOML_KINDS.get(type(table), 'a value')}",
+            SourceLocation(name, _key_line(text, "svcpolicy")),
+        )
     from pydantic import ValidationError
 
     from svcpolicy.cli.project_config import ProjectConfig  # only for a table to validate: see its module
@@ -209,4 +217,32 @@ def discover(explicit: str | Path | None = None, *, disabled: bool = False) -> C
     if explicit is not None:
         return load_config(explicit)
     found = find_pyproject()
-    return load_config(found) if found is not None else Config()
+    if found is None:
+        return Config()
+    distrust = _distrust(found, Path.cwd())
+    if distrust is not None:
+        raise ConfigError(
+            f"not used: {distrust}, so it could make the gate pass (another pack, other waivers); name it with "
+            "--config to use it anyway, or give --no-config",
+            SourceLocation(str(found)),
+        )
+    return load_config(found)
+
+
+def _distrust(file: Path, working: Path) -> str | None:
+    """Why a ``pyproject.toml`` found by walking up must not configure this run, else None: git's rule for a
+    repository above the working folder, for the same reason. One that every user may write, or owned by a user
+    other than root, the caller and the working folder's owner, may have been put there by someone else (a
+    ``/tmp/pyproject.toml`` above the folder a check runs in)."""
+    getuid = getattr(os, "getuid", None)  # Windows has no owners to compare here
+    if getuid is None:
+        return None
+    try:
+        status, folder = file.stat(), working.stat()
+    except OSError:
+        return None  # cannot be read either: load_config says so
+    if status.st_mode & 0o002:
+        return "every user may write it"
+    if status.st_uid not in (0, getuid(), folder.st_uid):
+        return f"it belongs to another user (uid {status.st_uid}) than the working folder"
+    return None

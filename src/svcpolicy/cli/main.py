@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
+    _usable_standard_streams()
     args = build_parser().parse_args(argv)
     command = COMMANDS_BY_NAME[args.command].load()
     try:
@@ -94,6 +95,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_INTERNAL
+
+
+def _usable_standard_streams() -> None:
+    """Standard streams every command can write to, whatever the shell gave.
+
+    A closed stream (``>&-``) is opened again on the null device, said once on stderr: else the next file
+    opened (a report, the monitor's state) would take its number and receive what is written to the stream,
+    and the first ``print`` would crash. A stdout whose encoding cannot hold the reports' Chinese (a Latin-1
+    or ASCII terminal) writes what it cannot encode as ``\\u68c0`` escapes, which JSON reads back as the
+    same text, rather than failing after the run.
+    """
+    closed = []
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(number)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDONLY if number == 0 else os.O_WRONLY)  # the lowest free number
+            if getattr(sys, name) is None:
+                setattr(sys, name, open(opened, "r" if number == 0 else "w", encoding="utf-8", closefd=False))  # noqa: SIM115 - the stream for the whole run
+            closed.append(f"{name} is closed: {'read as empty' if number == 0 else 'what it would show is discarded'}")
+    if closed:
+        print(f"svcpolicy: {'; '.join(closed)}", file=sys.stderr)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and (sys.stdout.encoding or "").lower().replace("_", "-") not in _UNICODE:
+        reconfigure(errors="backslashreplace")
+
+
+_UNICODE = frozenset({"utf-8", "utf8", "utf-16", "utf-32", "gb18030"})
+"""Encodings that hold every character a report may write."""
 
 
 def _silence_stdout() -> None:

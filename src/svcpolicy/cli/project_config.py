@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from svcpolicy.records.model import Interaction
 from svcpolicy.severity import Severity
@@ -37,13 +37,13 @@ class ProjectConfig(BaseModel):
     pack: str | None = None
     packs: list[str] = []
     fail_on: Severity | None = None
-    fail_on_undetermined: bool | None = None
-    fail_on_stale_waivers: bool | None = None
+    fail_on_undetermined: StrictBool | None = None  # strict: TOML has true and false; `jobs = true` is a slip
+    fail_on_stale_waivers: StrictBool | None = None
     format: str | None = None
     output: list[Annotated[str, Field(pattern=r"^[a-z]+=.+$")]] = []
     lang: Literal["zh", "en"] | None = None
     encoding: str | None = None
-    jobs: Annotated[int, Field(ge=0)] | None = None
+    jobs: Annotated[StrictInt, Field(ge=0)] | None = None
     waivers: list[str] = []
     baseline: str | None = None
     holidays: list[str] = []

@@ -228,6 +228,7 @@ _FOLDABLE = frozenset(
         "lower",
         "upper",
         "normalize",
+        "code",
         "days",
         "hours",
         "minutes",

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from svcpolicy.bounded_read import read_at_most
 from svcpolicy.errors import LocatedError, SourceLocation
 from svcpolicy.gate.waiver_file import FINGERPRINT_PATTERN
+from svcpolicy.records.duplicate_keys import checked_repeated_key, duplicate_key_problem
 from svcpolicy.replaced_file import write_replacing
 from svcpolicy.results.findings import Finding, PackRef
 
@@ -47,7 +48,7 @@ class BaselineEntry(BaseModel):
 class _BaselineFile(BaseModel):
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
-    svcpolicy_baseline: int
+    svcpolicy_baseline: StrictInt  # `true` or "1" is no format version
     pack: dict[str, str] | None = None
     as_of: str | None = None
     findings: list[BaselineEntry]
@@ -102,6 +103,9 @@ def load_baseline(path: str | Path) -> Baseline:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise BaselineError(f"not JSON: {exc.msg}", SourceLocation(name, exc.lineno, exc.colno)) from exc
+    repeated = checked_repeated_key(text)  # `"findings"` twice: which list was accepted is ambiguous
+    if repeated is not None:
+        raise BaselineError(f"not a svcpolicy baseline: {duplicate_key_problem(repeated)}", SourceLocation(name))
     try:
         parsed = _BaselineFile.model_validate(data)
     except ValidationError as exc:

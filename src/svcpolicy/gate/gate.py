@@ -70,6 +70,9 @@ class Gate:
         self._waivable = {r.id: r.waivable for r in self.rules}
         self._uses = [_Use() for _ in self.waivers]
         self._baseline_seen: set[str] = set()
+        # a baseline that says it was written for another pack lets nothing through, as its note says, even when
+        # its fingerprints (edited, or of a renamed pack) would match
+        self._accepted = None if baseline is None or self._other_pack(baseline) else baseline
         self._day = self.today or dt.date.today()
         self._blocking_findings = 0
         self._invalid_records = 0
@@ -112,7 +115,7 @@ class Gate:
         if chosen is not None:
             return Disposition(Status.WAIVED, False, chosen.note()), uses
         note = "; ".join(notes) or None
-        if waivable and self.baseline is not None and finding.fingerprint in self.baseline:
+        if waivable and self._accepted is not None and finding.fingerprint in self._accepted:
             return Disposition(Status.BASELINED, False, None, note), uses
         return Disposition(Status.OPEN, fails, None, note), uses
 
@@ -187,7 +190,7 @@ class Gate:
                     )
                 )
         if self.baseline is not None:
-            if self.pack is not None and self.baseline.pack is not None and self.baseline.pack.id != self.pack.id:
+            if self._other_pack(self.baseline) and self.pack is not None and self.baseline.pack is not None:
                 result.append(
                     GateNote(
                         "baseline-pack",
@@ -224,6 +227,9 @@ class Gate:
         if self._verdict is None:
             raise RuntimeError("the gate judges a run once it is over: call conclude() first")
         return self._verdict
+
+    def _other_pack(self, baseline: Baseline) -> bool:
+        return self.pack is not None and baseline.pack is not None and baseline.pack.id != self.pack.id
 
     @property
     def has_baseline(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from svcpolicy.errors import LocatedError, PackError, SourceLocation, SvcPolicyError
+from svcpolicy.errors import LocatedError, PackError, SourceLocation, SvcPolicyError, shown_loc
 from svcpolicy.frozen import Frozen
 from svcpolicy.results.dispositions import WaiverNote
 from svcpolicy.results.findings import Finding
@@ -110,7 +110,7 @@ def _pydantic_errors(exc: ValidationError, doc: YamlDocument) -> list[WaiverErro
     errors: list[WaiverError] = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = tuple(err["loc"])
-        where = ".".join(str(p) for p in loc) or "document"
+        where = ".".join(str(p) for p in shown_loc(loc, err["type"])) or "document"
         message = err["msg"].removeprefix("Value error, ")
         errors.append(WaiverError(f"{where}: {message}", doc.location(loc)))
     return errors
@@ -124,7 +124,7 @@ def load_waivers(path: str | Path) -> WaiverSet:
     from svcpolicy.pack.yaml_source import load_yaml  # the YAML parser, likewise
 
     try:
-        doc = load_yaml(Path(path))
+        doc = load_yaml(Path(path), kind="waiver file")
     except PackError as exc:
         raise WaiverFileErrors([WaiverError(exc.message, exc.location)]) from exc
     if doc.value is None or doc.value == {}:

@@ -28,6 +28,7 @@ import orjson
 from svcpolicy.calendar import DeadlineBounds
 from svcpolicy.engine.programs import citation_for
 from svcpolicy.errors import CalendarNotCovered
+from svcpolicy.expr.functions import code_form
 from svcpolicy.monitor.alerts import DueSoon, due_soon, sequence_undetermined, sequence_violation
 from svcpolicy.monitor.durable_sequences import DurableSequences
 from svcpolicy.monitor.patterns import PatternMatcher, compile_pattern, pattern_compiler
@@ -415,7 +416,10 @@ class Cases:
         if any(event.field(name) == value for name, value in ext.unless.items()):
             return
         levels = params[ext.approval_levels] if ext.approval_levels is not None else None
-        if levels is not None and (event.field("approved_by") is None or event.field("approver_level") not in levels):
+        level = event.field("approver_level")
+        if levels is not None and (
+            event.field("approved_by") is None or not isinstance(level, str) or code_form(level) not in levels
+        ):
             return
         made = self._in_period(case, case.allowed_days, event.at)
         told: bool | None = True

@@ -57,6 +57,42 @@ class _Stream:
     counts: MonitorCounts = field(default_factory=MonitorCounts)
 
 
+def _stream_of(snapshot: Mapping[str, Any]) -> _Stream:
+    """The stream's state from a snapshot, each value of the type a monitor writes (TypeError, ValueError else)."""
+    seen = {str(key): _number(at, "seen") for key, at in dict(snapshot["seen"]).items()}
+    pending: dict[str, tuple[float, str]] = {}
+    for key, (at, body) in dict(snapshot["pending"]).items():
+        if not isinstance(body, str):
+            raise TypeError(f"pending event {key!r} is not JSON text")
+        try:  # released events later; one that does not parse is refused now
+            parse_event(body)
+        except ValidationError:
+            raise ValueError(f"pending event {key!r} is not an event") from None
+        pending[str(key)] = (_number(at, "pending"), body)
+    counts = dict(snapshot["counts"])
+    if any(type(value) is not int or value < 0 for value in counts.values()):
+        raise ValueError("counts are not whole numbers")
+    seq = snapshot["seq"]
+    if type(seq) is not int or seq < 0:
+        raise ValueError(f"seq {seq!r} is not a whole number")
+    watermark = _number_or_none(snapshot["watermark"], "watermark")
+    return _Stream(seen=seen, pending=pending, watermark=watermark, seq=seq, counts=MonitorCounts(**counts))
+
+
+def _number(value: Any, name: str) -> float:
+    if type(value) not in (int, float) or value != value:  # bool, text, NaN
+        raise TypeError(f"{name}: {value!r} is not a time")
+    return float(value)
+
+
+def _number_or_none(value: Any, name: str) -> float | None:
+    return None if value is None else _number(value, name)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 class Monitor:
     """Sequence rules of a pack over an event stream. Not thread-safe: one monitor per stream (and thread).
 
@@ -223,14 +259,14 @@ class Monitor:
         if snapshot.get("version") != SNAPSHOT_VERSION:
             raise MonitorStateError(f"not a monitor snapshot of version {SNAPSHOT_VERSION}")
         self._check_pack(snapshot.get("pack"))
-        self._cases.restore(snapshot["cases"], snapshot["clock"])
-        s = _Stream(
-            seen=dict(snapshot["seen"]),
-            pending={k: (float(v[0]), str(v[1])) for k, v in snapshot["pending"].items()},
-            watermark=snapshot["watermark"],
-            seq=snapshot["seq"],
-            counts=MonitorCounts(**snapshot["counts"]),
-        )
+        try:  # a state edited by hand or by another program: refused as a whole here, not a crash events later
+            s = _stream_of(snapshot)
+            self._cases.restore(snapshot["cases"], _number_or_none(snapshot["clock"], "clock"))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # ValidationError too
+            raise MonitorStateError(
+                f"the monitor state holds what no monitor writes ({_first_line(exc)}); it was left untouched: "
+                "restore a backup, or start a new state file"
+            ) from exc
         self._s = s
         self.input_position = int(snapshot.get("input_position", 0))
         self._pending_heap = [(at, eid) for eid, (at, _) in s.pending.items()]

@@ -165,7 +165,7 @@ class _StateErrors:
             elif isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
                 hint = " (the file is corrupt, truncated or not a SQLite database; it was left untouched)"
             raise MonitorStateError(f"cannot {self.doing} the monitor state {self.path}: {exc}{hint}") from exc
-        if isinstance(exc, ValueError | KeyError | TypeError):
+        if isinstance(exc, ValueError | KeyError | TypeError | RecursionError):  # RecursionError: JSON nested deep
             raise MonitorStateError(f"cannot {self.doing} the monitor state {self.path}: bad content ({exc})") from exc
 
 

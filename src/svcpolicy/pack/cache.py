@@ -177,7 +177,9 @@ def code_stamp() -> str:
 
 
 def _digest(path: Path, roots: list[Path]) -> str:
-    digest = hashlib.sha256(f"{code_stamp()}\0{path.resolve()}\0".encode())
+    # the path as given too: the definition holds its files' paths as read (``rules/x/pack.yaml`` when given
+    # ``rules/x``), which a run in another folder naming the same pack by another path could not open
+    digest = hashlib.sha256(f"{code_stamp()}\0{path.resolve()}\0{path}\0".encode())
     for root in roots:
         for relative, entry in _files_under(root):
             digest.update(f"{relative}\0".encode())

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from svcpolicy.errors import PackError, PackErrors, SourceLocation
+from svcpolicy.errors import PackError, PackErrors, SourceLocation, shown_loc
 from svcpolicy.pack.budget import PackBudget, PackTooLarge
 from svcpolicy.pack.bundled import bundled_pack_path
 from svcpolicy.pack.definition import PackDefinition, Site
@@ -31,7 +31,7 @@ MAX_INCLUDED_FILES = 500
 def _report(exc: ValidationError, doc: YamlDocument, errors: list[PackError]) -> None:
     for err in exc.errors():
         loc = tuple(err["loc"])
-        where = ".".join(str(p) for p in loc) or "document"
+        where = ".".join(str(p) for p in shown_loc(loc, err["type"])) or "document"
         errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
 
 
@@ -313,7 +313,7 @@ def _read_sequences(
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ("sequences", i, *err["loc"])
-                where = ".".join(str(p) for p in loc)
+                where = ".".join(str(p) for p in shown_loc(loc, err["type"]))
                 errors.append(PackError(f"{where}: {err['msg']}", doc.location(loc)))
             continue
         site = Site(doc, ("sequences", i))

@@ -185,8 +185,9 @@ def _shown(text: str, limit: int = 60) -> str:
     return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text):,} characters)"
 
 
-def load_yaml(path: Path, budget: PackBudget | None = None) -> YamlDocument:
-    """Load one YAML file safely with positions; every failure is a PackError with file:line:col.
+def load_yaml(path: Path, budget: PackBudget | None = None, *, kind: str = "pack file") -> YamlDocument:
+    """Load one YAML file safely with positions; every failure is a PackError with file:line:col, naming the file
+    as ``kind`` (``waiver file``).
 
     With a ``budget`` (a pack's, shared by its files) the file's bytes and values are also taken from it, and
     a file the rest of the budget cannot hold is refused: before it is read, or where its values run out.
@@ -195,23 +196,23 @@ def load_yaml(path: Path, budget: PackBudget | None = None) -> YamlDocument:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
+        raise PackError(f"cannot read {kind}: {exc.strerror}", SourceLocation(name)) from exc
     if size > MAX_FILE_BYTES:
-        raise PackError(f"pack file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
+        raise PackError(f"{kind} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", SourceLocation(name))
     if budget is not None and size > budget.bytes_left:
         raise _over_pack_bytes(name)
     try:
         data = read_at_most(path, MAX_FILE_BYTES)  # the size above can lie: a device, a growing file
     except OSError as exc:
-        raise PackError(f"cannot read pack file: {exc.strerror}", SourceLocation(name)) from exc
+        raise PackError(f"cannot read {kind}: {exc.strerror}", SourceLocation(name)) from exc
     if data is None:
-        raise PackError(f"pack file is more than {MAX_FILE_BYTES:,} bytes, the limit", SourceLocation(name))
+        raise PackError(f"{kind} is more than {MAX_FILE_BYTES:,} bytes, the limit", SourceLocation(name))
     if budget is not None and not budget.spend_bytes(len(data)):  # the file grew since its size was read
         raise _over_pack_bytes(name)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise PackError(f"pack files must be UTF-8: {exc.reason} at byte {exc.start}", SourceLocation(name)) from exc
+        raise PackError(f"a {kind} must be UTF-8: {exc.reason} at byte {exc.start}", SourceLocation(name)) from exc
     return load_yaml_text(text, name, budget)
 
 

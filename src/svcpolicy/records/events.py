@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from svcpolicy.records.duplicate_keys import REPEATED_KEY, checked_repeated_key
 
 __all__ = ["EVENT_TYPES", "Event", "event_json_schema", "parse_event"]
 
@@ -247,10 +250,21 @@ EVENT_TYPES: dict[str, type[_Event]] = {
 
 
 def parse_event(data: Any) -> Event:
-    """Validate one event: a mapping, or JSON text/bytes. Raises pydantic.ValidationError."""
+    """Validate one event: a mapping, or JSON text/bytes. Raises pydantic.ValidationError, also for JSON that gives
+    a key twice in one object (which value the emitter meant is ambiguous; the parser would keep the last)."""
     if isinstance(data, str | bytes):
+        repeated = checked_repeated_key(data)
+        if repeated is not None:
+            raise _repeated_key_error(repeated)
         return EVENT_ADAPTER.validate_json(data)
     return EVENT_ADAPTER.validate_python(data)
+
+
+def _repeated_key_error(path: str) -> ValidationError:
+    """A validation error at ``path`` (``extra.channel``), as the monitor reports every invalid event."""
+    location = tuple(int(part) if part.isdigit() else part for part in path.split("."))
+    error = PydanticCustomError("duplicate_key", REPEATED_KEY)
+    return ValidationError.from_exception_data("event", [{"type": error, "loc": location, "input": None}])
 
 
 def event_json_schema() -> dict[str, Any]:

@@ -13,6 +13,10 @@ float: ``10.50`` becomes ``10.5``), times with more than six fractional digits (
 truncates) and any field kind or constraint it does not mirror. A rejected line goes to pydantic, which applies its
 documented coercions or explains what is wrong. ``tests/test_fast_decode.py`` checks, on generated records, that
 both paths accept the same records with equal values.
+
+msgspec keeps the last of a key given twice, so a line that may give one twice
+(:func:`~svcpolicy.records.duplicate_keys.may_repeat_keys`, from the Structs encoded again) is checked exactly, and
+one that does is not taken.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
+from svcpolicy.records.duplicate_keys import may_repeat_keys, repeated_key
 from svcpolicy.records.record_shape import RECORD_SHAPE
 
 if TYPE_CHECKING:
@@ -133,6 +138,7 @@ _decode: Callable[[bytes], msgspec.Struct] = _first_decode
 _has_long_fraction = re.compile(rb"\.(?<=:\d\d\.)\d{7}").search
 _BUILTINS = (dt.datetime, dt.date, Decimal)
 _to_builtins: Callable[..., Any] = msgspec.to_builtins
+_encode = msgspec.json.Encoder().encode
 
 
 def decode_fast(line: bytes) -> Interaction | None:
@@ -143,5 +149,7 @@ def decode_fast(line: bytes) -> Interaction | None:
         struct = _decode(line)
     except (msgspec.MsgspecError, RecursionError):  # also nesting too deep for msgspec: pydantic explains
         return None
+    if may_repeat_keys(line, _encode(struct)) and repeated_key(line) is not None:
+        return None  # a key given twice: the caller says so
     record: Interaction = _to_builtins(struct, builtin_types=_BUILTINS)
     return record

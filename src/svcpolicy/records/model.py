@@ -141,6 +141,11 @@ class PowerOfAttorney(TypedDict, total=False):
     scope: Annotated[list[str], Field(description="The operation kinds the customer empowered the agent to do.")]
     valid_from: Timestamp
     valid_until: Annotated[Timestamp, Field(description="End of validity; null: the document states none.")]
+    revoked_at: Annotated[
+        Timestamp,
+        AbsentMeans(None),
+        Field(description="When the customer revoked the document; absent or null: not revoked."),
+    ]
 
 
 @with_config(_CONFIG)
@@ -209,6 +214,9 @@ class Offer(TypedDict, total=False):
     ]
     related_to_stated_need: StrictBool | None
     recommended: Annotated[StrictBool | None, Field(description="Staff recommended the product to the customer.")]
+    # No absence default: only a recommendation after an assessment made during the interaction needs it, and
+    # an export that omits it cannot show which came first.
+    recommended_at: Annotated[Timestamp, Field(description="When staff recommended it; null: not known.")]
     customer_declined: StrictBool | None
     declined_at: Timestamp
     # Absent reads as null: without a record of the customer coming back for it, a sale after a decline is

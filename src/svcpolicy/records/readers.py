@@ -18,6 +18,7 @@ import codecs
 import functools
 import io
 import json
+import os
 import re
 import stat
 import sys
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, NoReturn, cast
 import orjson
 
 from svcpolicy.errors import InputError, SourceLocation
+from svcpolicy.records.duplicate_keys import duplicate_key_problem, repeated_key_problem
 from svcpolicy.records.fast_decode import decode_fast
 from svcpolicy.records.record_shape import RECORD_SHAPE
 from svcpolicy.records.shape import fields_below
@@ -52,6 +54,7 @@ __all__ = [
     "Validation",
     "read_records",
     "source_name",
+    "source_path",
     "validate",
 ]
 
@@ -132,6 +135,9 @@ def validate(raw: RawRecord) -> Validation:
         record = decode_fast(payload)  # msgspec; what it does not take, pydantic decides and explains
         if record is not None:
             return record, None, None
+        repeated = repeated_key_problem(payload)  # pydantic, like msgspec, would keep the last silently
+        if repeated is not None:
+            return None, repeated, _recover_id(payload)
     adapter, invalid = _pydantic_validator()
     try:
         if isinstance(payload, bytes):
@@ -334,6 +340,25 @@ def source_name(path: str | Path) -> str:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a lone surrogate given by a caller, not read from the file system
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_ESCAPED_BYTE = re.compile(rb"\\x([89a-f][0-9a-f])")
+
+
+def source_path(source: str) -> bytes:
+    """The file system name that :func:`source_name` wrote as ``source``: its ``\\xNN`` escapes made bytes again,
+    for a link that must reach the file itself (a SARIF URI). Those escapes are only written for bytes that are
+    not UTF-8, so a name whose unescaped bytes are UTF-8 was never escaped; and a name that is, as written, a
+    file that exists (a UTF-8 name holding the text ``\\xff``) is that file."""
+    written = os.fsencode(source)
+    unescaped = _ESCAPED_BYTE.sub(lambda escape: bytes([int(escape.group(1), 16)]), written)
+    if unescaped == written:
+        return written
+    try:
+        unescaped.decode("utf-8")
+    except UnicodeDecodeError:
+        return written if os.path.lexists(written) else unescaped
+    return written
 
 
 def read_records(
@@ -813,6 +838,9 @@ def _decode_item(text: str, position: int, locator: Locator) -> tuple[RawRecord,
         decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_no_constant, parse_int=whole_number)
         _, end = decoder.raw_decode(text, position)
         return RawRecord(locator, None, _number_too_long(max(too_long))), end
+    repeated = repeated_key_problem(text[position:end])  # the parser, too, keeps the last of a key given twice
+    if repeated is not None:
+        return RawRecord(locator, None, repeated), end
     return _json_item(item, locator), end
 
 
@@ -927,6 +955,9 @@ def _yaml_item(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> RawReco
     locator = Locator(source, node.start_mark.line + 1)
     if not isinstance(node, yaml.MappingNode):
         return RawRecord(locator, None, "not a mapping")
+    repeated = _repeated_yaml_key(node)  # PyYAML, like the JSON parsers, keeps the last of a key given twice
+    if repeated is not None:
+        return RawRecord(locator, None, duplicate_key_problem(repeated))
     try:
         return RawRecord(locator, loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
@@ -936,6 +967,27 @@ def _yaml_item(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> RawReco
     except (ValueError, KeyError, AttributeError) as exc:  # a date 2026-02-30, a 5000-digit int, `!!bool maybe`
         _forget_partial_construction(loader)
         return RawRecord(locator, None, f"cannot load: {_scalar_problem(exc)}")
+
+
+def _repeated_yaml_key(record: yaml.MappingNode) -> str | None:
+    """The path of the first key a mapping of ``record`` gives twice (the same text and type), else None."""
+    import yaml
+
+    stack: list[tuple[str, yaml.Node]] = [("", record)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                name = f"{path}.{key.value}" if path else str(key.value)
+                if isinstance(key, yaml.ScalarNode):
+                    if (key.tag, key.value) in seen:
+                        return name
+                    seen.add((key.tag, key.value))
+                stack.append((name, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((f"{path}.{index}", item) for index, item in enumerate(node.value))
+    return None
 
 
 def _scalar_problem(exc: Exception) -> str:

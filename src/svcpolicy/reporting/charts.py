@@ -111,7 +111,10 @@ def _finish(figure: Figure) -> Figure:
 
 
 def _label(text: str, fallback: str) -> str:
-    return text if text.isascii() or cjk_font() else fallback
+    """A tick label from record data, its dollars escaped: matplotlib reads ``$…$`` as mathtext, so a branch named
+    ``$^$`` would fail the whole drawing and ``$\\sqrt{x}$`` would be typeset rather than shown."""
+    shown = text if text.isascii() or cjk_font() else fallback
+    return shown.replace("$", r"\$")
 
 
 def _short(text: str, limit: int = 26) -> str:

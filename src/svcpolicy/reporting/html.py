@@ -71,7 +71,13 @@ def _escaped(value: Any) -> Markup:
     if isinstance(value, Markup):
         return value
     text = bidi_visible(str(value))  # U+202E would show the rest of a cell backwards: shown as \u202e instead
-    return Markup(html.escape(text, quote=True))  # noqa: S704 - escaped here, for every value printed
+    # a line break as a character reference: the same text in the browser, but no line of the page's source starts
+    # with what a record put there (``::error::`` in a CI log the page is printed to, a forged line for grep)
+    escaped = html.escape(text, quote=True).translate(_LINE_BREAK_REFERENCES)
+    return Markup(escaped)  # noqa: S704 - escaped here, for every value printed
+
+
+_LINE_BREAK_REFERENCES = str.maketrans({"\n": "&#10;", "\r": "&#13;"})
 
 
 _TEMPLATES = PackageLoader("svcpolicy.reporting", "templates")

@@ -8,6 +8,10 @@ not — waived, in the baseline, below ``--fail-on``, or undetermined when undet
 an ``<error>`` case of ``svcpolicy.records``, each unreadable input one of ``svcpolicy.inputs``; each waiver that
 fails the run under ``--fail-on-stale-waivers`` is a ``<failure>`` case of ``svcpolicy.waivers``. So the suite
 fails exactly when the gate's verdict does.
+
+Record data is written as the text format writes it (:func:`~svcpolicy.reporting.escaping.printable`): its control
+characters visible (``\\x1b``, ``\\x0a``), so a line break in a record id cannot start a line of its own, which a
+CI log printing the XML would run as a workflow command (``::error::``), nor an escape drive a terminal.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from svcpolicy.reporting import wording
+from svcpolicy.reporting.escaping import printable
 from svcpolicy.reporting.finished import feed
 from svcpolicy.reporting.spill import SpillBuckets
 from svcpolicy.reporting.titles import RuleTitles
@@ -39,23 +44,23 @@ def _where(finding: Finding, lang: str) -> str:
     path = f" {finding.record.path}" if finding.record.path else ""
     w = wording.words(lang)
     group = f" {w['group']} {finding.group}" if finding.group is not None else ""
-    return f"{ref.locator}{path} {w['record']} {ref.id or '-'}{group}"
+    return printable(f"{ref.locator}{path} {w['record']} {ref.id or '-'}{group}")
 
 
 def _case_name(finding: Finding) -> str:
     """What a finding's case is about: the record (and item), or the group's key."""
     if finding.group is not None:
-        return ", ".join(f"{k}={v}" for k, v in finding.group.items()) or "group"
+        return printable(", ".join(f"{k}={v}" for k, v in finding.group.items()) or "group")
     path = f" {finding.record.path}" if finding.record.path else ""
-    return f"{finding.record.id or finding.record.locator}{path}"
+    return printable(f"{finding.record.id or finding.record.locator}{path}")
 
 
 def _detail(finding: Finding, title: str, lang: str) -> str:
     w = wording.words(lang)
     severity = wording.severity_name(finding.severity, lang)
-    lines = [_where(finding, lang), f"[{severity}] {finding.rule} {title}: {finding.message(lang)}"]
+    lines = [_where(finding, lang), f"[{severity}] {finding.rule} {title}: {printable(finding.message(lang))}"]
     if finding.missing or finding.reason:
-        lines.append(f"{w['missing']} {finding.missing or '-'}: {wording.reason(finding.reason, lang)}")
+        lines.append(printable(f"{w['missing']} {finding.missing or '-'}: {wording.reason(finding.reason, lang)}"))
     lines.extend(wording.citation_line(c, lang, text=True) for c in finding.citations)
     lines.append(f"{w['fingerprint']} {finding.fingerprint}")
     return "\n".join(lines)
@@ -109,13 +114,14 @@ class JunitStream:
         if isinstance(item, InvalidRecord):
             tally.errors += 1
             testcase = _case(f"{pack.id}.svcpolicy", "svcpolicy.records")
-            error = ET.SubElement(testcase, "error", message=f"{w['invalid']} {item.record.locator}", type="invalid")
-            error.text = f"{item.record.locator} {item.record.id or '-'}: {wording.record_error(item.error, lang)}"
+            locator = printable(item.record.locator)
+            error = ET.SubElement(testcase, "error", message=f"{w['invalid']} {locator}", type="invalid")
+            error.text = printable(f"{locator} {item.record.id or '-'}: {wording.record_error(item.error, lang)}")
             self._buckets.add(_INVALID, _xml(testcase))
             return
         finding, title = item, self._titles.of(item)
         testcase = _case(f"{pack.id}.{finding.rule}", f"{finding.rule} {_case_name(finding)}")
-        message = f"{finding.record.id or _where(finding, lang)}: {finding.message(lang)}"
+        message = printable(f"{finding.record.id or _where(finding, lang)}: {finding.message(lang)}")
         if disposition.blocking:
             tally.failures += 1
             failure = ET.SubElement(testcase, "failure", message=message, type=f"{finding.outcome}/{finding.severity}")
@@ -141,13 +147,15 @@ class JunitStream:
         for failure_ in report.input_failures:
             tally.errors += 1
             testcase = _case(f"{report.pack.id}.svcpolicy", "svcpolicy.inputs")
-            error = ET.SubElement(testcase, "error", message=f"{w['input_not_read']}: {failure_.source}", type="input")
-            error.text = failure_.error
+            source = printable(failure_.source)
+            error = ET.SubElement(testcase, "error", message=f"{w['input_not_read']}: {source}", type="input")
+            error.text = printable(failure_.error)
             after.append(_xml(testcase))
         for note in report.verdict.stale_waivers:
             tally.failures += 1
             testcase = _case(f"{report.pack.id}.svcpolicy", "svcpolicy.waivers")
-            ET.SubElement(testcase, "failure", message=note.message, type=note.kind).text = str(note)
+            failure = ET.SubElement(testcase, "failure", message=printable(note.message), type=note.kind)
+            failure.text = printable(str(note))
             after.append(_xml(testcase))
         tally.tests += passing + len(after)
         before, rest = _skeleton(report, tally, lang).split(f"<{_SLOT} />")
@@ -185,7 +193,7 @@ def _skeleton(report: Report, tally: _Tally, lang: str) -> str:
     ET.SubElement(suite, _SLOT)
     notes = report.gate.notes() if report.gate is not None else []
     if notes:
-        ET.SubElement(suite, "system-err").text = "\n".join(str(note) for note in notes)
+        ET.SubElement(suite, "system-err").text = "\n".join(printable(str(note)) for note in notes)
     for element in (suite, suites):
         element.set("tests", str(tally.tests))
         element.set("failures", str(tally.failures))

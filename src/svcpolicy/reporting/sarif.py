@@ -12,12 +12,14 @@ verdict (passed, blocking, reasons): ``executionSuccessful`` is false only when 
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 
+from svcpolicy.records.readers import source_path
 from svcpolicy.reporting import wording
 from svcpolicy.reporting.finished import feed
 from svcpolicy.results.catalog import RuleInfo, rules_of
@@ -71,14 +73,16 @@ def _descriptor(rule: RuleInfo, lang: str) -> dict[str, Any]:
 
 
 def artifact_location(source: str) -> dict[str, Any]:
-    """A file as SARIF wants it: relative to the working directory (``%SRCROOT%``) when it lies inside it."""
-    path = Path(source)
+    """A file as SARIF wants it: relative to the working directory (``%SRCROOT%``) when it lies inside it. The
+    URI percent-encodes the name's real bytes, so that a name that is not UTF-8 (shown escaped, ``n\\xff.jsonl``,
+    in every text) still leads to the file."""
+    path = Path(os.fsdecode(source_path(source)))
     if path.is_absolute():
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:
             return {"uri": path.as_uri()}
-    return {"uri": urllib.parse.quote(path.as_posix()), "uriBaseId": SRCROOT}
+    return {"uri": urllib.parse.quote(os.fsencode(path.as_posix())), "uriBaseId": SRCROOT}
 
 
 def _location(ref: RecordRef) -> dict[str, Any]:

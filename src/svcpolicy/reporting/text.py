@@ -41,7 +41,7 @@ def _where(finding: Finding, lang: str) -> str:
 def _tag(disposition: Disposition, lang: str) -> str:
     """``  <waived W-7 until 2026-12-31>`` after a finding the gate excuses (or notes), else nothing."""
     tag = wording.disposition_tag(disposition, lang)
-    return f"  <{tag}>" if tag else ""
+    return f"  <{printable(tag)}>" if tag else ""  # a waiver's id, from its file
 
 
 class TextStream:
@@ -96,7 +96,7 @@ class TextStream:
             out.write(f"{w['input_not_read']}: {printable(failure.source)}: {printable(failure.error)}\n")
         notes = report.gate.notes() if report.gate is not None else []
         if notes:
-            out.write(w["waivers_heading"] + "\n" + "".join(f"  {note}\n" for note in notes) + "\n")
+            out.write(w["waivers_heading"] + "\n" + "".join(f"  {printable(note)}\n" for note in notes) + "\n")
         if self._by_rule:
             out.write(w["by_rule_heading"] + "\n")
             ranked = sorted(self._by_rule.items(), key=lambda x: -x[1])

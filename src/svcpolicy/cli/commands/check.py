@@ -390,6 +390,7 @@ def _check(
             if collected:
                 _collect(report, shown, collect_at_most, run.records)
     finally:
+        run.close()  # read to the end, or stopped by Ctrl-C or an error: no worker outlives the command
         if progress is not None:
             progress.close()
     report.input_failures = run.input_failures
@@ -417,8 +418,8 @@ def _check(
     stdout_format = settings.outputs[0][0]
     if stdout_format != "text":
         print(summary_line(run.counts, settings.lang), file=sys.stderr)
-        for note in (report.gate or gate).notes():
-            print(f"svcpolicy: {note}", file=sys.stderr)
+        for note in (report.gate or gate).notes():  # a waiver's id and record shown as text writes them
+            print(f"svcpolicy: {printable(note)}", file=sys.stderr)
     return exit_code(verdict)
 
 

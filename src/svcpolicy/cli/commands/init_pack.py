@@ -164,8 +164,12 @@ def run(args: argparse.Namespace) -> int:
     title = args.title or f"{name} 客户服务细则"
     for relative, text in scaffold_files(name, extends=extends, timezone=timezone, title=title).items():
         path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:  # a read-only folder, a file in the way: said in words, not as an errno
+            print(f"svcpolicy init-pack: cannot write {exc.filename or path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_ERROR
         print(f"created {path}")
     print(
         f"next: transcribe the article in {target / 'sources/branch-rules.yaml'}, then run "

@@ -13,7 +13,7 @@ import datetime as dt
 import itertools
 import logging
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +95,7 @@ class DurableJudge:
         self._current: tuple[RawRecord, Validation, Judgement | None] | None = None
         self._next_id = 1
 
-    def prefetch(self, raws: Iterable[RawRecord]) -> Iterator[RawRecord]:
+    def prefetch(self, raws: Iterable[RawRecord]) -> Generator[RawRecord, None, None]:
         """Yield the raw records again, each after its batch has been judged."""
         engine = DurableEngine(self.program.ruleset.groups)
         self._engine = engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -116,6 +117,8 @@ class DurableEngine:
         if self.closed:
             return
         self.closed = True
+        if sys.is_finalizing():  # an engine left open at exit: its daemon thread no longer runs, and would never answer
+            return
         try:
             for handle in self.handles:
                 self.call(lambda: self._module.delete_ruleset(handle))  # noqa: B023

@@ -6,6 +6,10 @@ server's — which do not survive ``fork``) they are started with 'spawn' and re
 pack's content, when they start. At most ``2 × jobs`` units are in flight, so memory stays bounded
 however long the input. The driver keeps every record id seen so far (:class:`SeenIds`): a unit holding an id of
 an earlier unit is judged again from those ids before it is merged, so its repeat is invalid as in one process.
+
+The workers live as long as the generator's run: however it ends (read to the end, closed partway, or raising,
+Ctrl-C included) they are terminated and waited for before it returns, in the thread that ended it. Workers ignore
+Ctrl-C, which a terminal sends to the whole process group: the driver, which gets it too, stops them.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import dataclasses
 import datetime as dt
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
@@ -67,7 +72,7 @@ def judge_in_parallel(
     failures: list[InputFailure],
     progress: Callable[[Counts], None] | None = None,
     identifiers: RecordIdentifiers | None = None,
-) -> Iterator[Finding | InvalidRecord]:
+) -> Generator[Finding | InvalidRecord, None, None]:
     """Judge the inputs in ``jobs`` processes; yield record findings in input order and merge into the driver's
     ``counts``, ``runs`` (group findings are judged by the caller, after the last merge), contexts, identifying
     values and failures. ``jobs`` past :data:`WORKERS_PER_CORE` per core are not started: more would only add
@@ -75,7 +80,8 @@ def judge_in_parallel(
     jobs = min(jobs, WORKERS_PER_CORE * available_cores())
     context = multiprocessing.get_context(start_method())
     seen = SeenIds()
-    with context.Pool(jobs, initializer=_start_worker, initargs=(pack,)) as pool:
+    pool = context.Pool(jobs, initializer=_start_worker, initargs=(pack,))
+    try:
         in_flight: deque[tuple[WorkUnit, AsyncResult[UnitResult]]] = deque()
         keep = (contexts is not None, identifiers is not None)
 
@@ -110,6 +116,9 @@ def judge_in_parallel(
             yield from merge_result(next_result(), counts, runs, contexts, failures, identifiers)
             if progress is not None:
                 progress(counts)
+    finally:  # read to the end, closed or raising: the workers are stopped, and gone when this returns
+        pool.terminate()
+        pool.join()
 
 
 def merge_result(
@@ -141,7 +150,10 @@ def merge_result(
 
 
 def _start_worker(pack: CompiledPack) -> None:
+    """Keep the policy; ignore Ctrl-C, which the driver answers by stopping the pool (a worker stopped by it would
+    print its traceback, and the pool would start another in its place)."""
     global _WORKER_PACK
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_PACK = pack
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,10 @@ class SparkRun(Iterator[Finding | InvalidRecord]):
     def __next__(self) -> Finding | InvalidRecord:
         return next(self._items)
 
+    def close(self) -> None:
+        """Stop reading the findings, as ``Evaluation.close`` does (Spark's jobs are over by the first item)."""
+        self._items.close()
+
     def _run(
         self,
         pack: CompiledPack,
@@ -69,7 +73,7 @@ class SparkRun(Iterator[Finding | InvalidRecord]):
         encoding: str,
         keep_context: bool,
         keep_identifiers: bool,
-    ) -> Iterator[Finding | InvalidRecord]:
+    ) -> Generator[Finding | InvalidRecord, None, None]:
         from pyspark import StorageLevel
 
         context = spark.sparkContext
