@@ -14,6 +14,9 @@ truncates) and any field kind or constraint it does not mirror. A rejected line 
 documented coercions or explains what is wrong. ``tests/test_fast_decode.py`` checks, on generated records, that
 both paths accept the same records with equal values.
 
+``extra``, the one free mapping, may nest as deep as its data goes, and msgspec reads deeper than pydantic's JSON
+parser (200 levels below the record): a line whose ``extra`` goes deeper is left to pydantic, which refuses it.
+
 msgspec keeps the last of a key given twice, so a line that may give one twice
 (:func:`~svcpolicy.records.duplicate_keys.may_repeat_keys`, from the Structs encoded again) is checked exactly, and
 one that does is not taken.
@@ -141,6 +144,26 @@ _to_builtins: Callable[..., Any] = msgspec.to_builtins
 _encode = msgspec.json.Encoder().encode
 
 
+_EXTRA_DEPTH = 199
+"""How many levels below ``extra`` a value may sit: pydantic's JSON parser reads values up to 200 levels into
+the record (the record's own fields at 1, ``extra``'s at 2)."""
+
+
+def _nests_deeper(mapping: dict[str, Any], levels: int) -> bool:
+    """Whether a value sits more than ``levels`` levels below ``mapping`` (its own values at 1); iterative, so the
+    walk itself cannot overflow the stack."""
+    stack: list[tuple[Any, int]] = [(value, 1) for value in mapping.values()]
+    while stack:
+        value, depth = stack.pop()
+        if depth > levels:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
 def decode_fast(line: bytes) -> Interaction | None:
     """The validated record of a JSONL line, or None when the fast path does not take it (ask pydantic)."""
     if _has_long_fraction(line) is not None:
@@ -151,5 +174,8 @@ def decode_fast(line: bytes) -> Interaction | None:
         return None
     if may_repeat_keys(line, _encode(struct)) and repeated_key(line) is not None:
         return None  # a key given twice: the caller says so
+    extra = getattr(struct, "extra", None)
+    if extra and _nests_deeper(extra, _EXTRA_DEPTH):
+        return None
     record: Interaction = _to_builtins(struct, builtin_types=_BUILTINS)
     return record

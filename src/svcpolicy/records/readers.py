@@ -8,8 +8,10 @@ Reading and validating are separate steps so that one bad item never stops a run
 JSONL and CSV are streamed in binary mode in constant memory. JSONL lines are handed on as bytes and validated
 straight from bytes (by msgspec, :mod:`svcpolicy.records.fast_decode`, else pydantic; both parsers check UTF-8,
 so valid lines are not decoded twice).
-JSON and YAML are whole-file formats, capped at :data:`MAX_FILE_BYTES`. A JSONL or CSV file can also be read in
-parts (a :class:`ByteRange` each), with the line numbers of the whole file, so that several processes share it.
+JSON and YAML are whole-file formats, capped at :data:`MAX_FILE_BYTES`. The items of a JSON array are handed on
+as bytes too (:class:`JsonArrayItem`) and take the same fast path, so an array costs about what its lines would.
+A JSONL or CSV file can also be read in parts (a :class:`ByteRange` each), with the line numbers of the whole
+file, so that several processes share it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, NoReturn, cast
 
+import msgspec
 import orjson
 
 from svcpolicy.errors import InputError, SourceLocation
@@ -87,14 +90,23 @@ class Locator(NamedTuple):
 class RawRecord(NamedTuple):
     """One input item, not yet validated.
 
-    ``payload`` is the raw line for JSONL (UTF-8 bytes, validated straight from bytes: the fast path) and a
-    parsed mapping otherwise. ``error`` is set, and ``payload`` is None, when the item could not be parsed.
-    A JSONL line's JSON syntax and UTF-8 are only checked by :func:`validate`.
+    ``payload`` is the raw line for JSONL and the raw item of a JSON array (UTF-8 bytes, validated straight from
+    bytes: the fast path) and a parsed mapping otherwise. ``error`` is set, and ``payload`` is None, when the item
+    could not be parsed. A JSONL line's JSON syntax and UTF-8 are only checked by :func:`validate`.
     """
 
     locator: Locator
     payload: bytes | Mapping[str, Any] | None
     error: str | None = None
+
+
+class JsonArrayItem(bytes):
+    """One item of a JSON array file, as UTF-8 bytes, validated as a JSONL line is: the same values and errors.
+    Only an item pydantic's JSON parser cannot hold (a number past a double's range, nesting past 200 levels) is
+    read as the JSON reader reads a whole file, by Python's parser, so that a whole number too long for Python or
+    data nested too deep is named as such."""
+
+    __slots__ = ()
 
 
 class ByteRange(NamedTuple):
@@ -144,6 +156,13 @@ def validate(raw: RawRecord) -> Validation:
             return adapter.validate_json(payload), None, None
         record = adapter.validate_python(payload)
     except invalid as exc:
+        if type(payload) is JsonArrayItem and exc.errors()[0]["type"] == "json_invalid":
+            # JSON that pydantic's parser cannot hold, which Python's reads: see JsonArrayItem
+            try:
+                item, _ = _decode_item(payload.decode("utf-8"), 0, raw.locator)
+            except RecursionError:  # nested deeper than Python's parser goes from here
+                return None, f"record: nested more than {MAX_DEPTH} levels deep (or contains itself)", None
+            return validate(item)
         return None, _explain(exc, payload), _recover_id(payload)
     problem = _unfit(record)
     if problem is not None:
@@ -786,6 +805,11 @@ def _listify(node: dict[Any, Any]) -> Any:
 def _read_whole(file: Path, source: str, codec: str, size: int) -> str:
     """The file's first ``size`` bytes as text, refused beyond MAX_FILE_BYTES and on the first byte the encoding
     cannot decode."""
+    return _decoded(_read_bytes(file, source, size), source, codec)
+
+
+def _read_bytes(file: Path, source: str, size: int) -> bytes:
+    """The file's first ``size`` bytes, refused beyond MAX_FILE_BYTES."""
     with _open(file, source) as stream:
         data = stream.read(min(size, MAX_FILE_BYTES + 1))
     if len(data) > MAX_FILE_BYTES:
@@ -794,6 +818,11 @@ def _read_whole(file: Path, source: str, codec: str, size: int) -> str:
             "(one record a line), which is read in constant memory",
             SourceLocation(source),
         )
+    return data
+
+
+def _decoded(data: bytes, source: str, codec: str) -> str:
+    """A whole file's text, refused on the first byte the encoding cannot decode."""
     try:
         return data.decode("utf-8-sig" if _is_utf8(codec) else codec)
     except UnicodeDecodeError as exc:
@@ -851,7 +880,15 @@ def _number_too_long(digits: int) -> str:
 
 def _read_json(file: Path, source: str, codec: str, part: ByteRange) -> Iterator[RawRecord]:
     """An array of objects (each located at the line it starts on) or a single object."""
-    text = _read_whole(file, source, codec, part.end)
+    data = _read_bytes(file, source, part.end)
+    text = _decoded(data, source, codec)
+    if not _is_utf8(codec):
+        data = text.encode("utf-8")
+    elif data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    items = _array_items(data, source)
+    if items is not None:
+        return items
     try:
         position = _skip_space(text, 0)
         if text.startswith("[", position):
@@ -870,6 +907,40 @@ def _read_json(file: Path, source: str, codec: str, part: ByteRange) -> Iterator
     except (ValueError, RecursionError) as exc:
         raise InputError(f"invalid JSON: {exc or 'nested too deeply'}", SourceLocation(source)) from None
     return iter(records)
+
+
+_ARRAY_OF_ITEMS = msgspec.json.Decoder(list[msgspec.Raw]).decode
+"""An array's items as raw JSON, unparsed: one C call checks the whole file's syntax and finds every item."""
+_BEFORE_ITEM = re.compile(rb"[ \t\r\n]*[\[,]?[ \t\r\n]*")
+"""What stands between the start of an array, or an item, and the next item."""
+
+
+def _array_items(data: bytes, source: str) -> Iterator[RawRecord] | None:
+    """The items of a JSON array file given as UTF-8 bytes, each a :class:`JsonArrayItem` located at the line it
+    starts on; None when the file is no array or msgspec refuses its syntax (a NaN, a lone surrogate ``\\ud800``,
+    nesting deeper than the recursion limit), which the parser of :func:`_read_json` then reads or explains as it
+    always did. Only the items' places are kept (the file's bytes are held anyway); each item's bytes are cut out
+    as it is taken, so the records are not all in memory at once."""
+    try:
+        raws = _ARRAY_OF_ITEMS(data)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    before_item = _BEFORE_ITEM.match
+    places: list[tuple[int, int, int]] = []  # (line, start, end) of each item
+    line, counted, end = 1, 0, 0
+    for raw in raws:
+        start = cast(re.Match[bytes], before_item(data, end)).end()
+        end = start + len(raw)
+        line += data.count(b"\n", counted, start)
+        counted = start
+        places.append((line, start, end))
+    return _array_records(data, source, places)
+
+
+def _array_records(data: bytes, source: str, places: list[tuple[int, int, int]]) -> Iterator[RawRecord]:
+    view = memoryview(data)
+    for line, start, end in places:
+        yield _new_raw_record((_new_locator((source, line)), JsonArrayItem(view[start:end]), None))
 
 
 def _json_array(text: str, position: int, source: str) -> tuple[list[RawRecord], int]:
