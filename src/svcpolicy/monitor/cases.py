@@ -28,8 +28,8 @@ import orjson
 from svcpolicy.calendar import DeadlineBounds
 from svcpolicy.engine.programs import citation_for
 from svcpolicy.errors import CalendarNotCovered
-from svcpolicy.expr.functions import code_form
 from svcpolicy.monitor.alerts import DueSoon, due_soon, sequence_undetermined, sequence_violation
+from svcpolicy.monitor.codes import compared
 from svcpolicy.monitor.durable_sequences import DurableSequences
 from svcpolicy.monitor.patterns import PatternMatcher, compile_pattern, pattern_compiler
 from svcpolicy.pack.sequences import Extension, Pattern, SequenceRule
@@ -46,9 +46,12 @@ Found = Finding | DueSoon
 """What a case can bring to light: a finding (breach, missed deadline, undetermined) or a warning."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Case:
-    """An open case of one sequence rule: what opened it, and for ``within`` rules its period."""
+    """An open case of one sequence rule: what opened it, and for ``within`` rules its period.
+
+    Slotted, and stored without its unset fields: a stream can hold hundreds of thousands of cases, most of
+    whose optional fields are None."""
 
     rule: str
     key: list[Any]
@@ -65,17 +68,24 @@ class Case:
     undecided: str | None = None  # preceded-by/not-after: why its opening event could not be judged
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The case as JSON-able data: the fields set (a field left out is None)."""
+        body = {name: getattr(self, name) for name in _CASE_FIELDS}
+        return {name: value for name, value in body.items() if value is not None or name in _REQUIRED}
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Case:
         """A case from a snapshot; a field an older svcpolicy kept and this one does not (first_due) is dropped."""
-        return cls(**{name: value for name, value in body.items() if name in cls.__dataclass_fields__})
+        return cls(**{name: value for name, value in body.items() if name in _CASE_FIELD_SET})
 
     @property
     def first_possible_due(self) -> str | None:
         """The earliest day the period can end: what a warning announces."""
         return self.earliest or self.due
+
+
+_CASE_FIELDS = tuple(Case.__dataclass_fields__)
+_CASE_FIELD_SET = frozenset(_CASE_FIELDS)
+_REQUIRED = frozenset({"rule", "key", "opened_at", "opened_by"})
 
 
 @dataclass
@@ -148,6 +158,7 @@ class Cases:
         self._warnings: list[tuple[float, str, str]] = []
         self._unsure: list[tuple[float, str, str]] = []  # (end of earliest, case id, earliest)
         self._expiries: list[tuple[float, str]] = []  # (end of the horizon, case id) - stale entries are skipped
+        self._day_ends: dict[str, float] = {}  # day -> its 24:00: many cases share a last day
 
     @property
     def described(self) -> list[tuple[str, str]]:
@@ -163,13 +174,16 @@ class Cases:
         self.by_id = {cid: Case.from_json(body) for cid, body in cases.items()}
         self.clock = clock
         self._deadlines, self._warnings, self._unsure, self._expiries = [], [], [], []
+        counted: list[tuple[str, str]] = []  # the preceded-by/not-after cases durable-rules holds
         for cid, case in self.by_id.items():
             if case.due is not None:
                 self._schedule(cid, case)
                 continue
             self._schedule_expiry(cid, case)
-            if self.durable is not None and case.undecided is None:
-                self.durable.open(case.rule, key_text(case.key))
+            if case.undecided is None:
+                counted.append((case.rule, key_text(case.key)))
+        if self.durable is not None:
+            self.durable.open_all(counted)
 
     def close(self) -> None:
         """Stop durable-rules' owner thread (if any)."""
@@ -195,7 +209,7 @@ class Cases:
             if taken is False or (taken is None and (role == "closes" or rule.kind == "within")):
                 continue  # a closing event, or a period's opening one, the pattern cannot decide on does nothing
             pattern = matcher.pattern
-            key = [event.field(f) for f in pattern.key]
+            key = [compared(event, f) for f in pattern.key]  # codes in code form: CLOSE_ACCOUNT is close_account
             cid = f"{rule.id}\x1f{key_text(key)}"
             if role == "checks":
                 finding = self._check(compiled, event, pattern, cid, key, taken)
@@ -252,7 +266,7 @@ class Cases:
             return True
         if not event.known(pattern.narrow):
             return None
-        value = event.field(pattern.narrow)
+        value = compared(event, pattern.narrow)
         return value is None or value in case.narrowed_to
 
     def _widen(self, cid: str, pattern: Pattern, event: Event) -> None:
@@ -260,7 +274,7 @@ class Cases:
         case = self.by_id[cid]
         if pattern.narrow is None or case.narrowed_to is None:
             return
-        value = event.field(pattern.narrow)
+        value = compared(event, pattern.narrow)
         if value is None:
             case.narrowed_to = None
         elif value not in case.narrowed_to:
@@ -343,7 +357,7 @@ class Cases:
         case = Case(rule.id, key, event.at.isoformat(), event.id, undecided=undecided)
         narrow = rule.opens.narrow if rule.opens else None
         if narrow is not None and event.field(narrow) is not None:
-            case.narrowed_to = [event.field(narrow)]
+            case.narrowed_to = [compared(event, narrow)]
         if rule.kind == "within":
             start = event.at.astimezone(self.policy.tz).date()
             days = int(self._params(event.at)[rule.period.days if rule.period else ""])
@@ -375,9 +389,12 @@ class Cases:
 
     def _end_of(self, day: str) -> float:
         """24:00 of ``day`` in the pack's time zone: when a period whose last day it is has ended."""
-        return timestamp(
-            dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(), self.policy.tz)
-        )
+        end = self._day_ends.get(day)
+        if end is None:
+            end = self._day_ends[day] = timestamp(
+                dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), dt.time(), self.policy.tz)
+            )
+        return end
 
     def _schedule(self, cid: str, case: Case) -> None:
         due = case.due or ""
@@ -402,7 +419,7 @@ class Cases:
         """Lengthen the case's period if the extension counts; if only an unknown schedule can tell whether it
         was made in time, the case is undetermined and nothing later can decide it, so it ends here."""
         rule = compiled.rule
-        cid = f"{rule.id}\x1f{key_text(event.field(f) for f in rule.opens_key)}"
+        cid = f"{rule.id}\x1f{key_text(compared(event, f) for f in rule.opens_key)}"
         case = self.by_id.get(cid)
         if case is None or case.start is None or case.allowed_days is None:
             return
@@ -413,12 +430,12 @@ class Cases:
             return
         if ext.notice and notified is None:
             return
-        if any(event.field(name) == value for name, value in ext.unless.items()):
+        if any(compared(event, name) == value for name, value in ext.unless.items()):
             return
         levels = params[ext.approval_levels] if ext.approval_levels is not None else None
-        level = event.field("approver_level")
+        level = compared(event, "approver_level")
         if levels is not None and (
-            event.field("approved_by") is None or not isinstance(level, str) or code_form(level) not in levels
+            event.field("approved_by") is None or not isinstance(level, str) or level not in levels
         ):
             return
         made = self._in_period(case, case.allowed_days, event.at)

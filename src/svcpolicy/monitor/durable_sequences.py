@@ -84,11 +84,25 @@ class DurableSequences:
         """Assert the case's fact. The caller opens a case only once, so "already observed" (code 2) means
         durable-rules' id hash collided with another stored fact's: the fact is asserted again under a salted id,
         remembered for :meth:`close`."""
+        self._call(lambda: self._open(rule_id, key))
+
+    def open_all(self, cases: Iterable[tuple[str, str]]) -> None:
+        """:meth:`open` for many cases in one call on the owner thread: a restart reopens every case at once, and
+        a thread hand-over per case would cost more than the asserts."""
+        pairs = list(cases)
+
+        def open_each() -> None:
+            for rule_id, key in pairs:
+                self._open(rule_id, key)
+
+        self._call(open_each)
+
+    def _open(self, rule_id: str, key: str) -> None:
+        """:meth:`open`, on the owner thread."""
         for attempt in range(MAX_ATTEMPTS):
             fact_id = f"o:{rule_id}:{key}" + (f"#{attempt}" if attempt else "")
             fact = self._open_fact(fact_id, rule_id, key)
-            handle = self._handle
-            code = self._call(lambda: self._module.assert_fact(handle, fact)[0])  # noqa: B023
+            code = self._module.assert_fact(self._handle, fact)[0]
             if code in (0, 1):  # 1: matched no rule yet
                 if attempt:
                     self._salted[(rule_id, key)] = fact_id

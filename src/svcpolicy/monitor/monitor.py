@@ -51,7 +51,9 @@ class _Stream:
     """The stream's side of the state: remembered ids, the reorder buffer, the watermark, the numbering."""
 
     seen: dict[str, float] = field(default_factory=dict)
-    pending: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (at, event JSON)
+    pending: dict[str, tuple[float, str | Event]] = field(default_factory=dict)
+    """id -> (at, event): its JSON when restored, the parsed event when buffered by this process (written as JSON
+    only if a commit finds it still buffered: with no allowance, most events leave the buffer as they enter)."""
     watermark: float | None = None
     seq: int = 0
     counts: MonitorCounts = field(default_factory=MonitorCounts)
@@ -60,7 +62,7 @@ class _Stream:
 def _stream_of(snapshot: Mapping[str, Any]) -> _Stream:
     """The stream's state from a snapshot, each value of the type a monitor writes (TypeError, ValueError else)."""
     seen = {str(key): _number(at, "seen") for key, at in dict(snapshot["seen"]).items()}
-    pending: dict[str, tuple[float, str]] = {}
+    pending: dict[str, tuple[float, str | Event]] = {}
     for key, (at, body) in dict(snapshot["pending"]).items():
         if not isinstance(body, str):
             raise TypeError(f"pending event {key!r} is not JSON text")
@@ -77,6 +79,11 @@ def _stream_of(snapshot: Mapping[str, Any]) -> _Stream:
         raise ValueError(f"seq {seq!r} is not a whole number")
     watermark = _number_or_none(snapshot["watermark"], "watermark")
     return _Stream(seen=seen, pending=pending, watermark=watermark, seq=seq, counts=MonitorCounts(**counts))
+
+
+def _event_json(body: str | Event) -> str:
+    """A buffered event as the state keeps it: JSON text, an absent field left absent."""
+    return body if isinstance(body, str) else body.model_dump_json(exclude_unset=True)
 
 
 def _number(value: Any, name: str) -> float:
@@ -185,7 +192,7 @@ class Monitor:
             self._process(parsed, out)
             return out
         s.watermark = at if s.watermark is None else max(s.watermark, at)
-        s.pending[parsed.id] = (at, parsed.model_dump_json(exclude_unset=True))  # an absent field stays absent
+        s.pending[parsed.id] = (at, parsed)
         self._pending_new.add(parsed.id)
         heapq.heappush(self._pending_heap, (at, parsed.id))
         self._release(s.watermark - self.allowance, out)
@@ -224,7 +231,9 @@ class Monitor:
             cases={cid: (cases.by_id[cid].to_json() if cid in cases.by_id else None) for cid in cases.dirty},
             seen_new=self._seen_new,
             seen_gone=self._seen_gone,
-            pending_new={k: s.pending[k] for k in self._pending_new if k in s.pending},
+            pending_new={
+                k: (s.pending[k][0], _event_json(s.pending[k][1])) for k in self._pending_new if k in s.pending
+            },
             pending_gone=self._pending_gone - self._pending_new,
         )
         self._forget_changes()
@@ -248,7 +257,7 @@ class Monitor:
             **self._position(),
             "cases": {cid: case.to_json() for cid, case in cases.by_id.items()},
             "seen": dict(s.seen),
-            "pending": {k: list(v) for k, v in s.pending.items()},
+            "pending": {k: [at, _event_json(body)] for k, (at, body) in s.pending.items()},
         }
 
     def restore(self, snapshot: Mapping[str, Any]) -> None:
@@ -360,7 +369,7 @@ class Monitor:
             _, event_id = heapq.heappop(heap)
             _, body = s.pending.pop(event_id)
             self._pending_gone.add(event_id)
-            self._process(parse_event(body), out)
+            self._process(parse_event(body) if isinstance(body, str) else body, out)
 
     def _process(self, event: Event, out: list[Alert]) -> None:
         """Apply one event to the cases, in event-time order; number what it brought to light."""

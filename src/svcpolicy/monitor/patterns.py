@@ -15,6 +15,7 @@ from typing import Any
 from svcpolicy.engine.pattern_conditions import compile_condition
 from svcpolicy.errors import SourceLocation
 from svcpolicy.expr import CompiledExpr, Compiler, Env, Undetermined
+from svcpolicy.monitor.codes import compared
 from svcpolicy.pack.sequences import Pattern
 from svcpolicy.policy import Policy
 from svcpolicy.records.events import Event
@@ -52,10 +53,10 @@ class PatternMatcher:
     def _decide(self, event: Event, params: Mapping[str, Any]) -> bool:
         pattern = self.pattern
         for name, expected in pattern.where.items():
-            if event.field(name) != expected:
+            if compared(event, name) != expected:
                 return False
         for name, parameter in pattern.where_in.items():
-            if event.field(name) not in params[parameter]:
+            if compared(event, name) not in params[parameter]:
                 return False
         if self._condition is None:
             return True

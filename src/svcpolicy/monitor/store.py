@@ -17,9 +17,11 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from svcpolicy.errors import SvcPolicyError
 
@@ -87,7 +89,7 @@ class StateStore:
             if row is None:
                 return None
             snapshot: dict[str, Any] = json.loads(row[0])
-            snapshot["cases"] = {cid: json.loads(body) for cid, body in self.db.execute("SELECT id, body FROM cases")}
+            snapshot["cases"] = _DecodedOnRead(dict(self.db.execute("SELECT id, body FROM cases")))
             snapshot["seen"] = dict(self.db.execute("SELECT id, at FROM seen"))
             snapshot["pending"] = {
                 eid: [at, body] for eid, at, body in self.db.execute("SELECT id, at, body FROM pending")
@@ -115,7 +117,7 @@ class StateStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (json.dumps(meta),))
             db.executemany(
                 "INSERT OR REPLACE INTO cases VALUES (?, ?)",
-                [(cid, json.dumps(body)) for cid, body in cases.items() if body is not None],
+                [(cid, orjson.dumps(body).decode()) for cid, body in cases.items() if body is not None],
             )
             db.executemany("DELETE FROM cases WHERE id = ?", [(cid,) for cid, body in cases.items() if body is None])
             db.executemany("INSERT OR REPLACE INTO seen VALUES (?, ?)", list(seen_new.items()))
@@ -145,6 +147,25 @@ class StateStore:
                 self.db.close()
         finally:
             _unlock(self._lock)
+
+
+class _DecodedOnRead(Mapping[str, Any]):
+    """Stored JSON texts by id, each decoded when read: restoring a few hundred thousand cases holds their compact
+    texts and one decoded body at a time, not every body decoded at once."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._texts = texts
+
+    def __getitem__(self, key: str) -> Any:
+        return orjson.loads(self._texts[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 class _StateErrors:

@@ -32,6 +32,10 @@ class _Event(BaseModel):
     unknown_when_absent: ClassVar[frozenset[str]] = frozenset()
     """Fields whose absence means the emitter did not say (a condition reading one is undetermined), not null."""
 
+    code_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields that hold codes (an operation kind, a scope, a category): read as the record rules' code() reads
+    them wherever the monitor compares them, so ``CLOSE_ACCOUNT`` is ``close_account``."""
+
     def field(self, name: str) -> Any:
         """A field by name (used by sequence patterns); absent fields read as None."""
         return getattr(self, name, None)
@@ -50,6 +54,8 @@ class ComplaintReceived(_ComplaintEvent):
     customer_id: str | None = None
     channel: str | None = None
 
+    code_fields: ClassVar[frozenset[str]] = frozenset({"channel"})
+
 
 class ComplaintAcknowledged(_ComplaintEvent):
     type: Literal["complaint.acknowledged"]
@@ -67,6 +73,8 @@ class ComplaintExtended(_ComplaintEvent):
         default=None, description="the complaint's complexity as assessed when extending; simple cannot be extended"
     )
 
+    code_fields: ClassVar[frozenset[str]] = frozenset({"approver_level"})
+
 
 class ComplaintDecided(_ComplaintEvent):
     type: Literal["complaint.decided"]
@@ -78,6 +86,8 @@ class ComplaintReplied(_ComplaintEvent):
 
     type: Literal["complaint.replied"]
     channel: str | None = None
+
+    code_fields: ClassVar[frozenset[str]] = frozenset({"channel"})
 
 
 class ComplaintWithdrawn(_ComplaintEvent):
@@ -97,6 +107,7 @@ class OperationPerformed(_Event):
     )
 
     unknown_when_absent: ClassVar[frozenset[str]] = frozenset({"account_id"})
+    code_fields: ClassVar[frozenset[str]] = frozenset({"kind"})
 
 
 class AuthorizationGranted(_Event):
@@ -123,6 +134,7 @@ class AuthorizationGranted(_Event):
     )
 
     unknown_when_absent: ClassVar[frozenset[str]] = frozenset({"agent"})
+    code_fields: ClassVar[frozenset[str]] = frozenset({"scope"})
 
     @model_validator(mode="before")
     @classmethod
@@ -138,6 +150,8 @@ class AuthorizationRevoked(_Event):
     customer_id: Text
     scope: Text
 
+    code_fields: ClassVar[frozenset[str]] = frozenset({"scope"})
+
 
 class _ProductEvent(_Event):
     customer_id: Text
@@ -146,6 +160,8 @@ class _ProductEvent(_Event):
     product_category: str | None = Field(
         default=None, description="the bank's product category code (fund, time_deposit, …), as offers[] carry it"
     )
+
+    code_fields: ClassVar[frozenset[str]] = frozenset({"business_type", "product_category"})
 
 
 class ProductOffered(_ProductEvent):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
@@ -57,7 +58,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long an authorisation, decline, risk disclosure or consent counts after its latest event (e.g. "
         "365d); default: until revoked, so the state grows with the customers seen",
     )
-    parser.add_argument("--commit-every", type=int, default=1, help="commit the state every N input lines")
+    parser.add_argument(
+        "--commit-every",
+        type=int,
+        default=None,
+        help="commit the state every N input lines (default: 1000 reading a file, which a rerun reads again after "
+        "the last commit; 1 reading stdin, which cannot be read again)",
+    )
+    parser.add_argument(
+        "--commit-seconds",
+        type=float,
+        default=1.0,
+        help="commit the state at least this often while lines arrive (default 1)",
+    )
     parser.add_argument("--engine", choices=("durable", "python"), default="durable")
     parser.add_argument(
         "--show-customer-ids",
@@ -66,6 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_holidays_argument(parser, configurable=False)
 
+
+FILE_COMMIT_EVERY = 1000
+"""Lines between commits reading a file: a commit costs a transaction, and a rerun reads the lines since the last
+one again, so a crash loses none of them."""
 
 _CUSTOMER_FIELDS = frozenset({"customer_id"})
 """The event fields that identify a customer (docs/events.md): every customer event carries ``customer_id``."""
@@ -135,15 +152,17 @@ def run(args: argparse.Namespace) -> int:
             skip = monitor.input_position
         if monitor.input_position:
             print(f"svcpolicy watch: state has consumed {monitor.input_position} input lines", file=sys.stderr)
-        every = max(1, args.commit_every)
+        every = max(1, args.commit_every or (FILE_COMMIT_EVERY if args.events != "-" else 1))
         position = monitor.input_position if args.events != "-" else 0
+        committed = time.monotonic()
         for number, line in _lines(stream, skip):
             position = number
             if line.strip():
                 emit(monitor.feed(line), number)
-            if number % every == 0:
+            if number % every == 0 or time.monotonic() - committed >= args.commit_seconds:
                 monitor.input_position = monitor.input_position if args.events == "-" else number
                 monitor.commit()
+                committed = time.monotonic()
         emit(monitor.flush())
         if args.events != "-":
             monitor.input_position = position
